@@ -1,0 +1,117 @@
+import { z } from 'zod'
+import { aeadDecrypt, aeadEncrypt } from '../crypto/aead.js'
+import { concatBytes, fromBase64, toBase64, utf8ToBytes } from '../crypto/bytes.js'
+import { canonicalJson } from '../crypto/canonical-json.js'
+import { randomBytes } from '../crypto/random.js'
+import { DEFAULT_SCRYPT, deriveKeyFromPassphrase, type ScryptParameters } from '../crypto/scrypt.js'
+import { IntegrityError, InvalidInputError, UnsupportedFormatError, WrongKeyError } from '../errors.js'
+import { parseInput } from '../validation.js'
+import type { Guard, GuardContext, Stanza } from './guard.js'
+
+const parametersSchema = z.object({
+  passphrase: z.string().min(1, 'passphrase must not be empty').max(4096),
+  cost: z
+    .object({ logN: z.number().int().min(10).max(22), r: z.number().int().min(1).max(32), p: z.number().int().min(1).max(16) })
+    .optional(),
+})
+
+const stanzaParamsSchema = z.object({
+  salt: z.string(),
+  logN: z.number().int().min(10).max(22),
+  r: z.number().int().min(1).max(32),
+  p: z.number().int().min(1).max(16),
+})
+
+export type PassphraseGuardParameters = {
+  passphrase: string
+  /** scrypt cost for new stanzas (default N=2^17, r=8, p=1). Unwrapping uses the stanza's own cost. */
+  cost?: ScryptParameters | undefined
+}
+export type PassphraseGuardReturnType = Guard
+
+/** Associated data binding a stanza to its vault, key generation and public parameters. */
+export function stanzaAssociatedData(stanza: Omit<Stanza, 'body'>, context: GuardContext): Uint8Array {
+  return utf8ToBytes(
+    canonicalJson({
+      kind: stanza.kind,
+      version: stanza.version,
+      keyId: context.keyId,
+      vaultId: context.vaultId,
+      params: stanza.params,
+    }),
+  )
+}
+
+/**
+ * A guard that releases the data key to whoever knows a passphrase: scrypt (RFC 7914)
+ * derives a wrapping key from the passphrase and a random salt; AES-256-GCM wraps the data key,
+ * bound to the vault id and key id.
+ *
+ * @example
+ * ```ts
+ * const vault = await createVault({ path: './memory', guards: [passphraseGuard({ passphrase: process.env.VERITY_PASSPHRASE! })] })
+ * ```
+ */
+export function passphraseGuard(parameters: PassphraseGuardParameters): PassphraseGuardReturnType {
+  const { passphrase, cost = DEFAULT_SCRYPT } = parseInput(parametersSchema, parameters, {
+    what: 'passphraseGuard parameters',
+    hint: 'Pass a non-empty passphrase (e.g. from VERITY_PASSPHRASE).',
+    docsPath: 'access.md',
+  })
+  return {
+    specificationVersion: 'v1',
+    kind: 'passphrase',
+    async wrap(dataKey, context) {
+      const salt = randomBytes(16)
+      const wrappingKey = await deriveKeyFromPassphrase({ passphrase, salt, cost })
+      const header = {
+        kind: 'passphrase',
+        version: 1,
+        keyId: context.keyId,
+        recipient: 'passphrase',
+        params: { salt: toBase64(salt), logN: cost.logN, r: cost.r, p: cost.p },
+      }
+      const nonce = randomBytes(12)
+      const sealed = aeadEncrypt({
+        key: wrappingKey,
+        nonce,
+        plaintext: dataKey,
+        associatedData: stanzaAssociatedData(header, context),
+      })
+      wrappingKey.fill(0)
+      return { ...header, body: toBase64(concatBytes(nonce, sealed)) }
+    },
+    async unwrap(stanza, context) {
+      if (stanza.kind !== 'passphrase') throw new InvalidInputError(`passphrase guard cannot open a '${stanza.kind}' stanza`)
+      if (stanza.version !== 1)
+        throw new UnsupportedFormatError(`Unsupported passphrase stanza version ${stanza.version}`, {
+          hint: 'Upgrade Verity to open this vault.',
+        })
+      const params = parseInput(stanzaParamsSchema, stanza.params, { what: 'passphrase stanza parameters' })
+      const body = fromBase64(stanza.body, 'passphrase stanza body')
+      if (body.length < 12 + 16) throw new IntegrityError('Passphrase stanza is truncated', { details: `${body.length} bytes` })
+      const wrappingKey = await deriveKeyFromPassphrase({
+        passphrase,
+        salt: fromBase64(params.salt, 'passphrase stanza salt'),
+        cost: { logN: params.logN, r: params.r, p: params.p },
+      })
+      try {
+        return aeadDecrypt({
+          key: wrappingKey,
+          nonce: body.subarray(0, 12),
+          ciphertext: body.subarray(12),
+          associatedData: stanzaAssociatedData(stanza, context),
+        })
+      } catch (cause) {
+        throw new WrongKeyError('Wrong passphrase', {
+          details: `the passphrase does not open key ${context.keyId} of vault ${context.vaultId}`,
+          hint: 'Check VERITY_PASSPHRASE, or open the vault with another guard that was granted access.',
+          docsPath: 'access.md',
+          cause,
+        })
+      } finally {
+        wrappingKey.fill(0)
+      }
+    },
+  }
+}

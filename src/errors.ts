@@ -1,0 +1,202 @@
+/**
+ * Verity's errors: one base class, {@link VerityError}, and a typed subclass per failure
+ * that a caller may want to tell apart. Every error carries a short message, optional
+ * details, a hint that says what to do, a docs path and the underlying cause.
+ *
+ * This file imports nothing: every other room may depend on it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await openVault({ path, guards: [passphraseGuard({ passphrase })] })
+ * } catch (error) {
+ *   if (error instanceof WrongKeyError) console.error(error.hint)
+ * }
+ * ```
+ */
+
+/** Parameters every {@link VerityError} takes besides its short message. */
+export type VerityErrorParameters = {
+  /** Longer, technical description of what went wrong (file, offset, field...). */
+  details?: string | undefined
+  /** What the user can do about it. */
+  hint?: string | undefined
+  /** Path under `docs/` that explains the concept. */
+  docsPath?: string | undefined
+  /** The error that caused this one. */
+  cause?: unknown
+  /** Structured, machine-readable facts about the failure (never secrets). */
+  meta?: Record<string, unknown> | undefined
+}
+
+/**
+ * The base of every error Verity throws on purpose.
+ *
+ * @example
+ * ```ts
+ * throw new VerityError('Something failed', { hint: 'Try again with --json for details' })
+ * ```
+ */
+export class VerityError extends Error {
+  override name = 'VerityError'
+  /** Stable machine-readable code, e.g. `VERITY_INVALID_INPUT`. */
+  readonly code: string = 'VERITY_ERROR'
+  /** The message without details and hint. */
+  readonly shortMessage: string
+  readonly details: string | undefined
+  readonly hint: string | undefined
+  readonly docsPath: string | undefined
+  readonly meta: Record<string, unknown> | undefined
+
+  constructor(shortMessage: string, parameters: VerityErrorParameters = {}) {
+    const lines = [shortMessage]
+    if (parameters.details) lines.push('', `Details: ${parameters.details}`)
+    if (parameters.hint) lines.push(`Hint: ${parameters.hint}`)
+    if (parameters.docsPath) lines.push(`Docs: docs/${parameters.docsPath}`)
+    super(lines.join('\n'), parameters.cause === undefined ? undefined : { cause: parameters.cause })
+    this.shortMessage = shortMessage
+    this.details = parameters.details
+    this.hint = parameters.hint
+    this.docsPath = parameters.docsPath
+    this.meta = parameters.meta
+  }
+
+  /**
+   * Walks the `cause` chain. Without a predicate it returns the deepest cause; with one,
+   * the first error in the chain (this one included) for which it returns true.
+   *
+   * @example
+   * ```ts
+   * const root = error.walk()
+   * const io = error.walk((e) => (e as NodeJS.ErrnoException).code === 'ENOSPC')
+   * ```
+   */
+  walk(predicate?: (error: unknown) => boolean): unknown {
+    let current: unknown = this
+    const seen = new Set<unknown>()
+    while (current !== undefined && current !== null && !seen.has(current)) {
+      seen.add(current)
+      if (predicate?.(current)) return current
+      const next = (current as { cause?: unknown }).cause
+      if (next === undefined || next === null) return predicate ? undefined : current
+      current = next
+    }
+    return predicate ? undefined : current
+  }
+
+  /** A JSON-safe view for `--json` output and logs (no stack, no secrets). */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      shortMessage: this.shortMessage,
+      details: this.details,
+      hint: this.hint,
+      docsPath: this.docsPath,
+      meta: this.meta,
+    }
+  }
+}
+
+function defineError(name: string, code: string) {
+  return class extends VerityError {
+    override name = name
+    override readonly code: string = code
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// General
+// ---------------------------------------------------------------------------------------
+
+/** Input at a public entry point failed validation (usually a zod schema). */
+export class InvalidInputError extends defineError('InvalidInputError', 'VERITY_INVALID_INPUT') {}
+/** Something that should exist does not (a file, a record, a package...). */
+export class NotFoundError extends defineError('NotFoundError', 'VERITY_NOT_FOUND') {}
+/** The operation is not allowed in the object's current state (e.g. a closed vault). */
+export class InvalidStateError extends defineError('InvalidStateError', 'VERITY_INVALID_STATE') {}
+/** An operation was aborted through an `AbortSignal` or timed out. */
+export class AbortedError extends defineError('AbortedError', 'VERITY_ABORTED') {}
+/** A file system or other I/O operation failed. */
+export class StorageError extends defineError('StorageError', 'VERITY_STORAGE') {}
+
+// ---------------------------------------------------------------------------------------
+// Crypto and integrity
+// ---------------------------------------------------------------------------------------
+
+/** Authenticated decryption failed or a digest/signature does not match: data was changed. */
+export class IntegrityError extends defineError('IntegrityError', 'VERITY_INTEGRITY') {}
+/** Data ends before its format says it should (a truncated file, segment or proof). */
+export class TruncatedDataError extends defineError('TruncatedDataError', 'VERITY_TRUNCATED') {}
+/** A format or version this build does not understand (foreign file, newer version). */
+export class UnsupportedFormatError extends defineError('UnsupportedFormatError', 'VERITY_UNSUPPORTED_FORMAT') {}
+
+// ---------------------------------------------------------------------------------------
+// Access
+// ---------------------------------------------------------------------------------------
+
+/** The key offered (passphrase, wallet, session) does not unwrap any guard stanza. */
+export class WrongKeyError extends defineError('WrongKeyError', 'VERITY_WRONG_KEY') {}
+/** An access policy refused to release a key (conditions not met, revoked, expired auth). */
+export class AccessDeniedError extends defineError('AccessDeniedError', 'VERITY_ACCESS_DENIED') {}
+/** A remote service (Lit nodes, an EVM endpoint, Redis) could not be reached or answered badly. */
+export class NetworkError extends defineError('NetworkError', 'VERITY_NETWORK') {}
+
+// ---------------------------------------------------------------------------------------
+// Memory
+// ---------------------------------------------------------------------------------------
+
+/** The vault is locked by another writer. */
+export class VaultLockedError extends defineError('VaultLockedError', 'VERITY_VAULT_LOCKED') {}
+/** An embedding's id or dimension differs from what the vault records. */
+export class EmbedderMismatchError extends defineError('EmbedderMismatchError', 'VERITY_EMBEDDER_MISMATCH') {}
+
+// ---------------------------------------------------------------------------------------
+// Proofs
+// ---------------------------------------------------------------------------------------
+
+/** The EZKL toolchain is missing, the wrong version, or failed. */
+export class ToolchainError extends defineError('ToolchainError', 'VERITY_TOOLCHAIN') {}
+/** A model package is malformed or its files do not match their digests. */
+export class ModelPackageError extends defineError('ModelPackageError', 'VERITY_MODEL_PACKAGE') {}
+/** Proving or verifying a proof failed, or a proof does not verify. */
+export class ProofError extends defineError('ProofError', 'VERITY_PROOF') {}
+/** The prover pool's queue is full (back-pressure) or the pool is closed. */
+export class ProverBusyError extends defineError('ProverBusyError', 'VERITY_PROVER_BUSY') {}
+
+// ---------------------------------------------------------------------------------------
+// Trace
+// ---------------------------------------------------------------------------------------
+
+/** A trace failed verification; `meta.seq` names the first failing entry. */
+export class TraceVerificationError extends defineError('TraceVerificationError', 'VERITY_TRACE_VERIFICATION') {}
+/** A signature does not verify or was made by another key. */
+export class SignatureError extends defineError('SignatureError', 'VERITY_SIGNATURE') {}
+
+// ---------------------------------------------------------------------------------------
+// Agent and plugins
+// ---------------------------------------------------------------------------------------
+
+/** A plugin asked for a permission the host did not grant, or broke the plugin contract. */
+export class PluginPermissionError extends defineError('PluginPermissionError', 'VERITY_PLUGIN_PERMISSION') {}
+/** A policy refused an action (e.g. acting on an unverified receipt). */
+export class PolicyError extends defineError('PolicyError', 'VERITY_POLICY') {}
+
+/**
+ * True when `value` is a {@link VerityError} (works across module copies by checking the code).
+ *
+ * @example
+ * ```ts
+ * if (isVerityError(error)) process.exitCode = 1
+ * ```
+ */
+export function isVerityError(value: unknown): value is VerityError {
+  return (
+    value instanceof VerityError ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as { code?: unknown }).code === 'string' &&
+      String((value as { code: string }).code).startsWith('VERITY_') &&
+      typeof (value as { shortMessage?: unknown }).shortMessage === 'string')
+  )
+}

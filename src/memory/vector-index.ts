@@ -1,0 +1,57 @@
+import type { JsonValue, MemoryRecord } from './record.js'
+
+/**
+ * The contract between the vault (which owns durability and encryption) and its search
+ * index (which owns ranking). The index holds plaintext, so it lives only in memory or in a
+ * private tmpfs folder; it never writes to persistent disk. To survive close/open without
+ * a full rebuild it can export its files as a snapshot, which the vault encrypts and stores.
+ */
+
+/** Equality filters on metadata keys (`{ topic: 'billing' }`) and an optional namespace. */
+export type SearchFilter = {
+  namespace?: string | undefined
+  metadata?: Record<string, JsonValue> | undefined
+}
+
+export type SearchMode = 'vector' | 'text' | 'hybrid'
+
+export type IndexSearchParameters = {
+  /** Query embedding (needed for `vector` and `hybrid`). */
+  vector?: Float32Array | undefined
+  /** Query text (needed for `text` and `hybrid`). */
+  text?: string | undefined
+  k: number
+  mode: SearchMode
+  filter?: SearchFilter | undefined
+}
+
+export type IndexHit = {
+  id: string
+  /** Higher is better; comparable only within one result list. */
+  score: number
+  /** Cosine distance for vector hits (lower is closer), when known. */
+  distance?: number | undefined
+}
+
+/** A snapshot of the index: relative file path -> bytes, plus the vault sequence it reflects. */
+export type IndexSnapshot = {
+  /** Manifest sequence number whose state this snapshot reflects. */
+  sequence: number
+  files: Map<string, Uint8Array>
+}
+
+/** The search index of an open vault. */
+export interface VectorIndex {
+  readonly dimension: number
+  /** Inserts or replaces records by id. */
+  upsert(records: readonly MemoryRecord[]): Promise<void>
+  /** Removes records by id (missing ids are ignored). */
+  remove(ids: readonly string[]): Promise<void>
+  search(parameters: IndexSearchParameters): Promise<IndexHit[]>
+  /** Number of live records. */
+  count(): Promise<number>
+  /** Exports the index files (to be encrypted by the vault). */
+  snapshot(sequence: number): Promise<IndexSnapshot>
+  /** Releases memory and deletes the tmpfs folder. */
+  close(): Promise<void>
+}

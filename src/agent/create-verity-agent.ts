@@ -1,0 +1,233 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
+import type { BaseMessage } from '@langchain/core/messages'
+import type { RunnableConfig } from '@langchain/core/runnables'
+import type { StructuredToolInterface } from '@langchain/core/tools'
+import { type AgentMiddleware, createAgent } from 'langchain'
+import { z } from 'zod'
+import { AbortedError, InvalidInputError, isVerityError } from '../errors.js'
+import { createMemoryTools, type NamespaceResolver } from '../tools/memory-tools.js'
+import { parseInput } from '../validation.js'
+import { createInMemoryDecisionRecorder, type DecisionRecorder } from './decision-recorder.js'
+import type { MemoryStore } from './memory-store.js'
+import type { PendingProof, ProofPolicy } from './policy.js'
+import { createScriptedChatModel } from './scripted-chat-model.js'
+import { createVerityMiddleware } from './verity-middleware.js'
+
+/** A plugin's contribution to an agent (what `loadPlugin` returns). */
+export type VerityAgentPlugin = { name: string; version: string; tools: readonly StructuredToolInterface[] }
+
+export type CreateVerityAgentParameters = {
+  /** The agent's name (trace entries, default namespace `agent:<name>`). Default `verity-agent`. */
+  name?: string | undefined
+  /**
+   * Any LangChain chat model, or a provider string for `initChatModel` (`'openai:gpt-4o'`).
+   * Default: the offline {@link createScriptedChatModel} planner.
+   */
+  model?: BaseChatModel | string | undefined
+  /** The agent's tools (LangChain tools; verifiable tools from `verity/tools`). */
+  tools?: readonly StructuredToolInterface[] | undefined
+  /** Memory (a vault through `vaultMemoryStore(vault)`, or `createInMemoryMemoryStore()`). */
+  memory?: MemoryStore | undefined
+  /** `'agent'` (default: `agent:<name>`), `'user'` (`user:<context.userId>`), a fixed string or a function of the run context. */
+  namespace?: 'agent' | 'user' | NamespaceResolver | undefined
+  /** Add `remember` / `recall` / `forget` tools (default true when `memory` is given). */
+  memoryTools?: boolean | undefined
+  /** Memories injected before the first model turn of each task (default 3; 0 disables automatic recall). */
+  recallK?: number | undefined
+  /** Where decisions go: the signed trace (through its adapter) or an in-memory recorder (default). */
+  recorder?: DecisionRecorder | undefined
+  /** Plugins loaded with `loadPlugin` (their tools are added and traced with their origin). */
+  plugins?: readonly VerityAgentPlugin[] | undefined
+  /** Proof policy (default: require a verified receipt, 120 s). */
+  policy?: ProofPolicy | undefined
+  systemPrompt?: string | undefined
+  /** `full` (default) or `digests` (the trace holds only digests of texts and arguments). */
+  content?: 'full' | 'digests' | undefined
+  /** Finds the pending proof of a tool result (default: `artifact.pendingProof`). */
+  findProof?: CreateVerityAgentFindProof | undefined
+  /** More LangChain middleware, run inside Verity's. */
+  middleware?: readonly AgentMiddleware[] | undefined
+}
+type CreateVerityAgentFindProof = Parameters<typeof createVerityMiddleware>[0]['findProof']
+
+/** What a Verity agent takes as input: a task string or LangChain's `{ messages }`. */
+export type VerityAgentInput = string | { messages: (BaseMessage | { role: string; content: string })[] }
+
+/** Options of one run: LangChain's config (`signal`, `configurable`, `callbacks`...) and the run `context`. */
+export type VerityAgentRunOptions = Partial<RunnableConfig> & { context?: Record<string, unknown> | undefined }
+
+export type VerityAgentResult = { messages: BaseMessage[]; answer: string; [key: string]: unknown }
+
+export type CreateVerityAgentReturnType = {
+  readonly name: string
+  /** The underlying LangChain `ReactAgent` (graph), for anything not wrapped here. */
+  readonly graph: ReturnType<typeof createAgent>
+  readonly recorder: DecisionRecorder
+  /** Every tool the model sees (yours, memory tools, plugin tools). */
+  readonly tools: readonly StructuredToolInterface[]
+  /** Runs a task to its final answer. */
+  invoke(input: VerityAgentInput, options?: VerityAgentRunOptions): Promise<VerityAgentResult>
+  /** Streams a run exactly like LangChain's `agent.stream` (`streamMode: 'messages' | 'updates' | 'values'`...). */
+  stream(input: VerityAgentInput, options?: VerityAgentRunOptions & { streamMode?: unknown }): Promise<AsyncIterable<unknown>>
+  /** Waits until every background proof (allow-pending policy) has landed in the trace. */
+  settle(): Promise<void>
+}
+
+const isVersioned = (value: unknown) =>
+  typeof value === 'object' && value !== null && (value as { specificationVersion?: unknown }).specificationVersion === 'v1'
+
+const parametersSchema = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore or dash')
+    .optional(),
+  model: z
+    .union([
+      z.string().min(3),
+      z.custom<BaseChatModel>((value) => typeof value === 'object' && value !== null && 'invoke' in value),
+    ])
+    .optional(),
+  tools: z
+    .array(
+      z.custom<StructuredToolInterface>(
+        (value) => typeof value === 'object' && value !== null && 'name' in value && 'invoke' in value,
+      ),
+    )
+    .optional(),
+  memory: z.custom<MemoryStore>(isVersioned, 'a MemoryStore with specificationVersion "v1"').optional(),
+  namespace: z
+    .union([z.string().min(1), z.custom<(context: Record<string, unknown>) => string>((value) => typeof value === 'function')])
+    .optional(),
+  memoryTools: z.boolean().optional(),
+  recallK: z.number().int().min(0).max(50).optional(),
+  recorder: z.custom<DecisionRecorder>(isVersioned, 'a DecisionRecorder with specificationVersion "v1"').optional(),
+  plugins: z.array(z.object({ name: z.string(), version: z.string(), tools: z.array(z.any()) }).loose()).optional(),
+  policy: z.custom<ProofPolicy>(isVersioned, 'a ProofPolicy from createProofPolicy()').optional(),
+  systemPrompt: z.string().max(100_000).optional(),
+  content: z.enum(['full', 'digests']).optional(),
+  findProof: z.custom<(message: unknown) => PendingProof | undefined>((value) => typeof value === 'function').optional(),
+  middleware: z
+    .array(z.custom<AgentMiddleware>((value) => typeof value === 'object' && value !== null && 'name' in value))
+    .optional(),
+})
+
+/**
+ * Creates an agent on LangChain v1's `createAgent` whose every decision is recorded (model turns,
+ * tool calls and results, memory reads and writes, proof outcomes, final answers), that recalls
+ * relevant memories before it thinks, and that acts on verifiable tools' outputs only as its
+ * proof policy allows.
+ *
+ * @example
+ * ```ts
+ * const agent = createVerityAgent({
+ *   name: 'helper',
+ *   model: createScriptedChatModel(), // or: await initChatModel('openai:gpt-4o')
+ *   tools: [classify],
+ *   memory: vaultMemoryStore(vault),
+ *   recorder: traceRecorder(trace),
+ *   policy: createProofPolicy({ proofs: 'require-verified', timeoutMs: 60_000 }),
+ * })
+ * const { answer } = await agent.invoke('Is this transaction risky? amount=120')
+ * ```
+ */
+export function createVerityAgent(parameters: CreateVerityAgentParameters = {}): CreateVerityAgentReturnType {
+  const options = parseInput(parametersSchema, parameters, {
+    what: 'createVerityAgent parameters',
+    hint: 'See docs/agent.md for the parameters of createVerityAgent.',
+    docsPath: 'agent.md',
+  })
+  const name = options.name ?? 'verity-agent'
+  const recorder = parameters.recorder ?? createInMemoryDecisionRecorder()
+  const namespace: NamespaceResolver =
+    parameters.namespace === undefined || parameters.namespace === 'agent'
+      ? `agent:${name}`
+      : parameters.namespace === 'user'
+        ? (context) => `user:${String(context.userId)}`
+        : parameters.namespace
+  const toolCallEntries = new Map<string, string>()
+  const toolOrigins = new Map<string, string>()
+  const background = new Set<Promise<unknown>>()
+
+  const tools: StructuredToolInterface[] = [...(parameters.tools ?? [])]
+  if (parameters.memory && (options.memoryTools ?? true))
+    tools.push(...createMemoryTools({ store: parameters.memory, recorder, namespace, source: name, toolCallEntries }))
+  for (const plugin of parameters.plugins ?? []) {
+    for (const pluginTool of plugin.tools) {
+      toolOrigins.set(pluginTool.name, `${plugin.name}@${plugin.version}`)
+      tools.push(pluginTool)
+    }
+  }
+  const seen = new Set<string>()
+  for (const candidate of tools) {
+    if (seen.has(candidate.name))
+      throw new InvalidInputError(`Two tools are named "${candidate.name}"`, {
+        details: `tools: ${tools.map((entry) => entry.name).join(', ')}`,
+        hint: 'Rename one of them (memory tools are remember/recall/forget; plugin tools keep their plugin prefix).',
+        docsPath: 'agent.md',
+      })
+    seen.add(candidate.name)
+  }
+
+  const middleware = createVerityMiddleware({
+    agentName: name,
+    recorder,
+    memory: parameters.memory,
+    namespace,
+    recallK: options.recallK,
+    policy: parameters.policy,
+    content: options.content,
+    toolOrigins,
+    toolCallEntries,
+    findProof: parameters.findProof,
+    background,
+  })
+  const graph = createAgent({
+    name,
+    model: (parameters.model ?? createScriptedChatModel()) as BaseChatModel,
+    tools,
+    middleware: [middleware, ...(parameters.middleware ?? [])] as AgentMiddleware[],
+    ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
+  }) as unknown as ReturnType<typeof createAgent>
+
+  const toState = (input: VerityAgentInput) =>
+    typeof input === 'string' ? { messages: [{ role: 'user', content: input }] } : input
+  const loose = graph as unknown as {
+    invoke(state: unknown, config?: unknown): Promise<{ messages: BaseMessage[] }>
+    stream(state: unknown, config?: unknown): Promise<AsyncIterable<unknown>>
+  }
+
+  return {
+    name,
+    graph,
+    recorder,
+    tools,
+    async invoke(input, runOptions = {}) {
+      try {
+        const state = await loose.invoke(toState(input), runOptions)
+        const last = state.messages.at(-1)
+        const answer = last ? (typeof last.content === 'string' ? last.content : last.text) : ''
+        return { ...state, answer }
+      } catch (error) {
+        const aborted = runOptions.signal?.aborted === true
+        await recorder.record({
+          kind: 'run-error',
+          body: { agent: name, error: error instanceof Error ? error.message : String(error), aborted },
+        })
+        if (aborted && !isVerityError(error))
+          throw new AbortedError('The agent run was aborted', {
+            cause: error,
+            hint: 'The caller aborted the run through its AbortSignal.',
+          })
+        throw error
+      }
+    },
+    async stream(input, runOptions = {}) {
+      return loose.stream(toState(input), runOptions)
+    },
+    async settle() {
+      while (background.size > 0) await Promise.allSettled([...background])
+    },
+  }
+}

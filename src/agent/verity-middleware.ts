@@ -1,0 +1,232 @@
+import type { AIMessage, BaseMessage } from '@langchain/core/messages'
+import { ToolMessage } from '@langchain/core/messages'
+import { createMiddleware } from 'langchain'
+import { z } from 'zod'
+import { canonicalDigest } from '../crypto/canonical-json.js'
+import { digest } from '../crypto/digest.js'
+import type { JsonValue } from '../memory/record.js'
+import { type NamespaceResolver, resolveNamespace } from '../tools/memory-tools.js'
+import { parseInput } from '../validation.js'
+import type { DecisionRecorder } from './decision-recorder.js'
+import type { MemoryHit, MemoryStore } from './memory-store.js'
+import { applyProofPolicy, DEFAULT_PROOF_POLICY, findPendingProof, type PendingProof, type ProofPolicy } from './policy.js'
+import { RECALL_CONTEXT_HEADER } from './scripted-chat-model.js'
+
+/**
+ * The Verity middleware for LangChain v1 `createAgent`: it turns every model turn, tool call and
+ * result, automatic memory read and final answer into a decision for the {@link DecisionRecorder},
+ * injects relevant memories before model turns, and applies the proof policy to verifiable tool
+ * outputs. `createVerityAgent` installs it; add it yourself to any `createAgent` with
+ * `middleware: [createVerityMiddleware({...})]`.
+ */
+
+export type CreateVerityMiddlewareParameters = {
+  /** Agent name, written into `run-start` entries. */
+  agentName?: string | undefined
+  recorder: DecisionRecorder
+  /** Memory for automatic recall (omit to disable). */
+  memory?: MemoryStore | undefined
+  /** Namespace of automatic recall (default `agent:<agentName>`). */
+  namespace?: NamespaceResolver | undefined
+  /** How many memories to inject before the first model turn of a task (default 3; 0 disables). */
+  recallK?: number | undefined
+  /** Proof policy for verifiable tools (default: require a verified receipt, 120 s timeout). */
+  policy?: ProofPolicy | undefined
+  /** `full` (default) records texts and arguments; `digests` records only their digests. */
+  content?: 'full' | 'digests' | undefined
+  /** Tool name -> `plugin@version` for plugin tools, written into their entries. */
+  toolOrigins?: Map<string, string> | undefined
+  /** Filled with toolCallId -> trace entry hash of each `tool-call` entry (memory provenance). */
+  toolCallEntries?: Map<string, string> | undefined
+  /** Finds the pending proof of a tool result (default: `artifact.pendingProof`). */
+  findProof?: ((message: ToolMessage) => PendingProof | undefined) | undefined
+  /** Collects background proof settlements (allow-pending). */
+  background?: Set<Promise<unknown>> | undefined
+}
+
+const isRecorder = (value: unknown) =>
+  typeof value === 'object' && value !== null && (value as DecisionRecorder).specificationVersion === 'v1'
+
+const parametersSchema = z.object({
+  agentName: z.string().min(1).max(200).optional(),
+  recorder: z.custom<DecisionRecorder>(isRecorder, 'a DecisionRecorder with specificationVersion "v1"'),
+  memory: z.custom<MemoryStore>(isRecorder, 'a MemoryStore with specificationVersion "v1"').optional(),
+  namespace: z
+    .union([z.string().min(1), z.custom<(context: Record<string, unknown>) => string>((value) => typeof value === 'function')])
+    .optional(),
+  recallK: z.number().int().min(0).max(50).optional(),
+  policy: z.custom<ProofPolicy>((value) => isRecorder(value) && typeof (value as ProofPolicy).proofs === 'string').optional(),
+  content: z.enum(['full', 'digests']).optional(),
+  toolOrigins: z.instanceof(Map).optional(),
+  toolCallEntries: z.instanceof(Map).optional(),
+  findProof: z.custom<(message: ToolMessage) => PendingProof | undefined>((value) => typeof value === 'function').optional(),
+  background: z.instanceof(Set).optional(),
+})
+
+const recalledSchema = z.object({ id: z.string(), text: z.string(), digest: z.string(), score: z.number() })
+
+/**
+ * Creates the Verity middleware.
+ *
+ * @example
+ * ```ts
+ * import { createAgent } from 'langchain'
+ * const recorder = createInMemoryDecisionRecorder()
+ * const agent = createAgent({ model, tools, middleware: [createVerityMiddleware({ recorder, memory: store })] })
+ * ```
+ */
+export function createVerityMiddleware(parameters: CreateVerityMiddlewareParameters) {
+  const options = parseInput(parametersSchema, parameters, {
+    what: 'createVerityMiddleware parameters',
+    hint: 'Pass at least a DecisionRecorder (e.g. createInMemoryDecisionRecorder() or a trace adapter).',
+    docsPath: 'agent.md',
+  })
+  const recorder = parameters.recorder
+  const memory = parameters.memory
+  const agentName = options.agentName ?? 'verity-agent'
+  const namespace: NamespaceResolver = parameters.namespace ?? `agent:${agentName}`
+  const recallK = options.recallK ?? 3
+  const policy = parameters.policy ?? DEFAULT_PROOF_POLICY
+  const full = (options.content ?? 'full') === 'full'
+  const toolOrigins = parameters.toolOrigins ?? new Map<string, string>()
+  const toolCallEntries = parameters.toolCallEntries ?? new Map<string, string>()
+  const findProof = parameters.findProof ?? ((message: ToolMessage) => findPendingProof(message.artifact))
+  const background = parameters.background ?? new Set<Promise<unknown>>()
+  const text = (value: string): Record<string, JsonValue> => (full ? { text: value } : { textDigest: digest(value) })
+
+  return createMiddleware({
+    name: 'VerityMiddleware',
+    stateSchema: z.object({
+      verityRecalled: z.array(recalledSchema).optional(),
+      verityRecallFor: z.string().optional(),
+    }),
+    beforeAgent: async (state) => {
+      const task = lastHumanText(state.messages)
+      await recorder.record({
+        kind: 'run-start',
+        body: { agent: agentName, ...text(task), policy: policy.proofs, messages: state.messages.length },
+        inputDigest: digest(task),
+      })
+      return undefined
+    },
+    beforeModel: async (state, runtime) => {
+      if (!memory || recallK === 0) return undefined
+      const task = lastHumanText(state.messages)
+      if (!task) return undefined
+      // Recall once per task: the key names the human message being answered.
+      const key = digest(`${lastHumanIndex(state.messages)}:${task}`)
+      if (state.verityRecallFor === key) return undefined
+      const space = resolveNamespace(namespace, runtime.context)
+      const hits: MemoryHit[] = await memory.search({ query: task, namespace: space, k: recallK })
+      await recorder.record({
+        kind: 'memory-read',
+        body: {
+          automatic: true,
+          namespace: space,
+          ...(full ? { query: task } : { queryDigest: digest(task) }),
+          ids: hits.map((hit) => hit.id),
+        },
+        refs: hits.map((hit) => hit.digest),
+      })
+      return {
+        verityRecalled: hits.map((hit) => ({ id: hit.id, text: hit.text, digest: hit.digest, score: hit.score })),
+        verityRecallFor: key,
+      }
+    },
+    wrapModelCall: async (request, handler) => {
+      const recalled = request.state.verityRecalled ?? []
+      const systemMessage =
+        recalled.length > 0
+          ? request.systemMessage.concat(
+              `${request.systemMessage.text ? '\n\n' : ''}${RECALL_CONTEXT_HEADER}\n${recalled.map((memory) => `- [${memory.id}] ${memory.text.replace(/\s+/g, ' ')}`).join('\n')}\n`,
+            )
+          : request.systemMessage
+      const response = (await handler({ ...request, systemMessage })) as AIMessage
+      const toolCalls = (response.tool_calls ?? []).map((call) => ({
+        id: call.id ?? '',
+        name: call.name,
+        ...(full ? { args: call.args as JsonValue } : { argsDigest: canonicalDigest(call.args) }),
+      }))
+      const answer = typeof response.content === 'string' ? response.content : JSON.stringify(response.content)
+      await recorder.record({
+        kind: 'model-turn',
+        body: { turn: request.messages.filter((message) => message.getType() === 'ai').length, ...text(answer), toolCalls },
+        inputDigest: canonicalDigest(request.messages.map((message) => [message.getType(), message.content as JsonValue])),
+        outputDigest: digest(answer),
+        refs: recalled.map((memory) => memory.digest),
+      })
+      if (toolCalls.length === 0)
+        await recorder.record({ kind: 'final-answer', body: { agent: agentName, ...text(answer) }, outputDigest: digest(answer) })
+      return response
+    },
+    wrapToolCall: async (request, handler) => {
+      const call = request.toolCall
+      const toolName = call.name
+      const toolCallId = call.id ?? ''
+      const origin = toolOrigins.get(toolName)
+      const recorded = await recorder.record({
+        kind: 'tool-call',
+        body: {
+          tool: toolName,
+          toolCallId,
+          ...(origin ? { plugin: origin } : {}),
+          ...(full ? { args: call.args as JsonValue } : {}),
+        },
+        inputDigest: canonicalDigest(call.args),
+      })
+      if (toolCallId) toolCallEntries.set(toolCallId, recorded.hash)
+      let result: Awaited<ReturnType<typeof handler>>
+      try {
+        result = await handler(request)
+      } catch (error) {
+        await recorder.record({
+          kind: 'tool-error',
+          body: {
+            tool: toolName,
+            toolCallId,
+            ...(origin ? { plugin: origin } : {}),
+            error: error instanceof Error ? error.message : String(error),
+          },
+        })
+        throw error
+      } finally {
+        if (toolCallId) toolCallEntries.delete(toolCallId)
+      }
+      if (!ToolMessage.isInstance(result)) {
+        await recorder.record({ kind: 'tool-result', body: { tool: toolName, toolCallId, command: true } })
+        return result
+      }
+      const content = typeof result.content === 'string' ? result.content : JSON.stringify(result.content)
+      const proof = findProof(result)
+      await recorder.record({
+        kind: 'tool-result',
+        body: {
+          tool: toolName,
+          toolCallId,
+          status: result.status ?? 'success',
+          ...(origin ? { plugin: origin } : {}),
+          ...(full ? { content } : {}),
+          ...(proof ? { receipt: proof.receiptDigest } : {}),
+        },
+        outputDigest: digest(content),
+        refs: proof ? [proof.receiptDigest] : [],
+      })
+      if (proof)
+        await applyProofPolicy({ policy, proof, recorder, toolName, toolCallId, signal: request.runtime.signal, background })
+      return result
+    },
+  })
+}
+
+export type CreateVerityMiddlewareReturnType = ReturnType<typeof createVerityMiddleware>
+
+function lastHumanIndex(messages: BaseMessage[]): number {
+  for (let index = messages.length - 1; index >= 0; index--) if (messages[index]?.getType() === 'human') return index
+  return -1
+}
+
+function lastHumanText(messages: BaseMessage[]): string {
+  const message = messages[lastHumanIndex(messages)]
+  if (!message) return ''
+  return typeof message.content === 'string' ? message.content : message.text
+}

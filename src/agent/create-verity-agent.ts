@@ -209,7 +209,9 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
         const last = state.messages.at(-1)
         const answer = last ? (typeof last.content === 'string' ? last.content : last.text) : ''
         return { ...state, answer }
-      } catch (error) {
+      } catch (thrown) {
+        // LangChain wraps errors thrown by middleware in a MiddlewareError: surface ours.
+        const error = isVerityError(thrown) ? thrown : (findVerityCause(thrown) ?? thrown)
         const aborted = runOptions.signal?.aborted === true
         await recorder.record({
           kind: 'run-error',
@@ -230,4 +232,15 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
       while (background.size > 0) await Promise.allSettled([...background])
     },
   }
+}
+
+function findVerityCause(error: unknown): unknown {
+  const seen = new Set<unknown>()
+  let current: unknown = error
+  while (typeof current === 'object' && current !== null && !seen.has(current)) {
+    if (isVerityError(current)) return current
+    seen.add(current)
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
 }

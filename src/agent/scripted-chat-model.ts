@@ -196,6 +196,7 @@ export function planNextStep(parameters: PlanNextStepParameters): PlanNextStepRe
     .filter((message) => message.getType() === 'system')
     .map(messageText)
     .join('\n')
+  const autoRecallRan = systemText.includes(RECALL_CONTEXT_HEADER)
   const autoRecalled = parseRecallContext(systemText)
   const after = messages.slice(taskIndex + 1)
   const step = after.filter((message) => message.getType() === 'ai').length
@@ -223,7 +224,7 @@ export function planNextStep(parameters: PlanNextStepParameters): PlanNextStepRe
 
   // 1. recall
   const recallTool = byName.get(MEMORY_TOOL_NAMES.recall)
-  if (task && recallTool && !calledNames.has(recallTool.name) && !rememberIntent && (autoRecalled.length === 0 || forgetIntent)) {
+  if (task && recallTool && !calledNames.has(recallTool.name) && !rememberIntent && (!autoRecallRan || forgetIntent)) {
     const query = forgetIntent ? task.slice(forgetIntent[0].length).trim() || task : task
     return call(recallTool.name, fillArguments(recallTool, query, [], { query, text: query }), 'recall')
   }
@@ -352,6 +353,10 @@ function fillArguments(
     const fromResult = previous.find((value) => key in value)
     if (fromResult) {
       args[key] = fromResult[key]
+      continue
+    }
+    if (!required.has(key)) {
+      if (key in preset) args[key] = preset[key]
       continue
     }
     if (type === 'number' || type === 'integer') {

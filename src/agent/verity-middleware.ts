@@ -135,10 +135,16 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
     },
     wrapModelCall: async (request, handler) => {
       const recalled = request.state.verityRecalled ?? []
+      // Injected whenever automatic recall ran, with "(none)" when nothing matched, so the model
+      // knows memory was consulted.
       const systemMessage =
-        recalled.length > 0
+        request.state.verityRecallFor !== undefined
           ? request.systemMessage.concat(
-              `${request.systemMessage.text ? '\n\n' : ''}${RECALL_CONTEXT_HEADER}\n${recalled.map((memory) => `- [${memory.id}] ${memory.text.replace(/\s+/g, ' ')}`).join('\n')}\n`,
+              `${request.systemMessage.text ? '\n\n' : ''}${RECALL_CONTEXT_HEADER}\n${
+                recalled.length > 0
+                  ? recalled.map((memory) => `- [${memory.id}] ${memory.text.replace(/\s+/g, ' ')}`).join('\n')
+                  : '(none)'
+              }\n`,
             )
           : request.systemMessage
       const response = (await handler({ ...request, systemMessage })) as AIMessage

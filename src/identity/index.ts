@@ -1,0 +1,41 @@
+/**
+ * `verity/identity`: agent keys in encrypted keystores, fast EIP-712 digest signing, agent domains.
+ *
+ * @example
+ * ```ts
+ * import { createAgentIdentity, agentDomain } from 'verity/identity'
+ * const identity = await createAgentIdentity({ home, passphrase })
+ * const domain = agentDomain({ agent: identity.address })
+ * ```
+ */
+
+export type { AgentDomain, AgentDomainParameters, AgentDomainReturnType } from './agent-domain.js'
+export {
+  AGENT_DOMAIN_TYPE,
+  addressWord,
+  agentDomain,
+  agentDomainSeparator,
+  DEFAULT_TRACE_CHAIN_ID,
+  TRACE_DOMAIN_NAME,
+  TRACE_DOMAIN_VERSION,
+  typedDataDigest,
+  uint256,
+} from './agent-domain.js'
+export type {
+  AgentIdentity,
+  CreateAgentIdentityParameters,
+  CreateAgentIdentityReturnType,
+  LoadAgentIdentityParameters,
+  LoadAgentIdentityReturnType,
+  RotateAgentIdentityParameters,
+  RotateAgentIdentityReturnType,
+} from './agent-identity.js'
+export { AGENT_KEYSTORE_FILE, createAgentIdentity, loadAgentIdentity, rotateAgentIdentity } from './agent-identity.js'
+export type {
+  AgentSigner,
+  CreateKeySignerParameters,
+  CreateKeySignerReturnType,
+  RecoverDigestSignerParameters,
+  RecoverDigestSignerReturnType,
+} from './secp256k1-signer.js'
+export { createKeySigner, publicKeyToAddress, recoverDigestSigner, splitSignature } from './secp256k1-signer.js'

@@ -1,0 +1,45 @@
+/**
+ * `verity/memory`: the encrypted vector-memory vault.
+ *
+ * @example
+ * ```ts
+ * import { createVault, openVault, exportVault, importVault } from 'verity/memory'
+ * import { passphraseGuard } from 'verity/access'
+ *
+ * const vault = await createVault({ path: './memory', guards: [passphraseGuard({ passphrase })], embedder })
+ * await vault.add({ text: 'The user prefers tea' })
+ * const hits = await vault.search({ query: 'drinks', k: 3 })
+ * await vault.close()
+ * ```
+ */
+
+export type { OpenExactIndexParameters, OpenExactIndexReturnType, VectorIndexFactory } from './exact-index.js'
+export { exactIndexFactory, matchesFilter, openExactIndex, tokenize } from './exact-index.js'
+export type { JsonValue, MemoryOperation, MemoryRecord, Provenance } from './record.js'
+export type {
+  AddMemory,
+  CreateVaultParameters,
+  CreateVaultReturnType,
+  Grant,
+  ListParameters,
+  ListReturnType,
+  OpenVaultParameters,
+  OpenVaultReturnType,
+  SearchParameters,
+  SearchResult,
+  UpdateMemory,
+  Vault,
+  VaultInfo,
+  VaultProgress,
+} from './vault.js'
+export { createVault, openVault } from './vault.js'
+export type {
+  ExportVaultParameters,
+  ExportVaultReturnType,
+  ImportVaultParameters,
+  ImportVaultReturnType,
+} from './vault-archive.js'
+export { decodeArchive, exportVault, importVault } from './vault-archive.js'
+export type { EmbedderDescription, VaultEmbedder } from './vault-embedder.js'
+export { COMMIT_FILE, SEGMENTS_FOLDER, VAULT_FORMAT, VAULT_FORMAT_VERSION } from './vault-format.js'
+export type { IndexHit, IndexSearchParameters, IndexSnapshot, SearchFilter, SearchMode, VectorIndex } from './vector-index.js'

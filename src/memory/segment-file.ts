@@ -1,0 +1,165 @@
+import { fromHex, toHex } from '../crypto/bytes.js'
+import { digest } from '../crypto/digest.js'
+import { STREAM_CHUNK_SIZE, streamDecrypt, streamEncrypt } from '../crypto/stream.js'
+import { IntegrityError, TruncatedDataError, UnsupportedFormatError } from '../errors.js'
+import { segmentKey } from './vault-format.js'
+
+/**
+ * Segment files: a fixed 72-byte plaintext header followed by a STREAM ciphertext. The header
+ * is the associated data of every chunk, so vault id, segment id, sequence, key id and kind are
+ * bound to the content. Layout in `docs/vault-format.md`.
+ */
+
+/** ASCII `VERITYSG`. */
+export const SEGMENT_MAGIC = new Uint8Array([0x56, 0x45, 0x52, 0x49, 0x54, 0x59, 0x53, 0x47])
+export const SEGMENT_VERSION = 1
+export const SEGMENT_HEADER_LENGTH = 72
+/** Segment kinds as stored in byte 10. */
+export const SEGMENT_KIND = { operations: 1, 'index-snapshot': 2 } as const
+export type SegmentKind = keyof typeof SEGMENT_KIND
+
+export type SegmentHeader = {
+  kind: SegmentKind
+  vaultId: string
+  segmentId: string
+  sequence: number
+  keyId: string
+  chunkSize: number
+}
+
+/**
+ * Encodes a segment header (72 bytes).
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeSegmentHeader({ kind: 'operations', vaultId, segmentId, sequence: 1, keyId, chunkSize: 65536 })
+ * ```
+ */
+export function encodeSegmentHeader(header: SegmentHeader): Uint8Array {
+  const out = new Uint8Array(SEGMENT_HEADER_LENGTH)
+  const view = new DataView(out.buffer)
+  out.set(SEGMENT_MAGIC, 0)
+  view.setUint16(8, SEGMENT_VERSION, false)
+  out[10] = SEGMENT_KIND[header.kind]
+  out[11] = 0
+  out.set(fromHex(header.vaultId, 'vaultId'), 12)
+  out.set(fromHex(header.segmentId, 'segmentId'), 28)
+  view.setBigUint64(44, BigInt(header.sequence), false)
+  out.set(fromHex(header.keyId, 'keyId'), 52)
+  view.setUint32(68, header.chunkSize, false)
+  return out
+}
+
+/**
+ * Decodes and checks a segment header.
+ *
+ * @example
+ * ```ts
+ * const header = decodeSegmentHeader(fileBytes, path)
+ * ```
+ */
+export function decodeSegmentHeader(bytes: Uint8Array, where: string): SegmentHeader {
+  if (bytes.length < SEGMENT_HEADER_LENGTH)
+    throw new TruncatedDataError('Segment file is truncated', {
+      details: `${where}: ${bytes.length} bytes, shorter than the ${SEGMENT_HEADER_LENGTH}-byte header`,
+      hint: 'The file was cut short; restore the vault from an export or backup.',
+      docsPath: 'vault-format.md',
+    })
+  for (let index = 0; index < SEGMENT_MAGIC.length; index++)
+    if (bytes[index] !== SEGMENT_MAGIC[index])
+      throw new IntegrityError('Segment file has a wrong magic number', { details: where, docsPath: 'vault-format.md' })
+  const view = new DataView(bytes.buffer, bytes.byteOffset, SEGMENT_HEADER_LENGTH)
+  const version = view.getUint16(8, false)
+  if (version !== SEGMENT_VERSION)
+    throw new UnsupportedFormatError(`Unsupported segment version ${version}`, {
+      details: where,
+      hint: 'Upgrade Verity, or restore the vault if the file is damaged.',
+      docsPath: 'vault-format.md',
+    })
+  const kindByte = bytes[10]
+  const kind = (Object.keys(SEGMENT_KIND) as SegmentKind[]).find((name) => SEGMENT_KIND[name] === kindByte)
+  if (!kind || bytes[11] !== 0)
+    throw new IntegrityError('Segment file has an unknown kind', { details: `${where}: kind ${kindByte}` })
+  return {
+    kind,
+    vaultId: toHex(bytes.subarray(12, 28)),
+    segmentId: toHex(bytes.subarray(28, 44)),
+    sequence: Number(view.getBigUint64(44, false)),
+    keyId: toHex(bytes.subarray(52, 68)),
+    chunkSize: view.getUint32(68, false),
+  }
+}
+
+export type SealSegmentParameters = Omit<SegmentHeader, 'chunkSize'> & { dataKey: Uint8Array; plaintext: Uint8Array }
+export type SealSegmentReturnType = { bytes: Uint8Array; digest: string }
+
+/**
+ * Encrypts a segment's plaintext into the bytes of its file and their content address.
+ *
+ * @example
+ * ```ts
+ * const { bytes, digest } = sealSegment({ kind: 'operations', vaultId, segmentId, sequence, keyId, dataKey, plaintext })
+ * ```
+ */
+export function sealSegment(parameters: SealSegmentParameters): SealSegmentReturnType {
+  const { dataKey, plaintext, ...rest } = parameters
+  const header = encodeSegmentHeader({ ...rest, chunkSize: STREAM_CHUNK_SIZE })
+  const key = segmentKey(dataKey, rest.vaultId, rest.segmentId)
+  const sealed = streamEncrypt({ key, plaintext, associatedData: header, chunkSize: STREAM_CHUNK_SIZE })
+  key.fill(0)
+  const bytes = new Uint8Array(header.length + sealed.length)
+  bytes.set(header, 0)
+  bytes.set(sealed, header.length)
+  return { bytes, digest: digest(bytes) }
+}
+
+export type OpenSegmentParameters = {
+  bytes: Uint8Array
+  /** What the manifest expects of this file. */
+  expected: { kind: SegmentKind; vaultId: string; segmentId: string; sequence: number; keyId: string; digest: string }
+  dataKey: Uint8Array
+  where: string
+}
+
+/**
+ * Checks a segment file against its manifest entry (digest and header fields) and decrypts it.
+ *
+ * @example
+ * ```ts
+ * const plaintext = openSegment({ bytes, expected, dataKey, where: path })
+ * ```
+ */
+export function openSegment(parameters: OpenSegmentParameters): Uint8Array {
+  const { bytes, expected, dataKey, where } = parameters
+  const actual = digest(bytes)
+  if (actual !== expected.digest) {
+    // Name the likelier cause: a short file is a truncation, anything else a modification.
+    const header = decodeSegmentHeader(bytes, where)
+    throw new IntegrityError('Segment file does not match its manifest digest', {
+      details: `${where}: digest ${actual}, manifest says ${expected.digest} (segment ${header.segmentId})`,
+      hint: 'The segment was modified, truncated or replaced; restore the vault from an export or backup.',
+      docsPath: 'vault-format.md',
+    })
+  }
+  const header = decodeSegmentHeader(bytes, where)
+  const mismatched = (['kind', 'vaultId', 'segmentId', 'sequence', 'keyId'] as const).filter(
+    (field) => header[field] !== expected[field],
+  )
+  if (mismatched.length)
+    throw new IntegrityError('Segment header does not match the manifest', {
+      details: `${where}: ${mismatched.map((field) => `${field} is ${header[field]}, expected ${expected[field]}`).join('; ')}`,
+      docsPath: 'vault-format.md',
+    })
+  const key = segmentKey(dataKey, header.vaultId, header.segmentId)
+  try {
+    return streamDecrypt({
+      key,
+      ciphertext: bytes.subarray(SEGMENT_HEADER_LENGTH),
+      associatedData: bytes.subarray(0, SEGMENT_HEADER_LENGTH),
+      chunkSize: header.chunkSize,
+      label: where,
+    })
+  } finally {
+    key.fill(0)
+  }
+}

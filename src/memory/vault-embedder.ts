@@ -1,0 +1,76 @@
+import type { EmbeddingsInterface } from '@langchain/core/embeddings'
+import { EmbedderMismatchError, InvalidInputError } from '../errors.js'
+
+/**
+ * What a vault embeds with: any LangChain `EmbeddingsInterface` plus the `id` and `dimension`
+ * the vault records in its header. An object with only `id` and `dimension` describes the
+ * embedding space of a vault whose callers always pass vectors themselves.
+ */
+export type VaultEmbedder = EmbeddingsInterface & { readonly id: string; readonly dimension: number }
+/** The embedding space a vault records: an embedder, or just its id and dimension. */
+export type EmbedderDescription = VaultEmbedder | { readonly id: string; readonly dimension: number }
+
+/**
+ * True when `value` can embed text (has `embedDocuments` and `embedQuery`).
+ *
+ * @example
+ * ```ts
+ * if (canEmbed(embedder)) vector = await embedder.embedQuery(text)
+ * ```
+ */
+export function canEmbed(value: EmbedderDescription | undefined): value is VaultEmbedder {
+  return (
+    value !== undefined &&
+    typeof (value as VaultEmbedder).embedDocuments === 'function' &&
+    typeof (value as VaultEmbedder).embedQuery === 'function'
+  )
+}
+
+/**
+ * Throws {@link EmbedderMismatchError} when an embedder differs from the vault's recorded one.
+ *
+ * @example
+ * ```ts
+ * assertSameEmbedder({ recorded: header.embedder, offered: embedder, where: path })
+ * ```
+ */
+export function assertSameEmbedder(parameters: {
+  recorded: { id: string; dimension: number }
+  offered: { id: string; dimension: number }
+  where: string
+}): void {
+  const { recorded, offered, where } = parameters
+  if (recorded.id === offered.id && recorded.dimension === offered.dimension) return
+  throw new EmbedderMismatchError('Embedder does not match the vault', {
+    details: `${where}: the vault was written with '${recorded.id}' (${recorded.dimension} dimensions); offered '${offered.id}' (${offered.dimension} dimensions)`,
+    hint: `Open the vault with the embedder '${recorded.id}', or create a new vault and re-add the memories with the new embedder.`,
+    docsPath: 'vault-format.md',
+    meta: { recorded, offered },
+  })
+}
+
+/**
+ * Checks and converts a vector to a `Float32Array` of the vault's dimension.
+ *
+ * @example
+ * ```ts
+ * const embedding = toEmbedding(vector, header.embedder, 'add[0].embedding')
+ * ```
+ */
+export function toEmbedding(vector: ArrayLike<number>, recorded: { id: string; dimension: number }, what: string): Float32Array {
+  if (vector.length !== recorded.dimension)
+    throw new EmbedderMismatchError('Embedding has the wrong dimension', {
+      details: `${what} has ${vector.length} dimensions; the vault's embedder '${recorded.id}' has ${recorded.dimension}`,
+      hint: `Embed with '${recorded.id}' (${recorded.dimension} dimensions), the embedder this vault was created with.`,
+      docsPath: 'vault-format.md',
+      meta: { expected: recorded.dimension, actual: vector.length, embedder: recorded.id },
+    })
+  const out = vector instanceof Float32Array ? new Float32Array(vector) : Float32Array.from(vector)
+  for (let index = 0; index < out.length; index++)
+    if (!Number.isFinite(out[index]))
+      throw new InvalidInputError('Embedding contains a non-finite number', {
+        details: `${what}[${index}] is ${vector[index]}`,
+        hint: 'Check the embedder output; NaN or Infinity cannot be indexed.',
+      })
+  return out
+}

@@ -1,0 +1,123 @@
+"""Verity's bridge to the pinned EZKL toolchain (Python package ezkl==21.0.0).
+
+Driven by src/proofs/toolchain.ts: one JSON request on stdin, one JSON answer on stdout
+(the last line). Diagnostics go to stderr. Commands:
+  {"command": "version"}
+  {"command": "build", "model": ..., "sample": ..., "out": ..., "srs": PATH|null,
+   "visibility": {"input": ..., "output": ..., "params": ...}, "scales": [int], "decompBase": int,
+   "decompLegs": int, "maxLogrows": int|null}
+"""
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import sys
+
+
+def answer(value):
+    sys.stdout.write("\n" + json.dumps(value) + "\n")
+    sys.stdout.flush()
+
+
+def fail(kind, message, details=""):
+    answer({"ok": False, "kind": kind, "message": message, "details": details})
+    sys.exit(0)
+
+
+async def settle(value):
+    return (await value) if hasattr(value, "__await__") else value
+
+
+async def build(request):
+    import ezkl
+
+    out = request["out"]
+    os.makedirs(out, exist_ok=True)
+    model = os.path.join(out, "network.onnx")
+    if os.path.abspath(request["model"]) != os.path.abspath(model):
+        shutil.copyfile(request["model"], model)
+    settings = os.path.join(out, "settings.json")
+    compiled = os.path.join(out, "model.compiled")
+    sample = request["sample"]
+    visibility = request["visibility"]
+
+    run_args = ezkl.PyRunArgs()
+    run_args.input_visibility = visibility["input"]
+    run_args.output_visibility = visibility["output"]
+    run_args.param_visibility = visibility["params"]
+    run_args.decomp_base = int(request["decompBase"])
+    run_args.decomp_legs = int(request["decompLegs"])
+    try:
+        ezkl.gen_settings(model, settings, py_run_args=run_args)
+    except Exception as error:  # noqa: BLE001 - ezkl raises plain exceptions
+        fail("unsupported-model", "EZKL cannot read or circuitize this ONNX model", str(error))
+    try:
+        # stdout of calibration is a human report: keep our stdout for the JSON answer
+        with contextlib.redirect_stdout(sys.stderr):
+            await settle(
+                ezkl.calibrate_settings(
+                    sample,
+                    model,
+                    settings,
+                    "resources",
+                    scales=request["scales"],
+                    scale_rebase_multiplier=[1],
+                    max_logrows=request.get("maxLogrows"),
+                )
+            )
+    except Exception as error:  # noqa: BLE001
+        fail("calibration-failed", "EZKL could not calibrate the circuit on the sample", str(error))
+    try:
+        ezkl.compile_circuit(model, compiled, settings)
+    except Exception as error:  # noqa: BLE001
+        fail("unsupported-model", "EZKL could not compile the circuit", str(error))
+    with open(settings) as handle:
+        logrows = json.load(handle)["run_args"]["logrows"]
+
+    srs = os.path.join(out, "kzg.srs")
+    if request.get("srs"):
+        if os.path.abspath(request["srs"]) != os.path.abspath(srs):
+            shutil.copyfile(request["srs"], srs)
+    else:
+        ezkl.gen_srs(srs, logrows)
+
+    witness = os.path.join(out, ".sample-witness.json")
+    vk = os.path.join(out, "vk.key")
+    pk = os.path.join(out, "pk.key")
+    try:
+        await settle(ezkl.gen_witness(sample, compiled, witness))
+        if not ezkl.mock(witness, compiled):
+            fail("mock-failed", "The circuit's constraints are not satisfied on the sample")
+        ezkl.setup(compiled, vk, pk, srs)
+    except SystemExit:
+        raise
+    except Exception as error:  # noqa: BLE001
+        fail("setup-failed", "EZKL could not set up keys for the circuit", str(error))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(witness)
+    answer({"ok": True, "logrows": logrows})
+
+
+def main():
+    request = json.loads(sys.stdin.read())
+    try:
+        import importlib.metadata
+
+        version = importlib.metadata.version("ezkl")
+    except Exception as error:  # noqa: BLE001
+        fail("missing", "The ezkl Python package is not installed", str(error))
+    if request["command"] == "version":
+        answer({"ok": True, "version": version})
+        return
+    if version != request.get("expectVersion", version):
+        fail("wrong-version", f"ezkl {version} is installed, Verity needs {request['expectVersion']}")
+    if request["command"] == "build":
+        asyncio.run(build(request))
+        return
+    fail("bad-request", f"unknown command {request['command']!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -303,4 +303,31 @@ describe('openLanceDbIndex', () => {
     opened.splice(opened.indexOf(index), 1)
     expect(existsSync(folder)).toBe(false)
   })
+
+  it('approximate index keeps recall@10 >= 0.95 on 20k clustered 384-dim vectors', async () => {
+    const dimension = 384
+    const next = random(11)
+    const gauss = () => Math.sqrt(-2 * Math.log(next() || 1e-9)) * Math.cos(2 * Math.PI * next())
+    const centres = Array.from({ length: 100 }, () => Float32Array.from({ length: dimension }, gauss))
+    const sample = () => {
+      const centre = centres[Math.floor(next() * centres.length)] as Float32Array
+      return centre.map((value) => value + 0.8 * gauss())
+    }
+    const records = Array.from({ length: 20_000 }, (_, i) => record(`c${i}`, sample()))
+    const index = await open({ dimension })
+    for (let start = 0; start < records.length; start += 5000) await index.upsert(records.slice(start, start + 5000))
+    await index.optimize()
+    expect(await index.hasApproximateIndex()).toBe(true)
+    let found = 0
+    const queries = 30
+    for (let q = 0; q < queries; q++) {
+      const query = sample()
+      const truth = new Set(exactTop(records, query, 10))
+      const hits = await index.search({ mode: 'vector', vector: query, k: 10 })
+      found += hits.filter((hit) => truth.has(hit.id)).length
+    }
+    const recall = found / (queries * 10)
+    console.info('recall@10 at 20k', recall)
+    expect(recall).toBeGreaterThanOrEqual(0.95)
+  }, 120_000)
 })

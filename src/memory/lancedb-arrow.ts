@@ -47,6 +47,8 @@ export function indexSchema(dimension: number): Schema {
  * ```
  */
 export function metadataTerm(key: string, value: JsonValue): string {
+  // For scalars RFC 8785 is exactly ECMAScript JSON.stringify (strings, numbers, literals).
+  if (value === null || typeof value !== 'object') return JSON.stringify([key, value])
   return canonicalJson([key, value])
 }
 

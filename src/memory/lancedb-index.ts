@@ -297,8 +297,14 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
       await table.createIndex(COLUMNS.text, { config: Index.fts(), name: TEXT_INDEX, replace: true })
   }
 
-  function scheduleMaintenance(): void {
+  /** Postpones background index builds while writes keep coming. */
+  function postponeMaintenance(): void {
     if (maintenanceTimer) clearTimeout(maintenanceTimer)
+    maintenanceTimer = undefined
+  }
+
+  function scheduleMaintenance(): void {
+    postponeMaintenance()
     maintenanceTimer = setTimeout(() => {
       maintenanceTimer = undefined
       if (closed) return
@@ -380,6 +386,7 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
         latest.set(record.id, record)
       }
       const batch = latest.size === records.length ? records : [...latest.values()]
+      postponeMaintenance()
       await exclusive(async () => {
         try {
           const replaced = batch.filter((record) => liveIds.has(record.id)).map((record) => record.id)

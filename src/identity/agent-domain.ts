@@ -1,7 +1,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { getAddress } from 'ethers'
 import { z } from 'zod'
-import { concatBytes, fromHex, toHex, utf8ToBytes } from '../crypto/bytes.js'
+import { concatBytes, fromHex, utf8ToBytes } from '../crypto/bytes.js'
 import { parseInput } from '../validation.js'
 
 /** The EIP-712 domain name of every Verity trace signature. */
@@ -119,4 +119,3 @@ export function uint256(value: number | bigint): Uint8Array {
 export function addressWord(address: string): Uint8Array {
   return fromHex(`${'0'.repeat(24)}${getAddress(address).slice(2)}`)
 }
-

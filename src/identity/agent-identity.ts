@@ -126,7 +126,11 @@ export async function loadAgentIdentity(parameters: LoadAgentIdentityParameters)
   } catch (cause) {
     const message = (cause as Error).message ?? ''
     if (/incorrect password|invalid password/i.test(message))
-      throw new WrongKeyError('Wrong passphrase for the agent keystore', { details: keystorePath, hint: 'Check the passphrase.', cause })
+      throw new WrongKeyError('Wrong passphrase for the agent keystore', {
+        details: keystorePath,
+        hint: 'Check the passphrase.',
+        cause,
+      })
     throw new InvalidInputError('Agent keystore is not a valid JSON keystore', { details: `${keystorePath}: ${message}`, cause })
   }
   const signer = createKeySigner({ privateKey: wallet.privateKey })

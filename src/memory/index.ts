@@ -13,6 +13,7 @@
  * ```
  */
 
+export { lanceDbIndexFactory } from './default-index.js'
 export type { OpenExactIndexParameters, OpenExactIndexReturnType, VectorIndexFactory } from './exact-index.js'
 export { exactIndexFactory, matchesFilter, openExactIndex, tokenize } from './exact-index.js'
 export type { JsonValue, MemoryOperation, MemoryRecord, Provenance } from './record.js'

@@ -66,11 +66,19 @@ export function toEmbedding(vector: ArrayLike<number>, recorded: { id: string; d
       meta: { expected: recorded.dimension, actual: vector.length, embedder: recorded.id },
     })
   const out = vector instanceof Float32Array ? new Float32Array(vector) : Float32Array.from(vector)
-  for (let index = 0; index < out.length; index++)
+  let nonZero = false
+  for (let index = 0; index < out.length; index++) {
     if (!Number.isFinite(out[index]))
       throw new InvalidInputError('Embedding contains a non-finite number', {
         details: `${what}[${index}] is ${vector[index]}`,
         hint: 'Check the embedder output; NaN or Infinity cannot be indexed.',
       })
+    if (out[index] !== 0) nonZero = true
+  }
+  if (!nonZero)
+    throw new InvalidInputError('Embedding is all zeros', {
+      details: `${what} has no direction, so cosine similarity is undefined`,
+      hint: 'Check the text (an embedder may return zeros for empty or unknown text) or the vector you pass.',
+    })
   return out
 }

@@ -14,7 +14,8 @@ import {
 } from '../errors.js'
 import { writeFileAtomic } from '../storage/atomic-file.js'
 import { parseInput } from '../validation.js'
-import { exactIndexFactory, matchesFilter, type VectorIndexFactory } from './exact-index.js'
+import { lanceDbIndexFactory } from './default-index.js'
+import { matchesFilter, type VectorIndexFactory } from './exact-index.js'
 import type { JsonValue, MemoryOperation, MemoryRecord, Provenance } from './record.js'
 import { decodeOperations, decodeSnapshot, encodeOperations, encodeSnapshot } from './segment-codec.js'
 import { openSegment, type SegmentKind, sealSegment } from './segment-file.js'
@@ -185,7 +186,7 @@ export type CreateVaultParameters = {
   guards: Guard[]
   /** The embedder (or just its `id` and `dimension` when callers always pass vectors). */
   embedder: EmbedderDescription
-  /** Search index (default: the exact in-memory index). */
+  /** Search index (default: LanceDB in a private tmpfs folder, {@link lanceDbIndexFactory}). */
   index?: VectorIndexFactory | undefined
   /** Write an encrypted index snapshot on close once this many operations were applied since the last one (default 1000). */
   snapshotThreshold?: number | undefined
@@ -942,7 +943,7 @@ export async function createVault(parameters: CreateVaultParameters): CreateVaul
     }
     const manifest: VaultManifest = { sequence: 0, keyId, updatedAt: Date.now(), keyring: [], segments: [], snapshot: null }
     writeFileAtomic({ path: join(folder, COMMIT_FILE), data: encodeCommit({ header, manifest, dataKey }) })
-    const indexFactory = parsed.index ?? exactIndexFactory
+    const indexFactory = parsed.index ?? lanceDbIndexFactory
     const index = await indexFactory.open({ dimension: header.embedder.dimension })
     return new VaultSession({
       folder,
@@ -1063,7 +1064,7 @@ export async function openVault(parameters: OpenVaultParameters): OpenVaultRetur
     docsPath: 'vault-format.md',
   })
   const folder = resolve(parsed.path)
-  const indexFactory = parsed.index ?? exactIndexFactory
+  const indexFactory = parsed.index ?? lanceDbIndexFactory
   readCommit(folder) // a named NotFoundError before anything is created in a folder that is no vault
   const lock = parsed.readOnly ? undefined : acquireVaultLock(folder)
   try {

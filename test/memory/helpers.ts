@@ -25,6 +25,7 @@ export function hashEmbedder(dimension = 16, id = `test/hash-embedder-${dimensio
       const bucket = (((hash[0] as number) << 8) | (hash[1] as number)) % dimension
       vector[bucket] = (vector[bucket] as number) + ((hash[2] as number) & 1 ? 1 : -1)
     }
+    vector[0] = (vector[0] as number) + 0.25 // never the zero vector (cosine needs a direction)
     const norm = Math.sqrt(vector.reduce((sum, value) => sum + value * value, 0)) || 1
     return vector.map((value) => value / norm)
   }

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createVault, openVault, type Vault } from '../../src/memory/index.js'
+import { createVault, exactIndexFactory, openVault, type Vault } from '../../src/memory/index.js'
 import { hashEmbedder, temporaryFolder, testGuard } from './helpers.js'
 
 type Model = Map<string, { text: string; metadata: Record<string, string>; namespace: string }>
@@ -45,7 +45,7 @@ describe('vault property', () => {
         const folder = temporaryFolder()
         const path = join(folder.path, 'vault')
         const model: Model = new Map()
-        let vault = await createVault({ path, guards, embedder, snapshotThreshold: 2 })
+        let vault = await createVault({ path, guards, embedder, snapshotThreshold: 2, index: exactIndexFactory })
         try {
           for (const op of operations) {
             if (op.type === 'add') {
@@ -73,7 +73,7 @@ describe('vault property', () => {
             } else if (op.type === 'compact') await vault.compact()
             else {
               await vault.close()
-              vault = await openVault({ path, guards, embedder, snapshotThreshold: 2 })
+              vault = await openVault({ path, guards, embedder, snapshotThreshold: 2, index: exactIndexFactory })
             }
             expectMatches(vault, model)
           }
@@ -83,7 +83,7 @@ describe('vault property', () => {
             expect(hits.map((hit) => hit.record.id)).toContain(id)
           }
           await vault.close()
-          vault = await openVault({ path, guards, embedder })
+          vault = await openVault({ path, guards, embedder, index: exactIndexFactory })
           expectMatches(vault, model)
         } finally {
           await vault.close()

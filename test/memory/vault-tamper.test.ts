@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isVerityError } from '../../src/errors.js'
-import { createVault, openVault } from '../../src/memory/index.js'
+import { createVault, exactIndexFactory, openVault } from '../../src/memory/index.js'
 import { hashEmbedder, temporaryFolder, testGuard } from './helpers.js'
 
 const folder = temporaryFolder()
@@ -12,7 +12,7 @@ const guards = [testGuard()]
 let expected: string
 
 async function readAll(): Promise<string> {
-  const vault = await openVault({ path, guards, embedder, readOnly: true })
+  const vault = await openVault({ path, guards, embedder, readOnly: true, index: exactIndexFactory })
   try {
     return JSON.stringify(vault.list().records.map((record) => [record.id, record.text, record.metadata, [...record.embedding]]))
   } finally {
@@ -21,7 +21,7 @@ async function readAll(): Promise<string> {
 }
 
 beforeAll(async () => {
-  const vault = await createVault({ path, guards, embedder, snapshotThreshold: 1 })
+  const vault = await createVault({ path, guards, embedder, snapshotThreshold: 1, index: exactIndexFactory })
   await vault.add({ id: 'a', text: 'alpha', metadata: { k: 1 } })
   await vault.compact() // an operations segment and an index snapshot
   await vault.add({ id: 'b', text: 'beta' })

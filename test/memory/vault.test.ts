@@ -85,6 +85,7 @@ describe('vault round trip', () => {
     await expect(vault.add({ text: 'bad id', id: 'no spaces' })).rejects.toBeInstanceOf(InvalidInputError)
     await expect(vault.add({ text: 'x', embedding: [1, 2, 3] })).rejects.toBeInstanceOf(EmbedderMismatchError)
     await expect(vault.add({ text: 'x', embedding: new Array(16).fill(Number.NaN) })).rejects.toBeInstanceOf(InvalidInputError)
+    await expect(vault.add({ text: 'x', embedding: new Array(16).fill(0) })).rejects.toThrow(/all zeros/)
     await expect(vault.add({ text: 42 } as never)).rejects.toBeInstanceOf(InvalidInputError)
     await expect(vault.update({ id: 'missing', text: 'x' })).rejects.toBeInstanceOf(NotFoundError)
     await expect(vault.delete(['a', 'missing'])).rejects.toBeInstanceOf(NotFoundError)

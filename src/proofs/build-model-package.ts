@@ -155,7 +155,16 @@ export async function buildModelPackage(parameters: BuildModelPackageParameters)
     const settings = JSON.parse(readFileSync(join(out, 'settings.json'), 'utf8')) as {
       model_input_scales: number[]
       model_output_scales: number[]
+      model_instance_shapes: number[][]
     }
+    // The circuit's output shapes are EZKL's (it may resolve symbolic dimensions unlike onnxruntime):
+    // outputs are public, so they are the last instance shapes.
+    const instanceShapes = settings.model_instance_shapes.slice(-shapes.outputs.length)
+    if (instanceShapes.length !== shapes.outputs.length)
+      throw new ModelPackageError('EZKL reports fewer public outputs than the model has', {
+        details: JSON.stringify(settings.model_instance_shapes),
+      })
+    shapes.outputs = shapes.outputs.map((tensor, index) => ({ name: tensor.name, shape: instanceShapes[index] as number[] }))
 
     progress({ phase: 'keys', done: 0, total: 1 })
     const read = (name: string) => new Uint8Array(readFileSync(join(out, name)))

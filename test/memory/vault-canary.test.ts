@@ -41,7 +41,10 @@ describe('no plaintext on persistent disk', () => {
     await vault.add([{ text: `${canary} again` }, { text: 'filler' }])
     await vault.update({ id: 'canary', metadata: { secret: `${canary}-meta2` } })
     await vault.compact()
+    // The index lives on a memory file system only (checked while open: close deletes it).
     const indexFolder = (vault as unknown as { state: { index: { directory?: string } } }).state.index.directory
+    expect(indexFolder).toBeDefined()
+    expect(isMemoryFileSystem(indexFolder as string)).toBe(true)
     await vault.close()
     const reopened = await openVault({ path, guards: [testGuard()], embedder: hashEmbedder(16) })
     expect((await reopened.search({ query: canary, mode: 'text', k: 3 })).map((hit) => hit.record.id)).toContain('canary')
@@ -49,10 +52,6 @@ describe('no plaintext on persistent disk', () => {
     await reopened.close()
     const archive = join(folder.path, 'canary.vault')
     await exportVault({ path, out: archive })
-
-    // The index lived on a memory file system only.
-    expect(indexFolder).toBeDefined()
-    expect(isMemoryFileSystem(indexFolder as string)).toBe(true)
 
     const persistent = [...filesUnder(path, 0), archive, ...filesUnder(tmpdir(), since)].filter(
       (file) => !isMemoryFileSystem(file),

@@ -24,13 +24,16 @@ export type DecisionKind =
   | 'final-answer'
   | 'run-error'
 
-/** One decision to record. `refs` hold `sha256:` digests of receipts, proofs or memories it rests on. */
+/** A typed link by digest: `{ type: 'receipt' | 'proof' | 'memory', digest: 'sha256:…' }`. */
+export type DecisionRef = { type: string; digest: string }
+
+/** One decision to record. `refs` link the receipts, proofs or memories it rests on. */
 export type Decision = {
   kind: DecisionKind
   body: Record<string, JsonValue>
   inputDigest?: string | undefined
   outputDigest?: string | undefined
-  refs?: string[] | undefined
+  refs?: DecisionRef[] | undefined
 }
 
 /** Where a recorded decision landed: its sequence number and entry hash. */

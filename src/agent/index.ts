@@ -23,6 +23,7 @@ export type {
   Decision,
   DecisionKind,
   DecisionRecorder,
+  DecisionRef,
   InMemoryDecisionEntry,
   RecordedDecision,
 } from './decision-recorder.js'
@@ -63,5 +64,9 @@ export {
   RECALL_CONTEXT_HEADER,
   ScriptedChatModel,
 } from './scripted-chat-model.js'
+export type { TraceRecorderParameters, TraceRecorderReturnType } from './trace-recorder.js'
+export { traceRecorder } from './trace-recorder.js'
+export type { VaultMemoryStoreParameters, VaultMemoryStoreReturnType } from './vault-memory-store.js'
+export { vaultMemoryStore } from './vault-memory-store.js'
 export type { CreateVerityMiddlewareParameters, CreateVerityMiddlewareReturnType } from './verity-middleware.js'
 export { createVerityMiddleware } from './verity-middleware.js'

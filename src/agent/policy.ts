@@ -135,13 +135,17 @@ export async function applyProofPolicy(parameters: ApplyProofPolicyParameters): 
     await recorder.record({
       kind: 'policy',
       body: { ...base, policy: 'allow-pending', decision: 'acted-on-pending-proof' },
-      refs: [proof.receiptDigest],
+      refs: [receiptRef(proof.receiptDigest)],
     })
     const settle = proof
       .wait()
       .then((outcome) => recordOutcome(recorder, base, outcome))
       .catch((error: unknown) =>
-        recorder.record({ kind: 'receipt-failed', body: { ...base, reason: errorText(error) }, refs: [proof.receiptDigest] }),
+        recorder.record({
+          kind: 'receipt-failed',
+          body: { ...base, reason: errorText(error) },
+          refs: [receiptRef(proof.receiptDigest)],
+        }),
       )
     parameters.background.add(settle)
     void settle.finally(() => parameters.background.delete(settle))
@@ -151,7 +155,7 @@ export async function applyProofPolicy(parameters: ApplyProofPolicyParameters): 
   await recorder.record({
     kind: 'policy',
     body: { ...base, policy: 'require-verified', decision: 'waiting-for-proof', timeoutMs: policy.timeoutMs },
-    refs: [proof.receiptDigest],
+    refs: [receiptRef(proof.receiptDigest)],
   })
   const controller = new AbortController()
   const onAbort = () => controller.abort(parameters.signal?.reason)
@@ -167,7 +171,7 @@ export async function applyProofPolicy(parameters: ApplyProofPolicyParameters): 
       await recorder.record({
         kind: 'policy',
         body: { ...base, policy: 'require-verified', decision: 'refused-proof-timeout', timeoutMs: policy.timeoutMs },
-        refs: [proof.receiptDigest],
+        refs: [receiptRef(proof.receiptDigest)],
       })
       throw new PolicyError(`The proof for ${toolName} did not arrive within ${policy.timeoutMs} ms`, {
         details: `receipt ${proof.receiptDigest}; the policy requires a verified receipt before the agent may act on the output.`,
@@ -200,9 +204,17 @@ function recordOutcome(recorder: DecisionRecorder, base: Record<string, string>,
     return recorder.record({
       kind: 'receipt-proven',
       body: { ...base, status: 'verified', ...(outcome.proofDigest ? { proof: outcome.proofDigest } : {}) },
-      refs: [outcome.receiptDigest, ...(outcome.proofDigest ? [outcome.proofDigest] : [])],
+      refs: [receiptRef(outcome.receiptDigest), ...(outcome.proofDigest ? [{ type: 'proof', digest: outcome.proofDigest }] : [])],
     })
-  return recorder.record({ kind: 'receipt-failed', body: { ...base, reason: outcome.reason }, refs: [outcome.receiptDigest] })
+  return recorder.record({
+    kind: 'receipt-failed',
+    body: { ...base, reason: outcome.reason },
+    refs: [receiptRef(outcome.receiptDigest)],
+  })
+}
+
+function receiptRef(digest: string) {
+  return { type: 'receipt', digest }
 }
 
 function errorText(error: unknown): string {

@@ -126,7 +126,7 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
           ...(full ? { query: task } : { queryDigest: digest(task) }),
           ids: hits.map((hit) => hit.id),
         },
-        refs: hits.map((hit) => hit.digest),
+        refs: hits.map((hit) => ({ type: 'memory', digest: hit.digest })),
       })
       return {
         verityRecalled: hits.map((hit) => ({ id: hit.id, text: hit.text, digest: hit.digest, score: hit.score })),
@@ -159,7 +159,7 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
         body: { turn: request.messages.filter((message) => message.getType() === 'ai').length, ...text(answer), toolCalls },
         inputDigest: canonicalDigest(request.messages.map((message) => [message.getType(), message.content as JsonValue])),
         outputDigest: digest(answer),
-        refs: recalled.map((memory) => memory.digest),
+        refs: recalled.map((memory) => ({ type: 'memory', digest: memory.digest })),
       })
       if (toolCalls.length === 0)
         await recorder.record({ kind: 'final-answer', body: { agent: agentName, ...text(answer) }, outputDigest: digest(answer) })
@@ -215,7 +215,7 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
           ...(proof ? { receipt: proof.receiptDigest } : {}),
         },
         outputDigest: digest(content),
-        refs: proof ? [proof.receiptDigest] : [],
+        refs: proof ? [{ type: 'receipt', digest: proof.receiptDigest }] : [],
       })
       if (proof)
         await applyProofPolicy({ policy, proof, recorder, toolName, toolCallId, signal: request.runtime.signal, background })

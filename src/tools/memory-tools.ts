@@ -94,7 +94,7 @@ export function createMemoryTools(parameters: CreateMemoryToolsParameters) {
           ...(provenance.traceEntry ? { writtenBy: provenance.traceEntry } : {}),
         },
         outputDigest: digest,
-        refs: [digest],
+        refs: [{ type: 'memory', digest }],
       })
       return JSON.stringify({ id, digest, namespace })
     },
@@ -115,7 +115,7 @@ export function createMemoryTools(parameters: CreateMemoryToolsParameters) {
       await recorder?.record({
         kind: 'memory-read',
         body: { tool: 'recall', namespace, query: input.query, ids: hits.map((hit) => hit.id) },
-        refs: hits.map((hit) => hit.digest),
+        refs: hits.map((hit) => ({ type: 'memory', digest: hit.digest })),
       })
       return JSON.stringify({
         memories: hits.map((hit) => ({ id: hit.id, text: hit.text, score: Number(hit.score.toFixed(4)), digest: hit.digest })),

@@ -64,10 +64,10 @@ describe('createVerityAgent', () => {
     const second = await agent.invoke('what was the payment risk of amount 250?')
     const reads = recorder.entries.slice(before).filter((entry) => entry.kind === 'memory-read')
     expect(reads[0]?.body.automatic).toBe(true)
-    expect(reads[0]?.refs).toEqual([write.outputDigest])
+    expect(reads[0]?.refs).toEqual([{ type: 'memory', digest: write.outputDigest }])
     // the model turn that saw the memory cites it
     const turn = recorder.entries.slice(before).find((entry) => entry.kind === 'model-turn') as InMemoryDecisionEntry
-    expect(turn.refs).toEqual([write.outputDigest])
+    expect(turn.refs).toEqual([{ type: 'memory', digest: write.outputDigest }])
     expect(second.answer).toContain('Recalled 1 memory')
   })
 
@@ -193,7 +193,7 @@ describe('proof policy', () => {
       'receipt-proven',
     ])
     expect(sequence.indexOf('model-turn', proven)).toBeGreaterThan(proven)
-    expect(recorder.entries[proven]?.refs).toContain(`sha256:${'12'.padStart(64, '0')}`)
+    expect(recorder.entries[proven]?.refs).toContainEqual({ type: 'receipt', digest: `sha256:${'12'.padStart(64, '0')}` })
   })
 
   it('require-verified: a proof that does not arrive in time stops the run with PolicyError, recorded', async () => {

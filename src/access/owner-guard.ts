@@ -33,7 +33,7 @@ const parametersSchema = z.union([
   z.object({ message: z.string(), signature: hexSchema }),
 ])
 
-const stanzaParamsSchema = z.object({ ephemeralPublicKey: hexSchema })
+const stanzaParamsSchema = z.object({ ephemeralPublicKey: hexSchema, recipientPublicKey: hexSchema.optional() })
 
 /** How to name the owner: a key that can unwrap, or a public key / signature that can only wrap. */
 export type OwnerGuardParameters =
@@ -126,7 +126,7 @@ export function ownerGuard(parameters: OwnerGuardParameters): OwnerGuardReturnTy
         version: 1,
         keyId: context.keyId,
         recipient: address,
-        params: { ephemeralPublicKey: toHex(ephemeralPublicKey) },
+        params: { ephemeralPublicKey: toHex(ephemeralPublicKey), recipientPublicKey: toHex(ownPublicKey) },
       }
       const wrappingKey = deriveWrappingKey(shared, ephemeralPublicKey, ownPublicKey)
       shared.fill(0)

@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { getAddress } from 'ethers'
+import type { Guard } from '../../access/guard.js'
+import { litGuard } from '../../access/lit-guard.js'
+import { fileLitKeyCache } from '../../access/lit-key-cache.js'
+import { litLocalNetwork } from '../../access/lit-local/lit-local-network.js'
+import type { LitNetwork } from '../../access/lit-network.js'
+import { litNodeNetwork } from '../../access/lit-node-network.js'
+import { ownerGuard } from '../../access/owner-guard.js'
+import { passphraseGuard } from '../../access/passphrase-guard.js'
+import { InvalidInputError, StorageError } from '../../errors.js'
+import { COMMIT_FILE, openVault } from '../../memory/index.js'
+import { printResult } from '../output.js'
+
+type OpenOptions = { keystore?: string; litNodes?: string; litNetwork?: string; json?: boolean }
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (cause) {
+    throw new StorageError(`Cannot read ${what} ${path}`, { cause })
+  }
+}
+
+function litNetworkFrom(options: OpenOptions): LitNetwork | undefined {
+  if (options.litNodes) return litLocalNetwork({ nodes: options.litNodes.split(',').map((url) => url.trim()) })
+  if (options.litNetwork) return litNodeNetwork({ network: options.litNetwork as 'datil' })
+  return undefined
+}
+
+/** The guards the caller opens the vault with: VERITY_PASSPHRASE and/or --keystore (+ VERITY_KEYSTORE_PASSWORD). */
+function openerGuards(options: OpenOptions): Guard[] {
+  const guards: Guard[] = []
+  if (options.keystore)
+    guards.push(
+      ownerGuard({ keystore: readText(options.keystore, 'keystore'), password: process.env.VERITY_KEYSTORE_PASSWORD ?? '' }),
+    )
+  if (process.env.VERITY_PASSPHRASE) guards.push(passphraseGuard({ passphrase: process.env.VERITY_PASSPHRASE }))
+  if (guards.length === 0)
+    throw new InvalidInputError('No key to open the vault', {
+      hint: 'Set VERITY_PASSPHRASE, or pass --keystore FILE with VERITY_KEYSTORE_PASSWORD.',
+      docsPath: 'access.md',
+    })
+  return guards
+}
+
+function withOpenOptions(command: Command): Command {
+  return command
+    .option('--keystore <file>', "owner's encrypted JSON keystore (password in VERITY_KEYSTORE_PASSWORD)")
+    .option('--lit-nodes <urls>', 'comma-separated lit-local node URLs (for lit grants)')
+    .option('--lit-network <name>', 'public Lit network (datil, datil-test, datil-dev) for lit grants')
+    .option('--json', 'JSON output')
+}
+
+/**
+ * `verity vault grant|revoke|grants`: who can open a vault.
+ *
+ * @example
+ * ```sh
+ * verity vault grant ./memory --to 0xF00... --public-key 0x02ab... --keystore owner.json
+ * verity vault grant ./memory --conditions holders.json --lit-nodes http://127.0.0.1:7470,http://127.0.0.1:7471
+ * verity vault revoke ./memory --recipient 0xF00... --keystore owner.json
+ * verity vault grants ./memory --json
+ * ```
+ */
+export function registerVaultAccessCommands(program: Command): void {
+  const vault =
+    program.commands.find((command) => command.name() === 'vault') ??
+    program.command('vault').description('Encrypted, portable vector memory.')
+
+  withOpenOptions(
+    vault.command('grant <dir>').description('Let another wallet or a Lit condition open the vault (current and later writes).'),
+  )
+    .option('--to <address>', 'the wallet address to grant')
+    .option('--public-key <hex>', "that wallet's secp256k1 public key (an address alone cannot be encrypted to)")
+    .option('--conditions <file>', 'Lit access-control conditions JSON')
+    .action(async (dir: string, options: OpenOptions & { to?: string; publicKey?: string; conditions?: string }) => {
+      let guard: Guard
+      if (options.conditions) {
+        const network = litNetworkFrom(options)
+        if (!network)
+          throw new InvalidInputError('A Lit grant needs a network', {
+            hint: 'Pass --lit-nodes URLS or --lit-network datil.',
+            docsPath: 'access.md',
+          })
+        let conditions: unknown
+        try {
+          conditions = JSON.parse(readText(options.conditions, 'conditions file'))
+        } catch (cause) {
+          if (cause instanceof StorageError) throw cause
+          throw new InvalidInputError('Conditions file is not JSON', {
+            details: options.conditions,
+            cause,
+            docsPath: 'access.md',
+          })
+        }
+        guard = litGuard({
+          network,
+          conditions: conditions as never,
+          keyCache: fileLitKeyCache({ path: join(homedir(), '.verity', 'lit-keys.json') }),
+        })
+      } else if (options.publicKey) {
+        const owner = ownerGuard({ publicKey: options.publicKey })
+        if (options.to && getAddress(options.to) !== owner.address)
+          throw new InvalidInputError('The public key does not belong to --to', { details: `${options.to} vs ${owner.address}` })
+        guard = owner
+      } else
+        throw new InvalidInputError('Nothing to grant', {
+          hint: 'Pass --to ADDRESS --public-key HEX, or --conditions FILE. An address alone is not enough: ask the grantee for a public key or a signed message.',
+          docsPath: 'access.md',
+        })
+      const opened = await openVault({ path: dir, guards: openerGuards(options) })
+      try {
+        const grant = await opened.grant(guard)
+        printResult(options, grant, () => `granted ${grant.kind}:${grant.recipient} (key ${grant.keyId})`)
+      } finally {
+        await opened.close()
+      }
+    })
+
+  withOpenOptions(
+    vault
+      .command('revoke <dir>')
+      .description('Remove a recipient: new data key for all later writes, re-wrapped for everyone else.'),
+  )
+    .requiredOption('--recipient <recipient>', 'the recipient as `verity vault grants` lists it')
+    .action(async (dir: string, options: OpenOptions & { recipient: string }) => {
+      const openers = openerGuards(options)
+      const opened = await openVault({ path: dir, guards: openers })
+      try {
+        const keep: Guard[] = [...openers]
+        const seen = new Set<string>()
+        const network = litNetworkFrom(options)
+        const { header } = JSON.parse(readText(join(dir, COMMIT_FILE), 'vault commit file')) as {
+          header: { stanzas?: { kind: string; recipient: string; keyId: string; params: Record<string, unknown> }[] }
+        }
+        const current = opened.info().keyId
+        for (const stanza of header.stanzas ?? []) {
+          if (
+            stanza.keyId !== current ||
+            stanza.recipient === options.recipient ||
+            seen.has(`${stanza.kind}:${stanza.recipient}`)
+          )
+            continue
+          seen.add(`${stanza.kind}:${stanza.recipient}`)
+          if (stanza.kind === 'owner' && typeof stanza.params.recipientPublicKey === 'string') {
+            const owner = ownerGuard({ publicKey: stanza.params.recipientPublicKey })
+            if (!openers.some((guard) => (guard as { address?: string }).address === owner.address)) keep.push(owner)
+          } else if (stanza.kind === 'lit') {
+            if (!network)
+              throw new InvalidInputError('Re-granting the remaining Lit recipients needs the network', {
+                hint: 'Pass --lit-nodes or --lit-network.',
+              })
+            keep.push(litGuard({ network, conditions: stanza.params.conditions as never }))
+          }
+        }
+        const result = await opened.revoke(options.recipient, { guards: keep })
+        printResult(
+          options,
+          { revoked: options.recipient, keyId: result.keyId, kept: opened.grants() },
+          () => `revoked ${options.recipient}; later writes use key ${result.keyId}`,
+        )
+      } finally {
+        await opened.close()
+      }
+    })
+
+  withOpenOptions(vault.command('grants <dir>').description('List who can open the vault.')).action(
+    async (dir: string, options: OpenOptions) => {
+      const opened = await openVault({ path: dir, guards: openerGuards(options), readOnly: true })
+      try {
+        const grants = opened.grants()
+        printResult(options, { grants }, () =>
+          grants.map((grant) => `${grant.kind.padEnd(10)} ${grant.recipient}  key ${grant.keyId}`).join('\n'),
+        )
+      } finally {
+        await opened.close()
+      }
+    },
+  )
+}

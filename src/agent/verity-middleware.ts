@@ -63,7 +63,7 @@ const parametersSchema = z.object({
   background: z.instanceof(Set).optional(),
 })
 
-const recalledSchema = z.object({ id: z.string(), text: z.string(), digest: z.string(), score: z.number() })
+type RecalledMemory = { id: string; text: string; digest: string }
 
 /**
  * Creates the Verity middleware.
@@ -94,29 +94,24 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
   const background = parameters.background ?? new Set<Promise<unknown>>()
   const text = (value: string): Record<string, JsonValue> => (full ? { text: value } : { textDigest: digest(value) })
 
-  return createMiddleware({
-    name: 'VerityMiddleware',
-    stateSchema: z.object({
-      verityRecalled: z.array(recalledSchema).optional(),
-      verityRecallFor: z.string().optional(),
-    }),
-    beforeAgent: async (state) => {
-      const task = lastHumanText(state.messages)
-      await recorder.record({
-        kind: 'run-start',
-        body: { agent: agentName, ...text(task), policy: policy.proofs, messages: state.messages.length },
-        inputDigest: digest(task),
-      })
-      return undefined
-    },
-    beforeModel: async (state, runtime) => {
-      if (!memory || recallK === 0) return undefined
-      const task = lastHumanText(state.messages)
-      if (!task) return undefined
-      // Recall once per task: the key names the human message being answered.
-      const key = digest(`${lastHumanIndex(state.messages)}:${task}`)
-      if (state.verityRecallFor === key) return undefined
-      const space = resolveNamespace(namespace, runtime.context)
+  // Per-task state lives in this closure, keyed by the id LangGraph gives the human message,
+  // so the middleware adds no graph nodes (each extra node costs milliseconds per decision).
+  const recalledByTask = new Map<string, RecalledMemory[]>()
+  const startTask = async (messages: BaseMessage[], context: unknown): Promise<RecalledMemory[]> => {
+    const index = lastHumanIndex(messages)
+    const human = messages[index]
+    const key = human?.id ?? `${index}:${digest(lastHumanText(messages))}`
+    const known = recalledByTask.get(key)
+    if (known) return known
+    const task = lastHumanText(messages)
+    await recorder.record({
+      kind: 'run-start',
+      body: { agent: agentName, ...text(task), policy: policy.proofs, messages: messages.length },
+      inputDigest: digest(task),
+    })
+    let recalled: RecalledMemory[] = []
+    if (memory && recallK > 0 && task) {
+      const space = resolveNamespace(namespace, context)
       const hits: MemoryHit[] = await memory.search({ query: task, namespace: space, k: recallK })
       await recorder.record({
         kind: 'memory-read',
@@ -128,25 +123,29 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
         },
         refs: hits.map((hit) => ({ type: 'memory', digest: hit.digest })),
       })
-      return {
-        verityRecalled: hits.map((hit) => ({ id: hit.id, text: hit.text, digest: hit.digest, score: hit.score })),
-        verityRecallFor: key,
-      }
-    },
+      recalled = hits.map((hit) => ({ id: hit.id, text: hit.text, digest: hit.digest }))
+    }
+    recalledByTask.set(key, recalled)
+    if (recalledByTask.size > 1000) recalledByTask.delete(recalledByTask.keys().next().value as string)
+    return recalled
+  }
+
+  return createMiddleware({
+    name: 'VerityMiddleware',
     wrapModelCall: async (request, handler) => {
-      const recalled = request.state.verityRecalled ?? []
+      const recalled = await startTask(request.messages, request.runtime.context)
+      const recallRan = memory !== undefined && recallK > 0
       // Injected whenever automatic recall ran, with "(none)" when nothing matched, so the model
       // knows memory was consulted.
-      const systemMessage =
-        request.state.verityRecallFor !== undefined
-          ? request.systemMessage.concat(
-              `${request.systemMessage.text ? '\n\n' : ''}${RECALL_CONTEXT_HEADER}\n${
-                recalled.length > 0
-                  ? recalled.map((memory) => `- [${memory.id}] ${memory.text.replace(/\s+/g, ' ')}`).join('\n')
-                  : '(none)'
-              }\n`,
-            )
-          : request.systemMessage
+      const systemMessage = recallRan
+        ? request.systemMessage.concat(
+            `${request.systemMessage.text ? '\n\n' : ''}${RECALL_CONTEXT_HEADER}\n${
+              recalled.length > 0
+                ? recalled.map((memory) => `- [${memory.id}] ${memory.text.replace(/\s+/g, ' ')}`).join('\n')
+                : '(none)'
+            }\n`,
+          )
+        : request.systemMessage
       const response = (await handler({ ...request, systemMessage })) as AIMessage
       const toolCalls = (response.tool_calls ?? []).map((call) => ({
         id: call.id ?? '',

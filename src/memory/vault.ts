@@ -309,8 +309,7 @@ async function unlockDataKey(header: VaultHeader, keyId: string, guards: readonl
   }
   const denied = failures.find((error) => error instanceof AccessDeniedError)
   if (denied && failures.every((error) => error instanceof AccessDeniedError)) throw denied
-  const typed = failures.find((error) => error instanceof VerityError && !(error instanceof WrongKeyError))
-  if (typed && failures.length === 1) throw typed
+  if (failures.length === 1 && failures[0] instanceof VerityError) throw failures[0]
   throw new WrongKeyError(failures.length ? 'None of the offered keys opens this vault' : 'No offered guard matches this vault', {
     details: `${where}: stanzas ${header.stanzas.map((stanza) => `${stanza.kind}:${stanza.recipient}`).join(', ')}; offered guards: ${[...kinds].join(', ')}`,
     hint: failures.length

@@ -1,0 +1,312 @@
+import type { Command } from 'commander'
+import { passphraseGuard } from '../../access/passphrase-guard.js'
+import { InvalidInputError, NotFoundError } from '../../errors.js'
+import { createHashingEmbedder } from '../../memory/embedders/index.js'
+import { createVault, exportVault, importVault, type MemoryRecord, openVault, type Vault } from '../../memory/index.js'
+import { printResult } from '../output.js'
+import { createProgressBar } from '../progress.js'
+
+/**
+ * `verity vault ...`: create, fill, search, export and import encrypted vector-memory vaults.
+ * The passphrase comes from `VERITY_PASSPHRASE` or an interactive prompt (no echo).
+ */
+
+type JsonOption = { json?: boolean }
+
+async function promptPassphrase(question: string): Promise<string> {
+  const { stdin, stderr } = process
+  stderr.write(question)
+  stdin.setRawMode(true)
+  stdin.resume()
+  stdin.setEncoding('utf8')
+  return new Promise((resolve, reject) => {
+    let value = ''
+    const onData = (chunk: string) => {
+      for (const character of chunk) {
+        if (character === '\r' || character === '\n' || character === '\u0004') {
+          stdin.setRawMode(false)
+          stdin.pause()
+          stdin.off('data', onData)
+          stderr.write('\n')
+          resolve(value)
+          return
+        }
+        if (character === '\u0003') {
+          stdin.setRawMode(false)
+          stdin.pause()
+          stdin.off('data', onData)
+          reject(new InvalidInputError('Passphrase entry cancelled'))
+          return
+        }
+        if (character === '\u007f') value = value.slice(0, -1)
+        else value += character
+      }
+    }
+    stdin.on('data', onData)
+  })
+}
+
+async function passphrase(confirm: boolean): Promise<string> {
+  const fromEnvironment = process.env.VERITY_PASSPHRASE
+  if (fromEnvironment) return fromEnvironment
+  if (!process.stdin.isTTY)
+    throw new InvalidInputError('No passphrase available', {
+      details: 'VERITY_PASSPHRASE is not set and stdin is not a terminal, so Verity cannot prompt',
+      hint: 'Set VERITY_PASSPHRASE, or run the command in an interactive terminal.',
+      docsPath: 'vault-format.md',
+    })
+  const first = await promptPassphrase('Vault passphrase: ')
+  if (!first) throw new InvalidInputError('Empty passphrase', { hint: 'Type a non-empty passphrase.' })
+  if (confirm && first !== (await promptPassphrase('Repeat passphrase: ')))
+    throw new InvalidInputError('The passphrases do not match', { hint: 'Run the command again.' })
+  return first
+}
+
+async function openForCommand(directory: string, options: JsonOption, readOnly: boolean): Promise<Vault> {
+  const guard = passphraseGuard({ passphrase: await passphrase(false) })
+  const progress = createProgressBar({ enabled: !options.json })
+  try {
+    return await openVault({
+      path: directory,
+      guards: [guard],
+      embedder: createHashingEmbedder(),
+      readOnly,
+      onProgress: progress.report,
+    })
+  } finally {
+    progress.stop()
+  }
+}
+
+async function withVault<T>(
+  directory: string,
+  options: JsonOption,
+  readOnly: boolean,
+  run: (vault: Vault) => Promise<T>,
+): Promise<T> {
+  const vault = await openForCommand(directory, options, readOnly)
+  try {
+    return await run(vault)
+  } finally {
+    await vault.close()
+  }
+}
+
+function parseMeta(text: string | undefined): Record<string, never> | undefined {
+  if (text === undefined) return undefined
+  try {
+    const value = JSON.parse(text) as unknown
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object')
+    return value as Record<string, never>
+  } catch (cause) {
+    throw new InvalidInputError('--meta is not a JSON object', {
+      details: text,
+      hint: `Pass e.g. --meta '{"topic":"billing"}'.`,
+      cause,
+    })
+  }
+}
+
+function recordJson(record: MemoryRecord) {
+  return {
+    id: record.id,
+    text: record.text,
+    metadata: record.metadata,
+    namespace: record.namespace,
+    createdAt: new Date(record.createdAt).toISOString(),
+    updatedAt: new Date(record.updatedAt).toISOString(),
+    ...(record.provenance ? { provenance: record.provenance } : {}),
+  }
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value)
+  if (!Number.isInteger(number) || number < 1) throw new InvalidInputError(`Expected a positive integer, got '${value}'`)
+  return number
+}
+
+/**
+ * Adds `verity vault create|add|search|list|get|delete|export|import|rotate|compact`.
+ *
+ * @example
+ * ```ts
+ * const program = createProgram({ registrations: [registerVaultCommands] })
+ * ```
+ */
+export function registerVaultCommands(program: Command): void {
+  const vault = program
+    .command('vault')
+    .description('Encrypted vector-memory vaults (passphrase from VERITY_PASSPHRASE or a prompt)')
+
+  vault
+    .command('create')
+    .argument('<dir>', 'folder to create')
+    .option('--guard <kind>', 'who can open it (passphrase)', 'passphrase')
+    .option('--scrypt-log-n <n>', 'scrypt cost log2(N) for the passphrase stanza (default 17)', positiveInteger)
+    .option('--json', 'JSON output')
+    .description('Create an empty vault')
+    .action(async (directory: string, options: JsonOption & { guard: string; scryptLogN?: number }) => {
+      if (options.guard !== 'passphrase')
+        throw new InvalidInputError(`Unknown guard '${options.guard}'`, {
+          hint: 'The CLI creates passphrase vaults; owner and Lit guards are added through the API (vault.grant).',
+        })
+      const secret = await passphrase(true)
+      const guard = passphraseGuard({
+        passphrase: secret,
+        ...(options.scryptLogN ? { cost: { logN: options.scryptLogN, r: 8, p: 1 } } : {}),
+      })
+      const created = await createVault({ path: directory, guards: [guard], embedder: createHashingEmbedder() })
+      const info = created.info()
+      await created.close()
+      printResult(options, info, () => `created vault ${info.vaultId} at ${info.path} (embedder ${info.embedder.id})`)
+    })
+
+  vault
+    .command('add')
+    .argument('<dir>', 'vault folder')
+    .requiredOption('--text <text>', 'the memory')
+    .option('--meta <json>', 'metadata as a JSON object')
+    .option('--namespace <name>', 'namespace (default: default)')
+    .option('--id <id>', 'id (default: random)')
+    .option('--json', 'JSON output')
+    .description('Add a memory')
+    .action(async (directory: string, options: JsonOption & { text: string; meta?: string; namespace?: string; id?: string }) => {
+      const metadata = parseMeta(options.meta)
+      const record = await withVault(directory, options, false, (open) =>
+        open.add({ text: options.text, metadata, namespace: options.namespace, id: options.id }),
+      )
+      printResult(options, recordJson(record), () => record.id)
+    })
+
+  vault
+    .command('search')
+    .argument('<dir>', 'vault folder')
+    .requiredOption('--query <text>', 'what to look for')
+    .option('-k, --k <k>', 'number of results', positiveInteger, 5)
+    .option('--mode <mode>', 'vector, text or hybrid', 'hybrid')
+    .option('--namespace <name>', 'only this namespace')
+    .option('--meta <json>', 'metadata equality filter (JSON object)')
+    .option('--json', 'JSON output')
+    .description('Search memories')
+    .action(
+      async (
+        directory: string,
+        options: JsonOption & { query: string; k: number; mode: string; namespace?: string; meta?: string },
+      ) => {
+        const metadata = parseMeta(options.meta)
+        const results = await withVault(directory, options, true, (open) =>
+          open.search({
+            query: options.query,
+            k: options.k,
+            mode: options.mode as 'hybrid',
+            namespace: options.namespace,
+            metadata,
+          }),
+        )
+        printResult(
+          options,
+          results.map((result) => ({ score: result.score, distance: result.distance, ...recordJson(result.record) })),
+          () =>
+            results.map((result) => `${result.score.toFixed(4)}  ${result.record.id}  ${result.record.text}`).join('\n') ||
+            '(no results)',
+        )
+      },
+    )
+
+  vault
+    .command('list')
+    .argument('<dir>', 'vault folder')
+    .option('--namespace <name>', 'only this namespace')
+    .option('--limit <n>', 'page size', positiveInteger, 100)
+    .option('--cursor <cursor>', 'next page cursor')
+    .option('--json', 'JSON output')
+    .description('List memories')
+    .action(async (directory: string, options: JsonOption & { namespace?: string; limit: number; cursor?: string }) => {
+      const page = await withVault(directory, options, true, async (open) =>
+        open.list({ namespace: options.namespace, limit: options.limit, cursor: options.cursor }),
+      )
+      printResult(options, { total: page.total, nextCursor: page.nextCursor, records: page.records.map(recordJson) }, () =>
+        [
+          ...page.records.map((record) => `${record.id}  [${record.namespace}]  ${record.text}`),
+          `${page.total} memories${page.nextCursor ? ` (more: --cursor ${page.nextCursor})` : ''}`,
+        ].join('\n'),
+      )
+    })
+
+  vault
+    .command('get')
+    .argument('<dir>', 'vault folder')
+    .argument('<id>', 'memory id')
+    .option('--json', 'JSON output')
+    .description('Show one memory')
+    .action(async (directory: string, id: string, options: JsonOption) => {
+      const record = await withVault(directory, options, true, async (open) => open.get(id))
+      if (!record)
+        throw new NotFoundError('No memory with this id', {
+          details: `'${id}' in ${directory}`,
+          hint: 'List ids with `verity vault list DIR`.',
+        })
+      printResult(
+        options,
+        recordJson(record),
+        () => `${record.id}  [${record.namespace}]  ${record.text}\n${JSON.stringify(record.metadata)}`,
+      )
+    })
+
+  vault
+    .command('delete')
+    .argument('<dir>', 'vault folder')
+    .argument('<ids...>', 'memory ids')
+    .option('--json', 'JSON output')
+    .description('Delete memories (tombstones; `compact` drops them)')
+    .action(async (directory: string, ids: string[], options: JsonOption) => {
+      const result = await withVault(directory, options, false, (open) => open.delete(ids))
+      printResult(options, result, () => `deleted ${result.deleted.length}`)
+    })
+
+  vault
+    .command('export')
+    .argument('<dir>', 'vault folder')
+    .requiredOption('--out <file>', 'archive to write (.vault)')
+    .option('--json', 'JSON output')
+    .description('Write the vault to one portable .vault file (stays encrypted; no passphrase needed)')
+    .action(async (directory: string, options: JsonOption & { out: string }) => {
+      const result = await exportVault({ path: directory, out: options.out })
+      printResult(options, result, () => `exported ${result.files} files (${result.bytes} bytes) to ${result.out}`)
+    })
+
+  vault
+    .command('import')
+    .argument('<file>', '.vault archive')
+    .requiredOption('--to <dir>', 'folder to create')
+    .option('--json', 'JSON output')
+    .description('Unpack a .vault file into a new vault folder')
+    .action(async (file: string, options: JsonOption & { to: string }) => {
+      const result = await importVault({ file, to: options.to })
+      printResult(options, result, () => `imported vault ${result.vaultId} into ${result.path}`)
+    })
+
+  vault
+    .command('rotate')
+    .argument('<dir>', 'vault folder')
+    .option('--json', 'JSON output')
+    .description('New data key; re-encrypt every segment under it')
+    .action(async (directory: string, options: JsonOption) => {
+      const result = await withVault(directory, options, false, (open) => open.rotate())
+      printResult(options, result, () => `rotated to key ${result.keyId} (${result.segments} segments re-encrypted)`)
+    })
+
+  vault
+    .command('compact')
+    .argument('<dir>', 'vault folder')
+    .option('--json', 'JSON output')
+    .description('Rewrite live memories into fresh segments and snapshot the index')
+    .action(async (directory: string, options: JsonOption) => {
+      const result = await withVault(directory, options, false, (open) => open.compact())
+      printResult(
+        options,
+        result,
+        () => `compacted ${result.segmentsBefore} -> ${result.segmentsAfter} segments, ${result.records} memories`,
+      )
+    })
+}

@@ -5,7 +5,6 @@ import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
 import { createInMemoryDecisionRecorder, type InMemoryDecisionEntry } from '../../src/agent/decision-recorder.js'
 import { createInMemoryMemoryStore } from '../../src/agent/memory-store.js'
 import { createProofPolicy, type PendingProof, type ProofOutcome } from '../../src/agent/policy.js'
-import { createScriptedChatModel } from '../../src/agent/scripted-chat-model.js'
 import { AbortedError, InvalidInputError, PolicyError } from '../../src/errors.js'
 
 const riskScore = tool(

@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { InvalidInputError, ProofError } from '../../errors.js'
+import { loadModelPackage, type ModelPackage } from '../../proofs/model-package.js'
+import { createOnnxRunner } from '../../proofs/onnx-runtime.js'
+import { createProverPool } from '../../proofs/prover-pool.js'
+import { runVerifiableInference } from '../../proofs/verifiable-inference.js'
+import { writeFileAtomic } from '../../storage/atomic-file.js'
+import { parseToolArguments } from '../../tools/verifiable-inference.js'
+import { printResult } from '../output.js'
+
+/**
+ * Reads a model input file: EZKL's `{"input_data": [[...]]}` or an object keyed by the package's
+ * input labels / tensor names.
+ *
+ * @example
+ * ```ts
+ * readModelInput(model, 'input.json') // [[120, 3, ...]]
+ * ```
+ */
+export function readModelInput(model: ModelPackage, file: string): number[][] {
+  let value: unknown
+  try {
+    value = JSON.parse(readFileSync(resolve(file), 'utf8'))
+  } catch (cause) {
+    throw new InvalidInputError('Could not read the input file', { details: `${file}: ${(cause as Error).message}`, cause })
+  }
+  if (value && typeof value === 'object' && 'input_data' in value) return (value as { input_data: number[][] }).input_data
+  return parseToolArguments(model, value)
+}
+
+type InferOptions = { input: string; prove?: boolean; receipt: string; proof?: string; crossCheck?: boolean; json?: boolean }
+
+/**
+ * `verity infer DIR --input FILE [--prove]`.
+ *
+ * @example
+ * ```ts
+ * createProgram({ registrations: [registerInferCommands] })
+ * ```
+ */
+export function registerInferCommands(program: Command): void {
+  program
+    .command('infer')
+    .description('Run a model package on an input: the proven (circuit) output, optionally with a proof and receipt')
+    .argument('<dir>', 'model package folder')
+    .requiredOption('--input <file>', 'input JSON (EZKL input_data, or an object keyed by the input labels)')
+    .option('--prove', 'prove the output and write the receipt and proof')
+    .option('--receipt <file>', 'where to write the receipt (with --prove)', 'receipt.json')
+    .option('--proof <file>', 'where to write the proof (default: RECEIPT with .proof.json)')
+    .option('--no-cross-check', 'skip the onnxruntime cross-check')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, options: InferOptions) => {
+      const model = loadModelPackage({ dir })
+      const input = readModelInput(model, options.input)
+      const runner =
+        options.crossCheck === false ? undefined : await createOnnxRunner({ model: model.onnx, inputs: model.manifest.inputs })
+      const pool = options.prove ? createProverPool({ workers: 1, maxQueue: 1 }) : undefined
+      if (pool && !options.json) process.stderr.write('proving (a few seconds)...\n')
+      try {
+        const run = await runVerifiableInference({ package: model, input, pool, crossCheck: runner })
+        let receipt = run.receipt
+        let files: { receipt: string; proof: string } | undefined
+        if (run.settled) {
+          const settled = await run.settled
+          receipt = settled.receipt
+          if (receipt.status !== 'verified' || !settled.proof)
+            throw new ProofError('The proof did not verify', {
+              details: receipt.error,
+              hint: 'Rebuild the package; report this if it persists.',
+            })
+          const receiptPath = resolve(options.receipt)
+          const proofPath = resolve(options.proof ?? receiptPath.replace(/(\.json)?$/, '.proof.json'))
+          writeFileAtomic({ path: proofPath, data: settled.proof, mode: 0o644 })
+          writeFileAtomic({ path: receiptPath, data: `${JSON.stringify(receipt, null, 2)}\n`, mode: 0o644 })
+          files = { receipt: receiptPath, proof: proofPath }
+        }
+        printResult(options, { output: run.output, receipt, salt: run.salt, crossCheck: run.crossCheck, files }, () => {
+          const labels = model.manifest.outputs.flatMap((tensor) => tensor.labels ?? [])
+          const flat = run.output.flat()
+          const shown =
+            labels.length === flat.length
+              ? labels.map((label, index) => `${label} = ${flat[index]}`).join(', ')
+              : JSON.stringify(run.output)
+          return [
+            `output (proven): ${shown}`,
+            run.crossCheck
+              ? `onnxruntime: ${JSON.stringify(run.crossCheck.output)} (max difference ${run.crossCheck.maxAbsoluteDifference.toPrecision(3)})`
+              : '',
+            `receipt ${receipt.id} ${receipt.status}`,
+            files ? `wrote ${files.receipt} and ${files.proof}` : '',
+            run.salt ? `input commitment salt (keep it to open the commitment): ${run.salt}` : '',
+          ]
+            .filter(Boolean)
+            .join('\n')
+        })
+      } finally {
+        await runner?.release()
+        await pool?.close({ drain: false })
+      }
+    })
+}

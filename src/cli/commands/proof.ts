@@ -1,0 +1,84 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Command } from 'commander'
+import { InvalidInputError, NotFoundError, ProofError } from '../../errors.js'
+import { loadModelPackage, MODEL_MANIFEST_FILE, type ModelPackage } from '../../proofs/model-package.js'
+import { verifyReceipt } from '../../proofs/receipt.js'
+import { printResult } from '../output.js'
+
+function findPackage(modelDigest: string): ModelPackage | undefined {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const roots = [resolve('models'), resolve(here, '..', '..', '..', 'models')]
+  for (const root of roots) {
+    if (!existsSync(root)) continue
+    for (const entry of readdirSync(root)) {
+      if (!existsSync(join(root, entry, MODEL_MANIFEST_FILE))) continue
+      try {
+        const candidate = loadModelPackage({ dir: join(root, entry) })
+        if (candidate.digest === modelDigest) return candidate
+      } catch {
+        // not this one
+      }
+    }
+  }
+  return undefined
+}
+
+/**
+ * `verity proof verify RECEIPT [--proof FILE] [--model DIR]`.
+ *
+ * @example
+ * ```ts
+ * createProgram({ registrations: [registerProofCommands] })
+ * ```
+ */
+export function registerProofCommands(program: Command): void {
+  const proof = program.command('proof').description('Verify proofs and receipts')
+  proof
+    .command('verify')
+    .description('Verify a receipt and its proof offline against the model package (vk, settings, SRS)')
+    .argument('<receipt>', 'receipt JSON file')
+    .option('--proof <file>', 'proof file (default: RECEIPT with .proof.json)')
+    .option('--model <dir>', 'model package (default: the bundled package whose digest the receipt names)')
+    .option('--json', 'print JSON')
+    .action((receiptFile: string, options: { proof?: string; model?: string; json?: boolean }) => {
+      const receiptPath = resolve(receiptFile)
+      let receipt: { model?: { digest?: string } }
+      try {
+        receipt = JSON.parse(readFileSync(receiptPath, 'utf8'))
+      } catch (cause) {
+        throw new InvalidInputError('Could not read the receipt', {
+          details: `${receiptPath}: ${(cause as Error).message}`,
+          cause,
+        })
+      }
+      const proofPath = resolve(options.proof ?? receiptPath.replace(/(\.json)?$/, '.proof.json'))
+      if (!existsSync(proofPath))
+        throw new NotFoundError('The proof file does not exist', { details: proofPath, hint: 'Pass it with --proof FILE.' })
+      const model = options.model ? loadModelPackage({ dir: options.model }) : findPackage(String(receipt.model?.digest))
+      if (!model)
+        throw new NotFoundError('No model package matches the receipt', {
+          details: `model digest ${String(receipt.model?.digest)}`,
+          hint: 'Pass the package with --model DIR.',
+        })
+      const result = verifyReceipt({ receipt, proof: new Uint8Array(readFileSync(proofPath)), package: model })
+      const failed = result.checks.filter((check) => !check.ok)
+      if (!result.valid)
+        throw new ProofError('The receipt does not verify', {
+          details: failed.map((check) => `${check.name}${check.details ? ` (${check.details})` : ''}`).join('; '),
+          hint: 'The receipt, the proof or the package was changed, or they belong to different models.',
+          docsPath: 'proofs.md',
+          meta: { failed: failed.map((check) => check.name) },
+        })
+      printResult(
+        options,
+        { valid: true, receipt: result.receipt, model: { dir: model.dir, digest: model.digest }, checks: result.checks },
+        () =>
+          [
+            `valid: ${result.checks.map((check) => check.name).join(', ')}`,
+            `output ${JSON.stringify(result.receipt?.output)} proven by ${model.manifest.name}`,
+          ].join('\n'),
+      )
+    })
+}

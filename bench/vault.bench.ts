@@ -1,0 +1,210 @@
+/**
+ * The vault (encrypted segments + LanceDB index in tmpfs + encrypted index snapshot) against
+ * plain LanceDB on disk with the same data, schema and index type, in the same run: batch add
+ * throughput (embedding excluded), close (snapshot), open-to-first-query, search top-10 p50 with
+ * recall@10 against exact search, peak RSS.
+ *
+ * Scale: `VERITY_BENCH_N` memories (default 100 000), `VERITY_BENCH_QUERIES` (default 100).
+ * The passphrase guard uses the default scrypt cost (N = 2^17), included in open time.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { connect, Index } from '@lancedb/lancedb'
+import { passphraseGuard } from '../src/access/passphrase-guard.js'
+import { indexSchema, recordsToArrow } from '../src/memory/lancedb-arrow.js'
+import type { MemoryRecord } from '../src/memory/record.js'
+import { createVault, openVault } from '../src/memory/vault.js'
+import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
+
+const N = Number(process.env.VERITY_BENCH_N ?? 100_000)
+const QUERIES = Number(process.env.VERITY_BENCH_QUERIES ?? 100)
+const DIMENSION = 384
+const BATCH = 10_000
+const K = 10
+const CENTRES = 500
+
+function random(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export default async function run(): Promise<BenchmarkReport> {
+  const rss = rssSampler()
+  const next = random(7)
+  const gauss = () => Math.sqrt(-2 * Math.log(next() || 1e-9)) * Math.cos(2 * Math.PI * next())
+  const centres = Array.from({ length: CENTRES }, () => Float32Array.from({ length: DIMENSION }, gauss))
+  const sample = () => (centres[Math.floor(next() * CENTRES)] as Float32Array).map((value) => value + 0.8 * gauss())
+  const words = ['invoice', 'flight', 'bread', 'doctor', 'server', 'refund', 'hotel', 'soup', 'test', 'deploy']
+  const records: MemoryRecord[] = Array.from({ length: N }, (_, i) => ({
+    id: `m${i.toString(16).padStart(8, '0')}`,
+    text: `memory ${i} about ${words[i % 10]} and ${words[(i * 7) % 10]}`,
+    embedding: sample(),
+    metadata: { topic: words[i % 10] as string },
+    namespace: i % 2 ? 'agent-a' : 'agent-b',
+    createdAt: i,
+    updatedAt: i,
+  }))
+  const queries = Array.from({ length: QUERIES }, sample)
+  const unit = (v: Float32Array) => {
+    let norm = 0
+    for (const x of v) norm += x * x
+    return v.map((x) => x / Math.sqrt(norm))
+  }
+  const units = records.map((r) => unit(r.embedding))
+  const truth = queries.map((query) => {
+    const q = unit(query)
+    const scored = units.map((v, i) => {
+      let dot = 0
+      for (let j = 0; j < DIMENSION; j++) dot += (v[j] as number) * (q[j] as number)
+      return { i, dot }
+    })
+    scored.sort((a, b) => b.dot - a.dot)
+    return new Set(scored.slice(0, K).map((s) => records[s.i]!.id))
+  })
+  const recallOf = (results: string[][]) =>
+    results.reduce((sum, ids, q) => sum + ids.filter((id) => truth[q]!.has(id)).length, 0) / (QUERIES * K)
+
+  const work = mkdtempSync(join(tmpdir(), 'verity-bench-vault-'))
+  try {
+    // --- Vault ---
+    const path = join(work, 'vault')
+    const guards = [passphraseGuard({ passphrase: 'bench passphrase' })]
+    const embedder = { id: 'bench/random-clusters', dimension: DIMENSION }
+    const vault = await createVault({ path, guards, embedder })
+    const inputs = records.map((record) => ({
+      id: record.id,
+      text: record.text,
+      embedding: record.embedding,
+      metadata: record.metadata,
+      namespace: record.namespace,
+    }))
+    const addMs = await timeMs(async () => {
+      for (let start = 0; start < N; start += BATCH) await vault.add(inputs.slice(start, start + BATCH))
+    })
+    const closeMs = await timeMs(() => vault.close())
+    const openStart = performance.now()
+    const reopened = await openVault({ path, guards, embedder })
+    await reopened.search({ vector: queries[0]!, k: K })
+    const openToFirstQueryMs = performance.now() - openStart
+    const indexSource = reopened.info().indexSource
+    const searchVault = async () => {
+      const times: number[] = []
+      const results: string[][] = []
+      for (const vector of queries) {
+        const start = performance.now()
+        const hits = await reopened.search({ vector, k: K })
+        times.push(performance.now() - start)
+        results.push(hits.map((hit) => hit.record.id))
+      }
+      return { times, recall: recallOf(results) }
+    }
+    await searchVault()
+    const ours = await searchVault()
+    await reopened.close()
+
+    // --- Plain LanceDB on disk, same data and index type ---
+    const folder = join(work, 'lancedb')
+    const database = await connect(folder)
+    const table = await database.createEmptyTable('memories', indexSchema(DIMENSION))
+    const plainAddMs = await timeMs(async () => {
+      for (let offset = 0; offset < N; offset += BATCH)
+        await table.add(recordsToArrow(records.slice(offset, offset + BATCH), DIMENSION))
+    })
+    const partitions = Math.max(1, Math.round(Math.sqrt(N)))
+    if (N >= 10_000)
+      await table.createIndex('vector', {
+        config: Index.hnswSq({ distanceType: 'cosine', numPartitions: partitions, m: 20, efConstruction: 150 }),
+      })
+    const nprobes = Math.min(partitions, Math.max(10, Math.ceil(partitions * 0.04)))
+    const plainQuery = (target: typeof table, vector: Float32Array) =>
+      target
+        .vectorSearch(vector)
+        .distanceType('cosine')
+        .nprobes(nprobes)
+        .ef(80)
+        .limit(K)
+        .select(['id', '_distance'])
+        .toArray() as Promise<{ id: string }[]>
+    const searchPlain = async () => {
+      const times: number[] = []
+      const results: string[][] = []
+      for (const vector of queries) {
+        const start = performance.now()
+        const rows = await plainQuery(table, vector)
+        times.push(performance.now() - start)
+        results.push(rows.map((row) => row.id))
+      }
+      return { times, recall: recallOf(results) }
+    }
+    await searchPlain()
+    const plain = await searchPlain()
+    table.close()
+    database.close()
+    const plainOpenStart = performance.now()
+    const again = await (await connect(folder)).openTable('memories')
+    await plainQuery(again, queries[0]!)
+    const plainOpenMs = performance.now() - plainOpenStart
+    again.close()
+
+    const p50 = round(percentile(ours.times, 50))
+    const plainP50 = round(percentile(plain.times, 50))
+    return {
+      benchmark: 'vault',
+      startedAt: new Date().toISOString(),
+      machine: machine(),
+      parameters: {
+        memories: N,
+        dimension: DIMENSION,
+        queries: QUERIES,
+        k: K,
+        batch: BATCH,
+        indexSource,
+        data: `${CENTRES} gaussian clusters, sigma 0.8`,
+      },
+      metrics: [
+        metric({
+          name: 'batch add throughput (embedding excluded)',
+          value: round(N / (addMs / 1000)),
+          unit: 'memories/s',
+          baseline: { name: 'plain LanceDB add (disk)', value: round(N / (plainAddMs / 1000)) },
+          target: '>= 20000',
+        }),
+        metric({ name: 'close (encrypted index snapshot)', value: round(closeMs), unit: 'ms' }),
+        metric({
+          name: 'open-to-first-query',
+          value: round(openToFirstQueryMs),
+          unit: 'ms',
+          baseline: { name: 'plain LanceDB connect+open+query', value: round(plainOpenMs) },
+          target: '<= 3000',
+        }),
+        metric({
+          name: 'search top-10 p50',
+          value: p50,
+          unit: 'ms',
+          baseline: { name: 'plain LanceDB search p50', value: plainP50 },
+          target: '<= 10',
+        }),
+        metric({ name: 'search p50 ratio to plain LanceDB', value: round(p50 / plainP50, 3), unit: 'x', target: '<= 1.2' }),
+        metric({ name: 'search top-10 p95', value: round(percentile(ours.times, 95)), unit: 'ms' }),
+        metric({
+          name: 'recall@10 vs exact',
+          value: round(ours.recall, 4),
+          unit: 'fraction',
+          baseline: { name: 'plain LanceDB recall@10', value: round(plain.recall, 4) },
+          target: '>= 0.95',
+        }),
+      ],
+      peakRssBytes: rss.stop(),
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+}

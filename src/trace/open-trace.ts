@@ -257,7 +257,13 @@ class TraceWriterImplementation implements TraceWriter {
       writer.origin = `verity-trace/${writer.#agent}/${randomId()}`
       const pending = writer.#appendNow({
         kind: 'run-start',
-        body: { format: TRACE_FORMAT, origin: writer.origin, chainId: writer.chainId, metadata: input.metadata ?? null },
+        body: {
+          format: TRACE_FORMAT,
+          origin: writer.origin,
+          chainId: writer.chainId,
+          checkpointInterval: writer.#checkpointInterval,
+          metadata: input.metadata ?? null,
+        },
         inline: true,
       })
       await pending.acknowledged
@@ -320,6 +326,8 @@ class TraceWriterImplementation implements TraceWriter {
         if (typeof body?.origin !== 'string' || typeof body.chainId !== 'number') fail('run-start body lacks origin or chainId')
         this.origin = body?.origin as string
         this.chainId = body?.chainId as number
+        const interval = (line.body as { checkpointInterval?: unknown }).checkpointInterval
+        if (typeof interval === 'number' && Number.isSafeInteger(interval) && interval >= 1) this.#checkpointInterval = interval
         this.#agent = line.agent
       }
       if (line.agent !== this.#agent) fail(`signed by ${line.agent}, expected ${this.#agent}`)
@@ -365,6 +373,8 @@ class TraceWriterImplementation implements TraceWriter {
     body?: JsonValue | undefined
     private?: boolean | undefined
     inline?: boolean | undefined
+    /** Runs after the entry is signed, before a due checkpoint is signed (key rotation switches keys here). */
+    afterSign?: (() => void) | undefined
   }): { seq: number; hash: string; acknowledged: Promise<void> } {
     this.#assertWritable()
     const body = entry.body ?? null
@@ -398,6 +408,7 @@ class TraceWriterImplementation implements TraceWriter {
     this.#accumulator.push(merkleLeafHash(fromHex(hash)))
     this.#prevHash = hash
     const seq = this.#seq++
+    entry.afterSign?.()
     if (this.#seq - this.#lastCheckpointSize >= this.#checkpointInterval) this.#queueCheckpoint()
     return { seq, hash, acknowledged: this.#waitForFlush() }
   }
@@ -507,9 +518,11 @@ class TraceWriterImplementation implements TraceWriter {
       kind: 'key-rotation',
       body: { previousAgent, nextAgent: signer.address, nextAgentSignature: signatureHex(consent) },
       inline: true,
+      afterSign: () => {
+        this.#signer = signer
+        this.#agent = signer.address
+      },
     })
-    this.#signer = signer
-    this.#agent = signer.address
     await pending.acknowledged
     return { seq: pending.seq, hash: pending.hash }
   }

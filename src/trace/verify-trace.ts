@@ -146,6 +146,7 @@ export async function verifyTrace(parameters: VerifyTraceParameters): Promise<Ve
   let checkpointCount = 0
   let lastCheckpointSize = 0
   let lastKind: string | undefined
+  let checkpointInterval: number | undefined
   let ended = false
 
   for (const item of lines) {
@@ -167,11 +168,11 @@ export async function verifyTrace(parameters: VerifyTraceParameters): Promise<Ve
         })
       else if (line.root !== hex(accumulator.root()))
         fail({ ...at, field: 'root', reason: 'checkpoint root does not match the entries before it' })
-      if (line.size < lastCheckpointSize)
+      if (line.size <= lastCheckpointSize)
         fail({
           ...at,
           field: 'size',
-          reason: `checkpoint size ${line.size} is below an earlier checkpoint (${lastCheckpointSize})`,
+          reason: `checkpoint size ${line.size} does not grow past the previous checkpoint (${lastCheckpointSize}): a duplicated or reordered checkpoint`,
         })
       lastCheckpointSize = Math.max(lastCheckpointSize, line.size)
       if (agent !== undefined && line.agent !== agent)
@@ -187,6 +188,12 @@ export async function verifyTrace(parameters: VerifyTraceParameters): Promise<Ve
     }
 
     const at = { what: 'entry' as const, line: item.lineNumber, seq: line.seq }
+    if (checkpointInterval !== undefined && accumulator.size - lastCheckpointSize >= checkpointInterval)
+      fail({
+        ...at,
+        field: 'checkpoint',
+        reason: `a checkpoint was due after ${lastCheckpointSize + checkpointInterval} entries and is missing (deleted or moved)`,
+      })
     if (line.seq !== expectedSeq)
       fail({
         ...at,
@@ -240,6 +247,11 @@ export async function verifyTrace(parameters: VerifyTraceParameters): Promise<Ve
       else if (line.kind === 'run-start' && origin === undefined) {
         origin = start?.origin as string
         chainId = start?.chainId as number
+        const interval = (start as { checkpointInterval?: unknown }).checkpointInterval
+        if (interval !== undefined) {
+          if (typeof interval === 'number' && Number.isSafeInteger(interval) && interval >= 1) checkpointInterval = interval
+          else fail({ ...at, field: 'body.checkpointInterval', reason: 'checkpointInterval must be a positive integer' })
+        }
         agent = line.agent
         agents.push(agent)
       }

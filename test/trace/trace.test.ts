@@ -111,7 +111,8 @@ describe('trace round trip', () => {
     const path = join(directory, 'run.jsonl')
     const alice = testSigner('alice')
     const carol = testSigner('carol')
-    const trace = await openTrace({ path, signer: alice, checkpointInterval: 2 })
+    // The rotation is the third entry: the checkpoint due right after it is signed by the new key.
+    const trace = await openTrace({ path, signer: alice, checkpointInterval: 3 })
     await trace.append({ kind: 'note', body: 'before' })
     await trace.rotateKey({ signer: carol })
     expect(trace.agent).toBe(carol.address)
@@ -123,6 +124,10 @@ describe('trace round trip', () => {
     const report = await verifyTrace({ path })
     expect(report.failures).toEqual([])
     expect(report.agents).toEqual([alice.address, carol.address])
+    const checkpoints = readLines(path)
+      .map((line) => JSON.parse(line) as TraceCheckpointLine)
+      .filter((line) => line.type === 'checkpoint')
+    expect(checkpoints[0]).toMatchObject({ size: 3, agent: carol.address })
   })
 
   it('detects a rotation the new key did not consent to', async () => {

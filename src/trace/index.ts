@@ -32,6 +32,8 @@ export {
   traceRefSchema,
   ZERO_HASH,
 } from './entry.js'
+export type { ExportTraceToOpenTelemetryParameters, ExportTraceToOpenTelemetryReturnType } from './export-opentelemetry.js'
+export { exportTraceToOpenTelemetry } from './export-opentelemetry.js'
 export type {
   MerkleConsistencyProofParameters,
   MerkleConsistencyProofReturnType,

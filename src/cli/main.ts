@@ -5,11 +5,12 @@ import { registerVaultAccessCommands } from './commands/vault-access.js'
 import { registerInferCommands } from './commands/infer.js'
 import { registerModelCommands } from './commands/model.js'
 import { registerProofCommands } from './commands/proof.js'
+import { registerTraceCommands } from './commands/trace.js'
 import { createProgram, runProgram } from './program.js'
 
 // One line per command module, in the order they appear in `verity --help`.
 const program = createProgram({
-  registrations: [registerVaultCommands, registerVaultAccessCommands, registerLitLocalCommands, registerModelCommands, registerInferCommands, registerProofCommands],
+  registrations: [registerVaultCommands, registerVaultAccessCommands, registerLitLocalCommands, registerModelCommands, registerInferCommands, registerProofCommands, registerTraceCommands],
 })
 
 process.exitCode = await runProgram(program, process.argv)

@@ -75,6 +75,8 @@ export type { DomainOf } from './signing.js'
 export { checkpointDigest, domainSeparatorOf, keyRotationDigest, signatureHex, traceEntryDigest } from './signing.js'
 export type { TraceLock } from './trace-lock.js'
 export { acquireTraceLock } from './trace-lock.js'
+export type { TraceTimelineParameters, TraceTimelineReturnType, TraceTimelineRow } from './trace-timeline.js'
+export { traceTimeline } from './trace-timeline.js'
 export type { CheckpointMessage, KeyRotationMessage, TraceEntryMessage } from './typed-data.js'
 export {
   CHECKPOINT_TYPES,

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { InvalidInputError, TraceVerificationError } from '../../errors.js'
+import type { TraceCheckpointLine } from '../../trace/entry.js'
+import { traceTimeline } from '../../trace/trace-timeline.js'
+import type { TraceVerificationReport } from '../../trace/verify-trace.js'
+import { verifyTrace } from '../../trace/verify-trace.js'
+import { printResult } from '../output.js'
+
+/**
+ * `verity trace verify FILE` and `verity trace show FILE`.
+ *
+ * @example
+ * ```ts
+ * createProgram({ registrations: [registerTraceCommands] })
+ * ```
+ */
+export function registerTraceCommands(program: Command): void {
+  const trace = program.command('trace').description('Check and read signed decision traces')
+  trace
+    .command('verify')
+    .description('Verify a trace offline: hash chain, signatures, seq order, Merkle checkpoints, blobs and linked receipts')
+    .argument('<file>', 'trace .jsonl file')
+    .option('--require-complete', 'fail unless the run ended (run-end entry and a final checkpoint)')
+    .option('--checkpoint <file...>', 'trusted checkpoint JSON file(s) (e.g. anchored) the trace must contain')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: { requireComplete?: boolean; checkpoint?: string[]; json?: boolean }) => {
+      const trustedCheckpoints = (options.checkpoint ?? []).map((path) => readCheckpoint(path))
+      const report = await verifyTrace({
+        path: resolve(file),
+        requireComplete: options.requireComplete ?? false,
+        trustedCheckpoints,
+      })
+      printResult(options, report, () => humanReport(report))
+      if (!report.ok) {
+        const failure = report.firstFailure
+        throw new TraceVerificationError('Trace verification failed', {
+          details: failure
+            ? `${failure.what}${failure.seq === undefined ? '' : ` seq ${failure.seq}`}${failure.line ? ` (line ${failure.line})` : ''}, ${failure.field}: ${failure.reason}`
+            : undefined,
+          hint: 'The trace was changed, truncated or signed by another key since it was written; see the failures listed.',
+          docsPath: 'trace-format.md',
+          meta: { firstFailure: failure, failures: report.failures.length },
+        })
+      }
+    })
+  trace
+    .command('show')
+    .description('Print a readable timeline of a trace: seq, time, kind, summary, refs, receipt status')
+    .argument('<file>', 'trace .jsonl file')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: { json?: boolean }) => {
+      const { rows, report } = await traceTimeline({ path: resolve(file) })
+      const verification = {
+        ok: report.ok,
+        complete: report.complete,
+        entries: report.entries,
+        agents: report.agents,
+        firstFailure: report.firstFailure,
+        withheld: report.withheld.length,
+        unchecked: report.unchecked.length,
+      }
+      printResult(options, { path: report.path, origin: report.origin, verification, entries: rows }, () => {
+        const lines = rows.map((row) => {
+          const refs = row.refs.length
+            ? `  refs: ${row.refs.map((ref) => `${ref.type}:${ref.digest.slice(0, 19)}…`).join(', ')}`
+            : ''
+          const receipt = row.receiptStatus ? `  receipt: ${row.receiptStatus}` : ''
+          return `${String(row.seq).padStart(5)}  ${row.time}  ${row.kind.padEnd(14)} ${row.summary}${refs}${receipt}`
+        })
+        const verdict = report.ok
+          ? `verified${report.complete ? ', complete' : ', not ended'}`
+          : `FAILED at ${report.firstFailure?.what} ${report.firstFailure?.seq ?? ''} ${report.firstFailure?.field}: ${report.firstFailure?.reason}`
+        return [`trace ${report.origin ?? report.path}`, ...lines, `${report.entries} entries; ${verdict}`].join('\n')
+      })
+    })
+}
+
+function readCheckpoint(path: string): TraceCheckpointLine {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as TraceCheckpointLine
+  } catch (cause) {
+    throw new InvalidInputError('Could not read the checkpoint file', { details: `${path}: ${(cause as Error).message}`, cause })
+  }
+}
+
+function humanReport(report: TraceVerificationReport): string {
+  const lines = [
+    `${report.ok ? 'OK' : 'FAILED'}  ${report.path}`,
+    `  origin: ${report.origin ?? '(unknown)'}`,
+    `  agents: ${report.agents.join(' → ') || '(none)'}`,
+    `  entries: ${report.entries}, checkpoints: ${report.checkpoints}, root: ${report.root}`,
+    `  complete: ${report.complete ? 'yes (run-end + final checkpoint)' : 'no'}`,
+  ]
+  if (report.firstFailure) {
+    const failure = report.firstFailure
+    lines.push(
+      `  first failure: ${failure.what}${failure.seq === undefined ? '' : ` seq ${failure.seq}`}${failure.line ? ` line ${failure.line}` : ''} field ${failure.field}: ${failure.reason}`,
+    )
+    if (report.failures.length > 1) lines.push(`  (${report.failures.length - 1} more failures; use --json for all)`)
+  }
+  if (report.tornTail) lines.push(`  torn last line ${report.tornTail.lineNumber}: ${report.tornTail.reason}`)
+  for (const item of report.withheld) lines.push(`  withheld body: seq ${item.seq} (${item.bodyDigest})`)
+  for (const item of report.unchecked) lines.push(`  unchecked: seq ${item.seq} ${item.what}: ${item.reason}`)
+  return lines.join('\n')
+}

@@ -183,6 +183,8 @@ export class TraceLockedError extends defineError('TraceLockedError', 'VERITY_TR
 export class PluginPermissionError extends defineError('PluginPermissionError', 'VERITY_PLUGIN_PERMISSION') {}
 /** A policy refused an action (e.g. acting on an unverified receipt). */
 export class PolicyError extends defineError('PolicyError', 'VERITY_POLICY') {}
+/** A user's agent script (`verity agent run`) could not be loaded or threw a non-Verity error. */
+export class AgentScriptError extends defineError('AgentScriptError', 'VERITY_AGENT_SCRIPT') {}
 
 /**
  * True when `value` is a {@link VerityError} (works across module copies by checking the code).

@@ -8,6 +8,8 @@
  * const agent = createVerityAgent({ model: createScriptedChatModel(), tools, memory, recorder })
  * ```
  */
+
+export type { AgentScript, AgentScriptContext } from './agent-script.js'
 export type {
   CreateVerityAgentParameters,
   CreateVerityAgentReturnType,

@@ -113,6 +113,8 @@ export type ApplyProofPolicyParameters = {
   recorder: DecisionRecorder
   toolName: string
   toolCallId: string
+  /** Seq of the `tool-result` entry that linked the receipt (the `receipt-proven` entry points back to it). */
+  forSeq?: number | undefined
   signal?: AbortSignal | undefined
   /** Collects background work (allow-pending) so the caller can await it later. */
   background: Set<Promise<unknown>>
@@ -130,11 +132,16 @@ export type ApplyProofPolicyReturnType = Promise<{ acted: 'verified' | 'pending'
  */
 export async function applyProofPolicy(parameters: ApplyProofPolicyParameters): ApplyProofPolicyReturnType {
   const { policy, proof, recorder, toolName, toolCallId } = parameters
-  const base = { tool: toolName, toolCallId, receipt: proof.receiptDigest }
+  const base: Record<string, string | number> = {
+    tool: toolName,
+    toolCallId,
+    receipt: proof.receiptDigest,
+    ...(parameters.forSeq === undefined ? {} : { forSeq: parameters.forSeq }),
+  }
   if (policy.proofs === 'allow-pending') {
     await recorder.record({
       kind: 'policy',
-      body: { ...base, policy: 'allow-pending', decision: 'acted-on-pending-proof' },
+      body: { ...base, policy: 'allow-pending', outcome: 'acted-on-pending-proof' },
       refs: [receiptRef(proof.receiptDigest)],
     })
     const settle = proof
@@ -154,7 +161,7 @@ export async function applyProofPolicy(parameters: ApplyProofPolicyParameters): 
 
   await recorder.record({
     kind: 'policy',
-    body: { ...base, policy: 'require-verified', decision: 'waiting-for-proof', timeoutMs: policy.timeoutMs },
+    body: { ...base, policy: 'require-verified', outcome: 'waiting-for-proof', timeoutMs: policy.timeoutMs },
     refs: [receiptRef(proof.receiptDigest)],
   })
   const controller = new AbortController()
@@ -170,7 +177,7 @@ export async function applyProofPolicy(parameters: ApplyProofPolicyParameters): 
       controller.abort(new Error('proof timeout'))
       await recorder.record({
         kind: 'policy',
-        body: { ...base, policy: 'require-verified', decision: 'refused-proof-timeout', timeoutMs: policy.timeoutMs },
+        body: { ...base, policy: 'require-verified', outcome: 'refused-proof-timeout', timeoutMs: policy.timeoutMs },
         refs: [receiptRef(proof.receiptDigest)],
       })
       throw new PolicyError(`The proof for ${toolName} did not arrive within ${policy.timeoutMs} ms`, {
@@ -199,7 +206,7 @@ export async function applyProofPolicy(parameters: ApplyProofPolicyParameters): 
   }
 }
 
-function recordOutcome(recorder: DecisionRecorder, base: Record<string, string>, outcome: ProofOutcome) {
+function recordOutcome(recorder: DecisionRecorder, base: Record<string, string | number>, outcome: ProofOutcome) {
   if (outcome.status === 'verified')
     return recorder.record({
       kind: 'receipt-proven',

@@ -443,6 +443,11 @@ function compact(text: string, limit = 160): string {
 function decisionFrom(content: string): string {
   const parsed = parseJson(content)
   if (isObject(parsed)) {
+    // Verifiable tools name their outputs: "risk = 0.99" reads better than the raw tensor.
+    if (isObject(parsed.labelled)) {
+      const labelled = Object.entries(parsed.labelled)
+      if (labelled.length > 0) return labelled.map(([key, value]) => `${key} = ${compact(JSON.stringify(value), 60)}`).join(', ')
+    }
     const keys = Object.keys(parsed)
     const key =
       ['decision', 'label', 'answer', 'result', 'output'].find((candidate) => candidate in parsed) ??

@@ -25,7 +25,8 @@ const KIND_MAP: Record<DecisionKind, AppendTraceEntryParameters['kind']> = {
 }
 
 export type TraceRecorderParameters = {
-  trace: Pick<TraceWriter, 'append'>
+  /** The open trace (`openTrace`); `recordReceiptProven` is used for proof outcomes when present. */
+  trace: Pick<TraceWriter, 'append'> & Partial<Pick<TraceWriter, 'recordReceiptProven'>>
   /** Store bodies only as blobs, so the trace can be shared without them (default false). */
   privateBodies?: boolean | undefined
 }
@@ -48,6 +49,28 @@ export function traceRecorder(parameters: TraceRecorderParameters): TraceRecorde
     specificationVersion: 'v1',
     async record(decision: Decision) {
       const body: Record<string, JsonValue> = { decision: decision.kind, ...decision.body }
+      // A proven receipt is the trace's own `receipt-proven` entry, pointing back (forSeq) to the
+      // entry that linked the pending receipt; without that link it can only be a note.
+      if (decision.kind === 'receipt-proven') {
+        const forSeq = decision.body.forSeq
+        const receipt = decision.refs?.find((ref) => ref.type === 'receipt')
+        const proof = decision.refs?.find((ref) => ref.type === 'proof')
+        if (typeof forSeq === 'number' && receipt && trace.recordReceiptProven)
+          return trace.recordReceiptProven({
+            forSeq,
+            receiptDigest: receipt.digest,
+            ...(proof ? { proofDigest: proof.digest } : {}),
+            details: body,
+          })
+        return trace.append({
+          kind: 'note',
+          inputDigest: decision.inputDigest ?? null,
+          outputDigest: decision.outputDigest ?? null,
+          refs: decision.refs ?? [],
+          body,
+          ...(parameters.privateBodies ? { private: true } : {}),
+        })
+      }
       return trace.append({
         kind: KIND_MAP[decision.kind],
         inputDigest: decision.inputDigest ?? null,

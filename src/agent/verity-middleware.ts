@@ -203,7 +203,7 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
       }
       const content = typeof result.content === 'string' ? result.content : JSON.stringify(result.content)
       const proof = findProof(result)
-      await recorder.record({
+      const resultEntry = await recorder.record({
         kind: 'tool-result',
         body: {
           tool: toolName,
@@ -217,7 +217,16 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
         refs: proof ? [{ type: 'receipt', digest: proof.receiptDigest }] : [],
       })
       if (proof)
-        await applyProofPolicy({ policy, proof, recorder, toolName, toolCallId, signal: request.runtime.signal, background })
+        await applyProofPolicy({
+          policy,
+          proof,
+          recorder,
+          toolName,
+          toolCallId,
+          forSeq: resultEntry.seq,
+          signal: request.runtime.signal,
+          background,
+        })
       return result
     },
   })

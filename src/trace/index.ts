@@ -45,6 +45,7 @@ export type {
 export {
   EMPTY_TREE_ROOT,
   MerkleAccumulator,
+  MerkleTree,
   merkleConsistencyProof,
   merkleInclusionProof,
   merkleLeafHash,

@@ -59,13 +59,6 @@ export function merkleRoot(leafHashes: readonly Uint8Array[]): Uint8Array {
   return accumulator.root()
 }
 
-function subtreeRoot(leaves: readonly Uint8Array[], start: number, end: number): Uint8Array {
-  const n = end - start
-  if (n === 1) return leaves[start] as Uint8Array
-  const k = split(n)
-  return merkleNodeHash(subtreeRoot(leaves, start, start + k), subtreeRoot(leaves, start + k, end))
-}
-
 /**
  * An append-only Merkle accumulator (RFC 9162 "compact range"): keeps one hash per perfect
  * subtree, so appending is O(log n) and the root is available at any size without the leaves.
@@ -112,6 +105,109 @@ export class MerkleAccumulator {
   }
 }
 
+/**
+ * A Merkle tree over a fixed list of leaf hashes, keeping every level of perfect subtrees so that
+ * inclusion and consistency proofs take O(log² n) hashing after an O(n) build.
+ *
+ * @example
+ * ```ts
+ * const tree = new MerkleTree(leafHashes)
+ * const proof = tree.inclusionProof(5)
+ * ```
+ */
+export class MerkleTree {
+  /** levels[j][i] = root of the perfect subtree of 2^j leaves starting at leaf i * 2^j. */
+  readonly #levels: Uint8Array[][]
+
+  constructor(leafHashes: readonly Uint8Array[]) {
+    for (const [index, leaf] of leafHashes.entries()) assertBytes(leaf, `MerkleTree leaf ${index}`, 32)
+    const levels: Uint8Array[][] = [[...leafHashes]]
+    while ((levels[levels.length - 1] as Uint8Array[]).length > 1) {
+      const below = levels[levels.length - 1] as Uint8Array[]
+      const level: Uint8Array[] = []
+      for (let index = 0; index + 1 < below.length; index += 2)
+        level.push(merkleNodeHash(below[index] as Uint8Array, below[index + 1] as Uint8Array))
+      levels.push(level)
+    }
+    this.#levels = levels
+  }
+
+  /** Number of leaves. */
+  get size(): number {
+    return (this.#levels[0] as Uint8Array[]).length
+  }
+
+  /** Root of the first `size` leaves (default: all). */
+  root(size = this.size): Uint8Array {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.size)
+      throw new RangeError(`MerkleTree.root: size ${size} out of range`)
+    return size === 0 ? EMPTY_TREE_ROOT : this.#subtree(0, size)
+  }
+
+  /** Root of leaves [start, end), where the range is a subtree of the RFC 9162 recursion. */
+  #subtree(start: number, end: number): Uint8Array {
+    const n = end - start
+    if (isPowerOfTwo(n)) {
+      const level = Math.log2(n)
+      const cached = this.#levels[level]?.[start / n]
+      if (cached && start % n === 0) return cached
+    }
+    if (n === 1) return this.#levels[0]?.[start] as Uint8Array
+    const k = split(n)
+    return merkleNodeHash(this.#subtree(start, start + k), this.#subtree(start + k, end))
+  }
+
+  /** RFC 9162 inclusion proof `PATH(index, D[treeSize])`. */
+  inclusionProof(index: number, treeSize = this.size): Uint8Array[] {
+    if (!Number.isSafeInteger(treeSize) || treeSize < 1 || treeSize > this.size)
+      throw new RangeError(`merkleInclusionProof: tree size ${treeSize} out of range`)
+    if (!Number.isSafeInteger(index) || index < 0 || index >= treeSize)
+      throw new RangeError(`merkleInclusionProof: index ${index} out of range for size ${treeSize}`)
+    const path: Uint8Array[] = []
+    const walk = (m: number, start: number, end: number): void => {
+      const n = end - start
+      if (n <= 1) return
+      const k = split(n)
+      if (m < k) {
+        walk(m, start, start + k)
+        path.push(this.#subtree(start + k, end))
+      } else {
+        walk(m - k, start + k, end)
+        path.push(this.#subtree(start, start + k))
+      }
+    }
+    walk(index, 0, treeSize)
+    return path
+  }
+
+  /** RFC 9162 consistency proof `PROOF(fromSize, D[toSize])`. */
+  consistencyProof(fromSize: number, toSize = this.size): Uint8Array[] {
+    if (!Number.isSafeInteger(toSize) || toSize < 0 || toSize > this.size)
+      throw new RangeError(`merkleConsistencyProof: size ${toSize} out of range`)
+    if (!Number.isSafeInteger(fromSize) || fromSize < 0 || fromSize > toSize)
+      throw new RangeError(`merkleConsistencyProof: from size ${fromSize} out of range`)
+    if (fromSize === 0 || fromSize === toSize) return []
+    const proof: Uint8Array[] = []
+    const walk = (m: number, start: number, end: number, complete: boolean): void => {
+      const n = end - start
+      if (m === n) {
+        if (!complete) proof.push(this.#subtree(start, end))
+        return
+      }
+      const k = split(n)
+      if (m <= k) {
+        walk(m, start, start + k, complete)
+        proof.push(this.#subtree(start + k, end))
+      } else {
+        walk(m - k, start + k, end, false)
+        proof.push(this.#subtree(start, start + k))
+      }
+    }
+    walk(fromSize, 0, toSize, true)
+    return proof
+  }
+}
+
 export type MerkleInclusionProofParameters = {
   /** Leaf hashes of the whole tree (or at least its first `treeSize`). */
   leafHashes: readonly Uint8Array[]
@@ -123,7 +219,8 @@ export type MerkleInclusionProofParameters = {
 export type MerkleInclusionProofReturnType = Uint8Array[]
 
 /**
- * RFC 9162 inclusion proof (audit path) `PATH(m, D[n])`.
+ * RFC 9162 inclusion proof (audit path) `PATH(m, D[n])`. Builds a {@link MerkleTree}; keep one
+ * to make many proofs.
  *
  * @example
  * ```ts
@@ -131,27 +228,10 @@ export type MerkleInclusionProofReturnType = Uint8Array[]
  * ```
  */
 export function merkleInclusionProof(parameters: MerkleInclusionProofParameters): MerkleInclusionProofReturnType {
-  const { leafHashes, index } = parameters
-  const treeSize = parameters.treeSize ?? leafHashes.length
-  if (!Number.isSafeInteger(treeSize) || treeSize < 1 || treeSize > leafHashes.length)
+  const treeSize = parameters.treeSize ?? parameters.leafHashes.length
+  if (!Number.isSafeInteger(treeSize) || treeSize < 1 || treeSize > parameters.leafHashes.length)
     throw new RangeError(`merkleInclusionProof: tree size ${treeSize} out of range`)
-  if (!Number.isSafeInteger(index) || index < 0 || index >= treeSize)
-    throw new RangeError(`merkleInclusionProof: index ${index} out of range for size ${treeSize}`)
-  const path: Uint8Array[] = []
-  const walk = (m: number, start: number, end: number): void => {
-    const n = end - start
-    if (n <= 1) return
-    const k = split(n)
-    if (m < k) {
-      walk(m, start, start + k)
-      path.push(subtreeRoot(leafHashes, start + k, end))
-    } else {
-      walk(m - k, start + k, end)
-      path.push(subtreeRoot(leafHashes, start, start + k))
-    }
-  }
-  walk(index, 0, treeSize)
-  return path
+  return new MerkleTree(parameters.leafHashes.slice(0, treeSize)).inclusionProof(parameters.index)
 }
 
 export type VerifyMerkleInclusionParameters = {
@@ -212,31 +292,10 @@ export type MerkleConsistencyProofReturnType = Uint8Array[]
  * ```
  */
 export function merkleConsistencyProof(parameters: MerkleConsistencyProofParameters): MerkleConsistencyProofReturnType {
-  const { leafHashes, fromSize } = parameters
-  const toSize = parameters.toSize ?? leafHashes.length
-  if (!Number.isSafeInteger(toSize) || toSize < 0 || toSize > leafHashes.length)
+  const toSize = parameters.toSize ?? parameters.leafHashes.length
+  if (!Number.isSafeInteger(toSize) || toSize < 0 || toSize > parameters.leafHashes.length)
     throw new RangeError(`merkleConsistencyProof: size ${toSize} out of range`)
-  if (!Number.isSafeInteger(fromSize) || fromSize < 0 || fromSize > toSize)
-    throw new RangeError(`merkleConsistencyProof: from size ${fromSize} out of range`)
-  if (fromSize === 0 || fromSize === toSize) return []
-  const proof: Uint8Array[] = []
-  const walk = (m: number, start: number, end: number, complete: boolean): void => {
-    const n = end - start
-    if (m === n) {
-      if (!complete) proof.push(subtreeRoot(leafHashes, start, end))
-      return
-    }
-    const k = split(n)
-    if (m <= k) {
-      walk(m, start, start + k, complete)
-      proof.push(subtreeRoot(leafHashes, start + k, end))
-    } else {
-      walk(m - k, start + k, end, false)
-      proof.push(subtreeRoot(leafHashes, start, start + k))
-    }
-  }
-  walk(fromSize, 0, toSize, true)
-  return proof
+  return new MerkleTree(parameters.leafHashes.slice(0, toSize)).consistencyProof(parameters.fromSize)
 }
 
 export type VerifyMerkleConsistencyParameters = {

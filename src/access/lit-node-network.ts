@@ -1,22 +1,28 @@
 import { createSiweMessage, generateAuthSig, LitAccessControlConditionResource } from '@lit-protocol/auth-helpers'
 import { LIT_ABILITY } from '@lit-protocol/constants'
+import type { LitNodeClientNodeJs } from '@lit-protocol/lit-node-client'
+
+type SessionSigsMap = Awaited<ReturnType<LitNodeClientNodeJs['getSessionSigs']>>
+
 import type { Signer } from 'ethers'
 import { getAddress } from 'ethers'
 import { z } from 'zod'
-import { AccessDeniedError, NetworkError } from '../errors.js'
+import { AccessDeniedError, NetworkError, VerityError } from '../errors.js'
 import { parseInput } from '../validation.js'
 import type { LitDecryptParameters, LitNetwork } from './lit-network.js'
 
-/** The slice of `LitNodeClient` v7 this adapter uses (so tests can stand in for the unreachable network). */
-export type LitNodeClientLike = {
-  connect(): Promise<unknown>
-  disconnect?(): Promise<unknown>
+/**
+ * The slice of `LitNodeClient` v7 this adapter uses, typed by Lit's own declarations (so the
+ * compiler checks the parameter shapes), with the network key fields it reads after `connect`.
+ */
+export type LitNodeClientLike = Pick<LitNodeClientNodeJs, 'connect' | 'getLatestBlockhash' | 'getSessionSigs' | 'decrypt'> & {
+  disconnect?: (() => Promise<unknown>) | undefined
   subnetPubKey?: string | null
   networkPubKey?: string | null
-  getLatestBlockhash(): Promise<string>
-  getSessionSigs(parameters: Record<string, unknown>): Promise<Record<string, unknown>>
-  decrypt(parameters: Record<string, unknown>): Promise<{ decryptedData: Uint8Array }>
 }
+
+/** Error codes Lit nodes answer with when the conditions refuse the requester. */
+const NOT_AUTHORIZED_CODES = new Set(['NodeAccessControlConditionsReturnedNotAuthorized', 'NodeNotAuthorized', 'not_authorized'])
 
 const parametersSchema = z.object({
   network: z.enum(['datil', 'datil-test', 'datil-dev']),
@@ -51,7 +57,7 @@ export function litNodeNetwork(parameters: LitNodeNetworkParameters): LitNodeNet
   const options = parseInput(parametersSchema, parameters, { what: 'litNodeNetwork parameters', docsPath: 'access.md' })
   const ttl = (options.sessionTtlSeconds ?? 3600) * 1000
   const renewBefore = (options.renewBeforeSeconds ?? 60) * 1000
-  const sessions = new Map<string, { sessionSigs: Record<string, unknown>; expiresAt: number }>()
+  const sessions = new Map<string, { sessionSigs: SessionSigsMap; expiresAt: number }>()
   let connected: Promise<LitNodeClientLike> | undefined
 
   const client = () => {
@@ -61,7 +67,7 @@ export function litNodeNetwork(parameters: LitNodeNetworkParameters): LitNodeNet
         (new (await import('@lit-protocol/lit-node-client')).LitNodeClient({
           litNetwork: options.network,
           debug: false,
-        }) as unknown as LitNodeClientLike)
+        }) as LitNodeClientLike)
       try {
         await instance.connect()
       } catch (cause) {
@@ -88,22 +94,43 @@ export function litNodeNetwork(parameters: LitNodeNetworkParameters): LitNodeNet
     const resourceAbilityRequests = [
       { resource: new LitAccessControlConditionResource('*'), ability: LIT_ABILITY.AccessControlConditionDecryption },
     ]
-    const signatures = await instance.getSessionSigs({
-      chain,
-      expiration,
-      resourceAbilityRequests,
-      authNeededCallback: async (callback: { uri?: string; expiration?: string; resourceAbilityRequests?: unknown }) => {
-        const toSign = await createSiweMessage({
-          uri: callback.uri as string,
-          expiration: callback.expiration ?? expiration,
-          resources: (callback.resourceAbilityRequests ?? resourceAbilityRequests) as never,
-          walletAddress: address,
-          nonce: await instance.getLatestBlockhash(),
-          litNodeClient: instance as never,
-        })
-        return generateAuthSig({ signer: signer as never, toSign })
-      },
-    })
+    let signatures: SessionSigsMap
+    try {
+      signatures = await instance.getSessionSigs({
+        chain,
+        expiration,
+        resourceAbilityRequests,
+        authNeededCallback: async (callback: { uri?: string; expiration?: string; resourceAbilityRequests?: unknown }) => {
+          const toSign = await createSiweMessage({
+            uri: callback.uri as string,
+            expiration: callback.expiration ?? expiration,
+            resources: (callback.resourceAbilityRequests ?? resourceAbilityRequests) as never,
+            walletAddress: address,
+            nonce: await instance.getLatestBlockhash(),
+            litNodeClient: instance as never,
+          })
+          try {
+            return await generateAuthSig({ signer: signer as never, toSign })
+          } catch (cause) {
+            throw new AccessDeniedError('The wallet did not sign the Lit session', {
+              details: cause instanceof Error ? cause.message.slice(0, 200) : undefined,
+              hint: 'Approve the Sign-In with Ethereum message in the wallet.',
+              docsPath: 'access.md',
+              cause,
+              meta: { reason: 'session-refused' },
+            })
+          }
+        },
+      })
+    } catch (cause) {
+      const refused = cause instanceof VerityError ? cause : (cause as { cause?: unknown })?.cause
+      if (refused instanceof VerityError) throw refused
+      throw new NetworkError(`Could not create Lit session signatures on ${options.network}`, {
+        details: (cause instanceof Error ? cause.message : String(cause)).slice(0, 400),
+        cause,
+        docsPath: 'access.md',
+      })
+    }
     sessions.set(address, { sessionSigs: signatures, expiresAt })
     return signatures
   }
@@ -139,14 +166,21 @@ export function litNodeNetwork(parameters: LitNodeNetworkParameters): LitNodeNet
         return decryptedData
       } catch (cause) {
         const message = cause instanceof Error ? cause.message : String(cause)
-        if (/not authorized|NodeAccessControlConditionsReturnedNotAuthorized|access control conditions/i.test(message))
+        const errorCode = String((cause as { info?: { errorCode?: unknown } })?.info?.errorCode ?? '')
+        if (
+          NOT_AUTHORIZED_CODES.has(errorCode) ||
+          /not authorized|NodeAccessControlConditionsReturnedNotAuthorized|NodeNotAuthorized/i.test(message)
+        )
           throw new AccessDeniedError('Access conditions not met', {
             details: message.slice(0, 400),
+            hint: "This wallet does not satisfy the vault's Lit conditions.",
             cause,
             docsPath: 'access.md',
+            meta: { reason: 'conditions-not-met', errorCode },
           })
         throw new NetworkError(`Lit network ${options.network} could not decrypt`, {
           details: message.slice(0, 400),
+          meta: { reason: 'network', errorCode },
           cause,
           docsPath: 'access.md',
         })

@@ -1,12 +1,14 @@
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { InvalidInputError, TraceVerificationError } from '../../errors.js'
+import { createTraceReceiptVerifier } from '../../tools/trace-receipt-verifier.js'
 import type { TraceCheckpointLine } from '../../trace/entry.js'
 import { traceTimeline } from '../../trace/trace-timeline.js'
 import type { TraceVerificationReport } from '../../trace/verify-trace.js'
 import { verifyTrace } from '../../trace/verify-trace.js'
 import { printResult } from '../output.js'
+import { BUNDLED_MODELS_DIR } from './demo.js'
 
 /**
  * `verity trace verify FILE` and `verity trace show FILE`.
@@ -24,27 +26,44 @@ export function registerTraceCommands(program: Command): void {
     .argument('<file>', 'trace .jsonl file')
     .option('--require-complete', 'fail unless the run ended (run-end entry and a final checkpoint)')
     .option('--checkpoint <file...>', 'trusted checkpoint JSON file(s) (e.g. anchored) the trace must contain')
+    .option('--receipts <dir...>', 'receipt folders (<id>.json + <id>.proof.json; default: receipts/ beside the trace)')
+    .option('--models <dir...>', 'model packages or folders of them (default: ./models and the bundled models)')
     .option('--json', 'print JSON')
-    .action(async (file: string, options: { requireComplete?: boolean; checkpoint?: string[]; json?: boolean }) => {
-      const trustedCheckpoints = (options.checkpoint ?? []).map((path) => readCheckpoint(path))
-      const report = await verifyTrace({
-        path: resolve(file),
-        requireComplete: options.requireComplete ?? false,
-        trustedCheckpoints,
-      })
-      printResult(options, report, () => humanReport(report))
-      if (!report.ok) {
-        const failure = report.firstFailure
-        throw new TraceVerificationError('Trace verification failed', {
-          details: failure
-            ? `${failure.what}${failure.seq === undefined ? '' : ` seq ${failure.seq}`}${failure.line ? ` (line ${failure.line})` : ''}, ${failure.field}: ${failure.reason}`
-            : undefined,
-          hint: 'The trace was changed, truncated or signed by another key since it was written; see the failures listed.',
-          docsPath: 'trace-format.md',
-          meta: { firstFailure: failure, failures: report.failures.length },
+    .action(
+      async (
+        file: string,
+        options: { requireComplete?: boolean; checkpoint?: string[]; receipts?: string[]; models?: string[]; json?: boolean },
+      ) => {
+        const trustedCheckpoints = (options.checkpoint ?? []).map((path) => readCheckpoint(path))
+        // Linked receipts are checked through the proofs module when receipts are at hand.
+        const receiptDirectories = options.receipts ?? [join(dirname(resolve(file)), 'receipts')].filter((dir) => existsSync(dir))
+        const receipts =
+          receiptDirectories.length > 0
+            ? createTraceReceiptVerifier({
+                receiptDirectories,
+                modelDirectories: options.models ?? ['models', BUNDLED_MODELS_DIR],
+              })
+            : undefined
+        const report = await verifyTrace({
+          path: resolve(file),
+          requireComplete: options.requireComplete ?? false,
+          trustedCheckpoints,
+          verifyReceipt: receipts?.verifyReceipt,
         })
-      }
-    })
+        printResult(options, report, () => humanReport(report))
+        if (!report.ok) {
+          const failure = report.firstFailure
+          throw new TraceVerificationError('Trace verification failed', {
+            details: failure
+              ? `${failure.what}${failure.seq === undefined ? '' : ` seq ${failure.seq}`}${failure.line ? ` (line ${failure.line})` : ''}, ${failure.field}: ${failure.reason}`
+              : undefined,
+            hint: 'The trace was changed, truncated or signed by another key since it was written; see the failures listed.',
+            docsPath: 'trace-format.md',
+            meta: { firstFailure: failure, failures: report.failures.length },
+          })
+        }
+      },
+    )
   trace
     .command('show')
     .description('Print a readable timeline of a trace: seq, time, kind, summary, refs, receipt status')
@@ -93,6 +112,8 @@ function humanReport(report: TraceVerificationReport): string {
     `  entries: ${report.entries}, checkpoints: ${report.checkpoints}, root: ${report.root}`,
     `  complete: ${report.complete ? 'yes (run-end + final checkpoint)' : 'no'}`,
   ]
+  if (report.receipts.length > 0)
+    lines.push(`  receipts: ${report.receipts.map((receipt) => `seq ${receipt.seq} ${receipt.status}`).join(', ')}`)
   if (report.firstFailure) {
     const failure = report.firstFailure
     lines.push(

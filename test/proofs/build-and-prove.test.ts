@@ -9,8 +9,9 @@ import { loadModelPackage, type ModelPackage } from '../../src/proofs/model-pack
 import { createProverPool, type ProverPool } from '../../src/proofs/prover-pool.js'
 import { openInputCommitment, receiptDigest, verifyReceipt } from '../../src/proofs/receipt.js'
 import { runVerifiableInference, type SettledReceipt } from '../../src/proofs/verifiable-inference.js'
+import { SHARED_FIXTURES } from '../shared-fixtures.js'
 
-const EXAMPLES = process.env.VERITY_EZKL_ONNX ?? '/work/shared/fixtures/ezkl/onnx'
+const EXAMPLES = process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx')
 const names = readdirSync(EXAMPLES).sort()
 const work = mkdtempSync(join(tmpdir(), 'verity-proofs-'))
 const cacheDir = join(work, 'pk-cache')

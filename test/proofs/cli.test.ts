@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { SHARED_FIXTURES } from '../shared-fixtures.js'
 
-const EXAMPLE = join(process.env.VERITY_EZKL_ONNX ?? '/work/shared/fixtures/ezkl/onnx', '1l_relu')
+const EXAMPLE = join(process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx'), '1l_relu')
 const work = mkdtempSync(join(tmpdir(), 'verity-cli-proofs-'))
 const verity = (...args: string[]) => {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {

@@ -5,9 +5,10 @@ import { getEngine } from '../../src/proofs/ezkl-engine.js'
 import { feltToFloat, parseFelt } from '../../src/proofs/field.js'
 import { generateKeys } from '../../src/proofs/model-package.js'
 import { verifyProof } from '../../src/proofs/prove.js'
+import { SHARED_FIXTURES } from '../shared-fixtures.js'
 
 // EZKL's own v21.0.0 artifacts (see /work/shared/fixtures/README.md).
-const FIXTURE = process.env.VERITY_EZKL_FIXTURE ?? '/work/shared/fixtures/ezkl/v21.0.0-1l_mlp'
+const FIXTURE = process.env.VERITY_EZKL_FIXTURE ?? join(SHARED_FIXTURES, 'ezkl', 'v21.0.0-1l_mlp')
 const read = (name: string) => new Uint8Array(readFileSync(join(FIXTURE, name)))
 const clamp = (bytes: Uint8Array) => new Uint8ClampedArray(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 

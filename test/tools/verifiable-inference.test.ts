@@ -8,8 +8,9 @@ import type { ModelPackage } from '../../src/proofs/model-package.js'
 import { createProverPool, type ProverPool } from '../../src/proofs/prover-pool.js'
 import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { parseToolArguments, verifiableInferenceTool } from '../../src/tools/verifiable-inference.js'
+import { SHARED_FIXTURES } from '../shared-fixtures.js'
 
-const EXAMPLE = join(process.env.VERITY_EZKL_ONNX ?? '/work/shared/fixtures/ezkl/onnx', '2l_relu_fc')
+const EXAMPLE = join(process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx'), '2l_relu_fc')
 const work = mkdtempSync(join(tmpdir(), 'verity-tool-'))
 let model: ModelPackage
 let pool: ProverPool

@@ -103,6 +103,11 @@ export function typedDataDigest(domainSeparator: Uint8Array, structHash: Uint8Ar
  * ```
  */
 export function uint256(value: number | bigint): Uint8Array {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+    const word = new Uint8Array(32)
+    new DataView(word.buffer).setBigUint64(24, BigInt(value), false)
+    return word
+  }
   const big = BigInt(value)
   if (big < 0n || big >= 1n << 256n) throw new RangeError(`uint256: out of range: ${value}`)
   return fromHex(big.toString(16).padStart(64, '0'))

@@ -22,6 +22,7 @@ export type {
   TraceRef,
 } from './entry.js'
 export {
+  canonicalEntryHeader,
   entryHash,
   TRACE_ENTRY_KINDS,
   TRACE_FORMAT,

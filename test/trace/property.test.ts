@@ -2,8 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { canonicalDigest } from '../../src/crypto/canonical-json.js'
-import type { JsonValue } from '../../src/trace/entry.js'
+import { canonicalDigest, canonicalJson } from '../../src/crypto/canonical-json.js'
+import { canonicalEntryHeader, type JsonValue, traceEntryHeader } from '../../src/trace/entry.js'
 import { type AppendTraceEntryParameters, openTrace } from '../../src/trace/open-trace.js'
 import { verifyTrace } from '../../src/trace/verify-trace.js'
 import { readLines, temporaryDirectory, testSigner, writeLines } from './helpers.js'
@@ -130,4 +130,30 @@ describe('trace properties', () => {
       { numRuns: 80 },
     )
   }, 240_000)
+})
+
+describe('canonicalEntryHeader', () => {
+  it('is byte-identical to RFC 8785 canonicalJson for any header', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 20 })
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+          prevHash: text,
+          agent: text,
+          kind: fc.constantFrom(...kinds),
+          time: text,
+          inputDigest: fc.option(text, { nil: null }),
+          outputDigest: fc.option(text, { nil: null }),
+          refs: fc.array(fc.record({ type: text, digest: text }), { maxLength: 3 }),
+          bodyDigest: text,
+        }),
+        (fields) => {
+          const header = { v: 1 as const, ...fields }
+          expect(canonicalEntryHeader(header)).toBe(canonicalJson(traceEntryHeader(header)))
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
 })

@@ -1,6 +1,6 @@
 /**
- * `verity/tools`: LangChain tools for Verity agents: memory tools over a vault, and (from the proofs
- * room) verifiable inference.
+ * `verity/tools`: LangChain tools for Verity agents: memory tools over a vault, verifiable inference
+ * over model packages, the proof adapter (`provenTool`), receipt folders, and the receipt check for `verifyTrace`.
  *
  * @example
  * ```ts
@@ -10,3 +10,21 @@
  */
 export type { CreateMemoryToolsParameters, CreateMemoryToolsReturnType, NamespaceResolver } from './memory-tools.js'
 export { createMemoryTools, resolveNamespace } from './memory-tools.js'
+export type {
+  ProvenToolArtifact,
+  ProvenToolContent,
+  ProvenToolParameters,
+  ProvenToolReturnType,
+  VerifiableTool,
+} from './proven-tool.js'
+export { provenTool } from './proven-tool.js'
+export type { ReceiptDirectoryFiles, ReceiptDirectoryParameters, ReceiptDirectoryReturnType } from './receipt-directory.js'
+export { receiptDirectory } from './receipt-directory.js'
+export type {
+  CreateTraceReceiptVerifierParameters,
+  CreateTraceReceiptVerifierReturnType,
+  TraceReceiptDetail,
+} from './trace-receipt-verifier.js'
+export { createTraceReceiptVerifier } from './trace-receipt-verifier.js'
+export type { VerifiableInferenceToolParameters, VerifiableInferenceToolResult } from './verifiable-inference.js'
+export { inputSchemaOf, parseToolArguments, verifiableInferenceTool } from './verifiable-inference.js'

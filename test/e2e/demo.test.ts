@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const ROOT = resolve(import.meta.dirname, '..', '..')
+const home = mkdtempSync(join(tmpdir(), 'verity-demo-e2e-'))
+
+type Run = { code: number | null; stdout: string; stderr: string }
+
+function verity(args: string[], environment: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, VERITY_PASSPHRASE: '', ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
+  })
+}
+
+afterAll(() => rmSync(home, { recursive: true, force: true }))
+
+describe('verity demo, checked by independent verification', () => {
+  it('runs offline, then trace verify and proof verify (separate processes) both succeed; a tampered line is named', async () => {
+    const demo = await verity(['demo', '--home', home, '--json'])
+    expect(demo.code, demo.stderr).toBe(0)
+    const summary = JSON.parse(demo.stdout)
+    expect(summary.ok).toBe(true)
+    expect(summary.agent.address).toMatch(/^0x[0-9a-fA-F]{40}$/)
+    // The generated passphrase is private to the owner.
+    expect(statSync(join(home, 'passphrase')).mode & 0o777).toBe(0o600)
+    // The task recalled memories, called the proven model, waited for the proof, remembered the outcome.
+    const decisions = summary.timeline.map((item: { decision?: string; kind: string }) => item.decision ?? item.kind)
+    for (const expected of [
+      'memory-read',
+      'tool-call',
+      'tool-result',
+      'policy',
+      'receipt-proven',
+      'memory-write',
+      'final-answer',
+    ])
+      expect(decisions).toContain(expected)
+    expect(decisions.indexOf('receipt-proven')).toBeLessThan(decisions.indexOf('memory-write'))
+    expect(summary.proven).toHaveLength(1)
+    const proven = summary.proven[0]
+    expect(proven.status).toBe('verified')
+    expect(proven.model).toBe('transaction-risk@1.0.0')
+    expect(proven.output[0][0]).toBeGreaterThan(0.5)
+    expect(summary.answer).toContain('risk = ')
+    expect(summary.trace.ok).toBe(true)
+    expect(summary.trace.complete).toBe(true)
+
+    // Independent verification: fresh processes that know only the files.
+    const traceCheck = await verity(['trace', 'verify', summary.files.trace, '--json'])
+    expect(traceCheck.code, traceCheck.stderr).toBe(0)
+    const report = JSON.parse(traceCheck.stdout)
+    expect(report.ok).toBe(true)
+    expect(report.agents).toEqual([summary.agent.address])
+    expect(report.receipts.length).toBeGreaterThan(0)
+    expect(report.receipts.every((receipt: { status: string }) => receipt.status === 'verified')).toBe(true)
+    expect(report.receipts[0].provenBySeq).toBeTypeOf('number')
+
+    const proofCheck = await verity(['proof', 'verify', proven.receiptFile, '--json'])
+    expect(proofCheck.code, proofCheck.stderr).toBe(0)
+    const proof = JSON.parse(proofCheck.stdout)
+    expect(proof.valid).toBe(true)
+    expect(proof.receipt.output).toEqual(proven.output)
+
+    // Tamper with one line: the tool result's content (the output the agent acted on).
+    const original = readFileSync(summary.files.trace, 'utf8')
+    const lines = original.split('\n')
+    const index = lines.findIndex((line) => line.includes('"kind":"tool-result"') && line.includes('transaction-risk'))
+    expect(index).toBeGreaterThan(0)
+    const entry = JSON.parse(lines[index] as string)
+    entry.body.content = entry.body.content.replace(/0\.\d+/, '0.01')
+    lines[index] = JSON.stringify(entry)
+    writeFileSync(summary.files.trace, lines.join('\n'))
+    const tampered = await verity(['trace', 'verify', summary.files.trace, '--json'])
+    expect(tampered.code).toBe(1)
+    const error = JSON.parse(tampered.stderr.slice(tampered.stderr.indexOf('{\n  "error"')))
+    expect(error.error.name).toBe('TraceVerificationError')
+    expect(error.error.meta.firstFailure.seq).toBe(entry.seq)
+    expect(error.error.details).toContain(`seq ${entry.seq}`)
+
+    // A receipt whose output was changed no longer verifies.
+    const receiptText = readFileSync(proven.receiptFile, 'utf8')
+    writeFileSync(proven.receiptFile, receiptText.replace(/(\d)\.(\d)/, '0.0$2'))
+    writeFileSync(summary.files.trace, original)
+    const badReceipt = await verity(['trace', 'verify', summary.files.trace, '--json'])
+    expect(badReceipt.code).toBe(1)
+    const badProof = await verity(['proof', 'verify', proven.receiptFile, '--json'])
+    expect(badProof.code).toBe(1)
+  }, 600_000)
+})

@@ -38,4 +38,4 @@ export type {
   RecoverDigestSignerParameters,
   RecoverDigestSignerReturnType,
 } from './secp256k1-signer.js'
-export { createKeySigner, publicKeyToAddress, recoverDigestSigner, splitSignature } from './secp256k1-signer.js'
+export { checksumAddress, createKeySigner, publicKeyToAddress, recoverDigestSigner, splitSignature } from './secp256k1-signer.js'

@@ -79,7 +79,28 @@ export function createKeySigner(parameters: CreateKeySignerParameters): CreateKe
  */
 export function publicKeyToAddress(publicKey: Uint8Array): string {
   assertBytes(publicKey, 'publicKeyToAddress(publicKey)', 65)
-  return getAddress(`0x${toHex(keccak_256(publicKey.subarray(1))).slice(24)}`)
+  return checksumAddress(`0x${toHex(keccak_256(publicKey.subarray(1))).slice(24)}`)
+}
+
+const checksummed = new Map<string, string>()
+
+/**
+ * EIP-55 checksum form of an address (cached: a trace has few signers and checksumming costs a keccak).
+ * Throws like ethers' `getAddress` on a malformed address.
+ *
+ * @example
+ * ```ts
+ * checksumAddress('0xcd2a3d9f938e13cd947ec05abc7fe734df8dd826') // '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826'
+ * ```
+ */
+export function checksumAddress(address: string): string {
+  let result = checksummed.get(address)
+  if (result === undefined) {
+    result = getAddress(address)
+    if (checksummed.size > 4096) checksummed.clear()
+    checksummed.set(address, result)
+  }
+  return result
 }
 
 export type RecoverDigestSignerParameters = {

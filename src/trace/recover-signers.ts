@@ -68,7 +68,7 @@ export async function recoverSigners(parameters: RecoverSignersParameters): Prom
         const keys = await recoverChunk(worker, tasks, chunk.start, chunk.end)
         for (let index = chunk.start; index < chunk.end; index++) {
           const key = keys.subarray((index - chunk.start) * 65, (index - chunk.start + 1) * 65)
-          results[index] = key[0] === 0x04 ? publicKeyToAddress(key) : undefined
+          results[index] = key[0] === 0x04 ? addressOf(key) : undefined
         }
       }
     }
@@ -77,6 +77,20 @@ export async function recoverSigners(parameters: RecoverSignersParameters): Prom
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()))
   }
+}
+
+const addresses = new Map<string, string>()
+
+/** Address of a public key, cached (a trace has few signers; the keccak is the cost). */
+function addressOf(publicKey: Uint8Array): string {
+  const key = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex')
+  let address = addresses.get(key)
+  if (address === undefined) {
+    address = publicKeyToAddress(publicKey)
+    if (addresses.size > 4096) addresses.clear()
+    addresses.set(key, address)
+  }
+  return address
 }
 
 let messageId = 0

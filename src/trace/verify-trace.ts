@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { getAddress } from 'ethers'
 import { z } from 'zod'
 import { fromHex, toHex } from '../crypto/bytes.js'
 import { canonicalDigest } from '../crypto/canonical-json.js'
 import { digest } from '../crypto/digest.js'
+import { checksumAddress } from '../identity/secp256k1-signer.js'
 import { parseInput } from '../validation.js'
 import { readTraceBlob, traceBlobDirectory } from './blob-store.js'
 import {
@@ -206,7 +206,7 @@ export async function verifyTrace(parameters: VerifyTraceParameters): Promise<Ve
     if (recomputed !== line.hash)
       fail({ ...at, field: 'hash', reason: 'entry content does not match its hash: a field of this entry was changed' })
     if (ended) fail({ ...at, field: 'kind', reason: 'entry after run-end' })
-    if (getAddress(line.agent) !== line.agent)
+    if (safeChecksum(line.agent) !== line.agent)
       fail({ ...at, field: 'agent', reason: 'agent address is not in EIP-55 checksum form' })
 
     // Body: inline, in a blob, or withheld.
@@ -287,7 +287,7 @@ export async function verifyTrace(parameters: VerifyTraceParameters): Promise<Ve
       else {
         if (rotation.previousAgent !== line.agent)
           fail({ ...at, field: 'body.previousAgent', reason: 'previousAgent is not the key that signed the rotation' })
-        const nextAgent = getAddress(rotation.nextAgent)
+        const nextAgent = safeChecksum(rotation.nextAgent) ?? rotation.nextAgent
         checks.push({
           digest: keyRotationDigest(
             { agent: nextAgent, chainId: domainChain },
@@ -441,6 +441,14 @@ export async function verifyTrace(parameters: VerifyTraceParameters): Promise<Ve
     withheld,
     unchecked,
     receipts,
+  }
+}
+
+function safeChecksum(address: string): string | undefined {
+  try {
+    return checksumAddress(address)
+  } catch {
+    return undefined
   }
 }
 

@@ -257,6 +257,17 @@ describe('tampering is detected and named', () => {
     expect(probes).toBeGreaterThan(100)
   })
 
+  it('an agent address with a broken EIP-55 checksum is reported, not thrown', async () => {
+    const { path } = await writeSampleTrace()
+    const lines = readLines(path)
+    const line = JSON.parse(lines[1] as string) as TraceEntryLine
+    const flipped = line.agent.replace(/[a-f]/, (c) => c.toUpperCase())
+    writeLines(path, lines.map((text, i) => (i === 1 ? JSON.stringify({ ...line, agent: flipped }) : text)))
+    const report = await verifyTrace({ path })
+    expect(report.ok).toBe(false)
+    expect(report.firstFailure).toMatchObject({ line: 2, seq: 1 })
+  })
+
   it('deleting, reordering, duplicating or inserting an entry', async () => {
     const { path } = await writeSampleTrace()
     const original = readLines(path)

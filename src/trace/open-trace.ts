@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, openSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import { fromHex, toHex } from '../crypto/bytes.js'
@@ -34,10 +34,11 @@ import { acquireTraceLock, type TraceLock } from './trace-lock.js'
  * The trace writer: one JSONL file per run, appended by a single locked writer.
  *
  * Durability (group commit): `append` signs the entry at once and queues its line; the queue is
- * written with one `write` and made durable with one `fdatasync` on the next turn of the event
- * loop (or on `flush()`), and only then does `append`'s promise resolve. A resolved append is an
- * **acknowledged** entry: it survives `kill -9` and power loss. Entries appended in the same tick
- * share one fsync. A crash can leave at most an unacknowledged torn last line, which readers report.
+ * written with one `write` and made durable with one `fdatasync` (on the thread pool) on the next
+ * turn of the event loop (or on `flush()`), and only then does `append`'s promise resolve. A resolved
+ * append is an **acknowledged** entry: it survives `kill -9` and power loss. Entries appended in the
+ * same tick, or while a sync is in flight, share the next fsync. A crash can leave at most an
+ * unacknowledged torn last line, which readers report.
  */
 
 /** Default number of entries between checkpoints. */
@@ -228,6 +229,7 @@ class TraceWriterImplementation implements TraceWriter {
   #pendingCheckpoint: TraceCheckpointLine | undefined
   #waiters: Waiter[] = []
   #scheduled = false
+  #syncing = false
   #broken: unknown
   #ended = false
   #closed = false
@@ -438,8 +440,14 @@ class TraceWriterImplementation implements TraceWriter {
     return promise
   }
 
+  /**
+   * Writes the queued lines with one `write`, then `fdatasync`s on the thread pool while new
+   * entries keep being signed and queued; the waiters of a batch resolve when its sync completes.
+   * One sync is in flight at a time; the next batch starts when it ends.
+   */
   #flushNow(): void {
     this.#scheduled = false
+    if (this.#syncing) return
     const waiters = this.#waiters
     this.#waiters = []
     if (this.#pending.length === 0) {
@@ -450,15 +458,7 @@ class TraceWriterImplementation implements TraceWriter {
     const checkpoint = this.#pendingCheckpoint
     this.#pending = []
     this.#pendingCheckpoint = undefined
-    try {
-      if (this.#broken !== undefined) throw this.#broken
-      const fd = this.#fd
-      if (fd === undefined) throw new Error('trace file is not open')
-      let offset = 0
-      while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset)
-      fdatasyncSync(fd)
-      if (checkpoint) writeFileAtomic({ path: traceCheckpointSidecarPath(this.path), data: `${JSON.stringify(checkpoint)}\n` })
-    } catch (cause) {
+    const failed = (cause: unknown) => {
       this.#broken ??= cause
       const error = new StorageError('Could not append to the trace durably', {
         details: `${this.path}: ${(cause as Error).message}`,
@@ -466,9 +466,31 @@ class TraceWriterImplementation implements TraceWriter {
         cause,
       })
       for (const waiter of waiters) waiter.reject(error)
+      for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
+    }
+    const fd = this.#fd
+    try {
+      if (this.#broken !== undefined) throw this.#broken
+      if (fd === undefined) throw new Error('trace file is not open')
+      let offset = 0
+      while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset)
+    } catch (cause) {
+      failed(cause)
       return
     }
-    for (const waiter of waiters) waiter.resolve()
+    this.#syncing = true
+    fdatasync(fd, (syncError) => {
+      this.#syncing = false
+      try {
+        if (syncError) throw syncError
+        if (checkpoint) writeFileAtomic({ path: traceCheckpointSidecarPath(this.path), data: `${JSON.stringify(checkpoint)}\n` })
+      } catch (cause) {
+        failed(cause)
+        return
+      }
+      for (const waiter of waiters) waiter.resolve()
+      if (this.#pending.length > 0 || this.#waiters.length > 0) this.#flushNow()
+    })
   }
 
   async append(parameters: AppendTraceEntryParameters): Promise<AppendTraceEntryReturnType> {
@@ -535,7 +557,7 @@ class TraceWriterImplementation implements TraceWriter {
   }
 
   async flush(): Promise<void> {
-    if (this.#pending.length === 0 && this.#waiters.length === 0) return
+    if (this.#pending.length === 0 && this.#waiters.length === 0 && !this.#syncing) return
     await this.#waitForFlush()
   }
 
@@ -551,7 +573,7 @@ class TraceWriterImplementation implements TraceWriter {
 
   async close(): Promise<void> {
     if (this.#closed) return
-    if (this.#pending.length > 0 || this.#waiters.length > 0) await this.#waitForFlush()
+    if (this.#pending.length > 0 || this.#waiters.length > 0 || this.#syncing) await this.#waitForFlush()
     this.#closed = true
     if (this.#fd !== undefined) {
       try {

@@ -1,8 +1,6 @@
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { dealNetwork } from '../../access/lit-local/deal.js'
 import type { ChainEndpoints } from '../../access/lit-local/evaluate-conditions.js'
-import { startLitLocalNetwork } from '../../access/lit-local/launch.js'
 import { InvalidInputError } from '../../errors.js'
 import { writeFileAtomic } from '../../storage/atomic-file.js'
 import { printResult } from '../output.js'
@@ -42,6 +40,7 @@ export function registerLitLocalCommands(program: Command): void {
     .option('--force', 'deal again over an existing network (old ciphertexts become unreadable)')
     .option('--json', 'JSON output')
     .action(async (options: { dir: string; nodes: string; threshold: string; force?: boolean; json?: boolean }) => {
+      const { dealNetwork } = await import('../../access/lit-local/deal.js')
       const result = await dealNetwork({
         directory: options.dir,
         nodes: Number(options.nodes),
@@ -69,9 +68,11 @@ export function registerLitLocalCommands(program: Command): void {
     .option('--base-port <port>', 'node i listens on base-port + i - 1 (default: free ports)')
     .option('--json', 'JSON output')
     .action(async (options: { dir: string; chain: string[]; domain: string; basePort?: string; json?: boolean }) => {
+      const chains = parseChains(options.chain)
+      const { startLitLocalNetwork } = await import('../../access/lit-local/launch.js')
       const network = await startLitLocalNetwork({
         directory: options.dir,
-        chains: parseChains(options.chain),
+        chains,
         domain: options.domain,
         basePort: options.basePort ? Number(options.basePort) : undefined,
         log: (line) => process.stderr.write(`${line}\n`),

@@ -2,18 +2,42 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { getAddress } from 'ethers'
 import type { Guard } from '../../access/guard.js'
-import { litGuard } from '../../access/lit-guard.js'
-import { fileLitKeyCache } from '../../access/lit-key-cache.js'
-import { litLocalNetwork } from '../../access/lit-local/lit-local-network.js'
 import type { LitNetwork } from '../../access/lit-network.js'
-import { litNodeNetwork } from '../../access/lit-node-network.js'
-import { ownerGuard } from '../../access/owner-guard.js'
-import { passphraseGuard } from '../../access/passphrase-guard.js'
+import type { OwnerGuardReturnType } from '../../access/owner-guard.js'
 import { InvalidInputError, StorageError } from '../../errors.js'
-import { COMMIT_FILE, openVault } from '../../memory/index.js'
 import { printResult } from '../output.js'
+
+/**
+ * The access and vault modules, loaded when a command runs: the Lit SDK takes seconds to import,
+ * and every `verity` invocation registers these commands.
+ */
+async function load() {
+  const [conditions, lit, keyCache, local, node, owner, passphrase, memory, ethers] = await Promise.all([
+    import('../../access/lit-conditions.js'),
+    import('../../access/lit-guard.js'),
+    import('../../access/lit-key-cache.js'),
+    import('../../access/lit-local/lit-local-network.js'),
+    import('../../access/lit-node-network.js'),
+    import('../../access/owner-guard.js'),
+    import('../../access/passphrase-guard.js'),
+    import('../../memory/index.js'),
+    import('ethers'),
+  ])
+  return {
+    parseLitConditions: conditions.parseLitConditions,
+    litGuard: lit.litGuard,
+    fileLitKeyCache: keyCache.fileLitKeyCache,
+    litLocalNetwork: local.litLocalNetwork,
+    litNodeNetwork: node.litNodeNetwork,
+    ownerGuard: owner.ownerGuard,
+    passphraseGuard: passphrase.passphraseGuard,
+    openVault: memory.openVault,
+    COMMIT_FILE: memory.COMMIT_FILE,
+    getAddress: ethers.getAddress,
+  }
+}
+type Modules = Awaited<ReturnType<typeof load>>
 
 type OpenOptions = { keystore?: string; litNodes?: string; litNetwork?: string; json?: boolean }
 
@@ -25,14 +49,16 @@ function readText(path: string, what: string): string {
   }
 }
 
-function litNetworkFrom(options: OpenOptions): LitNetwork | undefined {
+function litNetworkFrom(modules: Modules, options: OpenOptions): LitNetwork | undefined {
+  const { litLocalNetwork, litNodeNetwork } = modules
   if (options.litNodes) return litLocalNetwork({ nodes: options.litNodes.split(',').map((url) => url.trim()) })
   if (options.litNetwork) return litNodeNetwork({ network: options.litNetwork as 'datil' })
   return undefined
 }
 
 /** The guards the caller opens the vault with: VERITY_PASSPHRASE and/or --keystore (+ VERITY_KEYSTORE_PASSWORD). */
-function openerGuards(options: OpenOptions): Guard[] {
+function openerGuards(modules: Modules, options: OpenOptions): Guard[] {
+  const { ownerGuard, passphraseGuard } = modules
   const guards: Guard[] = []
   if (options.keystore)
     guards.push(
@@ -56,7 +82,7 @@ function withOpenOptions(command: Command): Command {
 }
 
 /**
- * `verity vault grant|revoke|grants`: who can open a vault.
+ * `verity vault grant|revoke|grants|access`: who can open a vault.
  *
  * @example
  * ```sh
@@ -64,6 +90,7 @@ function withOpenOptions(command: Command): Command {
  * verity vault grant ./memory --conditions holders.json --lit-nodes http://127.0.0.1:7470,http://127.0.0.1:7471
  * verity vault revoke ./memory --recipient 0xF00... --keystore owner.json
  * verity vault grants ./memory --json
+ * verity vault access ./memory --keystore friend.json --json
  * ```
  */
 export function registerVaultAccessCommands(program: Command): void {
@@ -78,9 +105,11 @@ export function registerVaultAccessCommands(program: Command): void {
     .option('--public-key <hex>', "that wallet's secp256k1 public key (an address alone cannot be encrypted to)")
     .option('--conditions <file>', 'Lit access-control conditions JSON')
     .action(async (dir: string, options: OpenOptions & { to?: string; publicKey?: string; conditions?: string }) => {
+      const modules = await load()
+      const { parseLitConditions, litGuard, fileLitKeyCache, ownerGuard, openVault, getAddress } = modules
       let guard: Guard
       if (options.conditions) {
-        const network = litNetworkFrom(options)
+        const network = litNetworkFrom(modules, options)
         if (!network)
           throw new InvalidInputError('A Lit grant needs a network', {
             hint: 'Pass --lit-nodes URLS or --lit-network datil.',
@@ -97,9 +126,11 @@ export function registerVaultAccessCommands(program: Command): void {
             docsPath: 'access.md',
           })
         }
+        // refuse malformed conditions before the vault is opened or any network is asked
+        const parsed = await parseLitConditions(conditions)
         guard = litGuard({
           network,
-          conditions: conditions as never,
+          conditions: parsed,
           keyCache: fileLitKeyCache({ path: join(homedir(), '.verity', 'lit-keys.json') }),
         })
       } else if (options.publicKey) {
@@ -112,7 +143,7 @@ export function registerVaultAccessCommands(program: Command): void {
           hint: 'Pass --to ADDRESS --public-key HEX, or --conditions FILE. An address alone is not enough: ask the grantee for a public key or a signed message.',
           docsPath: 'access.md',
         })
-      const opened = await openVault({ path: dir, guards: openerGuards(options) })
+      const opened = await openVault({ path: dir, guards: openerGuards(modules, options) })
       try {
         const grant = await opened.grant(guard)
         printResult(options, grant, () => `granted ${grant.kind}:${grant.recipient} (key ${grant.keyId})`)
@@ -128,12 +159,14 @@ export function registerVaultAccessCommands(program: Command): void {
   )
     .requiredOption('--recipient <recipient>', 'the recipient as `verity vault grants` lists it')
     .action(async (dir: string, options: OpenOptions & { recipient: string }) => {
-      const openers = openerGuards(options)
+      const modules = await load()
+      const { litGuard, ownerGuard, openVault, COMMIT_FILE } = modules
+      const openers = openerGuards(modules, options)
       const opened = await openVault({ path: dir, guards: openers })
       try {
         const keep: Guard[] = [...openers]
         const seen = new Set<string>()
-        const network = litNetworkFrom(options)
+        const network = litNetworkFrom(modules, options)
         const { header } = JSON.parse(readText(join(dir, COMMIT_FILE), 'vault commit file')) as {
           header: { stanzas?: { kind: string; recipient: string; keyId: string; params: Record<string, unknown> }[] }
         }
@@ -168,9 +201,34 @@ export function registerVaultAccessCommands(program: Command): void {
       }
     })
 
+  withOpenOptions(
+    vault
+      .command('access <dir>')
+      .description('Check that your key (VERITY_PASSPHRASE or --keystore) opens the vault, and what it opens.'),
+  ).action(async (dir: string, options: OpenOptions) => {
+    const modules = await load()
+    const { openVault } = modules
+    const openers = openerGuards(modules, options)
+    const opened = await openVault({ path: dir, guards: openers, readOnly: true })
+    try {
+      const info = opened.info()
+      const result = {
+        vaultId: info.vaultId,
+        keyId: info.keyId,
+        openedWith: openers.map((guard) => (guard.kind === 'owner' ? (guard as OwnerGuardReturnType).address : guard.kind)),
+        memories: info.records,
+        grants: opened.grants().length,
+      }
+      printResult(options, result, () => `opened vault ${result.vaultId} (key ${result.keyId}): ${result.memories} memories`)
+    } finally {
+      await opened.close()
+    }
+  })
+
   withOpenOptions(vault.command('grants <dir>').description('List who can open the vault.')).action(
     async (dir: string, options: OpenOptions) => {
-      const opened = await openVault({ path: dir, guards: openerGuards(options), readOnly: true })
+      const modules = await load()
+      const opened = await modules.openVault({ path: dir, guards: openerGuards(modules, options), readOnly: true })
       try {
         const grants = opened.grants()
         printResult(options, { grants }, () =>

@@ -1,17 +1,26 @@
 /**
  * Trains the bundled transaction-risk scorer on synthetic data this script generates, writes it as
- * ONNX (hand-rolled protobuf: Gemm → Relu → Gemm → Sigmoid), reports its accuracy, and builds its
- * model package with the pinned EZKL toolchain into models/transaction-risk/.
+ * ONNX (hand-rolled protobuf: Gemm → Relu → Gemm → Clip(±6) → Sigmoid), reports its accuracy, builds
+ * its model package with the pinned EZKL toolchain into models/transaction-risk/, and measures how far
+ * the proven output is from onnxruntime and from the unclipped float model over held-out data.
  *
  *   node --import tsx scripts/train-risk-model.ts [--out models/transaction-risk] [--seed 7]
+ *     [--clip 6] [--scale 7] [--max-logrows 10] [--agreement-samples 1000] [--onnx-only]
+ *
+ * Why the Clip: EZKL proves the Sigmoid with a lookup table over every fixed-point logit the circuit
+ * may see. Clipping the logit to ±6 (sigmoid(6) = 0.9975) bounds that table to 2·6·128 + 1 = 1537
+ * rows, so the circuit fits 2^10 rows (two table columns) instead of 2^13, and every input proves
+ * (an unclipped table only covers the logits seen in calibration).
  *
  * Features (per transaction): amount_k (amount in thousands of USD), hour (0-23, local time),
  * merchant_risk (0-1, category risk), velocity_1h (transactions in the last hour), foreign (0/1),
  * new_device (0/1). Output: risk, the probability that the transaction is fraudulent.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { buildModelPackage } from '../src/proofs/build-model-package.js'
+import { createOnnxRunner } from '../src/proofs/onnx-runtime.js'
+import { runWitness } from '../src/proofs/witness.js'
 
 const FEATURES = ['amount_k', 'hour', 'merchant_risk', 'velocity_1h', 'foreign', 'new_device'] as const
 const HIDDEN = 8
@@ -21,6 +30,11 @@ const argument = (name: string, fallback: string) => {
 }
 const OUT = resolve(argument('out', 'models/transaction-risk'))
 let seed = Number(argument('seed', '7'))
+/** The logit is clipped to ±LOGIT_CLIP before the sigmoid: bounds the circuit's lookup table (see README). */
+const LOGIT_CLIP = Number(argument('clip', '6'))
+/** Fixed-point scale of inputs, weights and output (bits after the point): 7 → steps of 1/128. */
+const SCALE = Number(argument('scale', '7'))
+const MAX_LOGROWS = Number(argument('max-logrows', '10'))
 
 // mulberry32: a small deterministic generator so the model is reproducible
 function random(): number {
@@ -115,6 +129,7 @@ const W1raw = W1.map((row) => row.map((w, j) => w / (std[j] as number)))
 const b1raw = W1.map(
   (row, i) => (b1[i] as number) - row.reduce((s, w, j) => s + (w * (mean[j] as number)) / (std[j] as number), 0),
 )
+/** The float model as trained (no clip): the meaning the circuit approximates. */
 const predict = (x: number[]) => forward(norm(x)).p
 let correct = 0
 let positives = 0
@@ -186,12 +201,15 @@ const graph = concat([
   fBytes(1, node('Gemm', ['features', 'W1', 'b1'], ['h1'], 'dense1', [attributeInt('transB', 1)])),
   fBytes(1, node('Relu', ['h1'], ['h1r'], 'relu1')),
   fBytes(1, node('Gemm', ['h1r', 'W2', 'b2'], ['logit'], 'dense2', [attributeInt('transB', 1)])),
-  fBytes(1, node('Sigmoid', ['logit'], ['risk'], 'sigmoid')),
+  fBytes(1, node('Clip', ['logit', 'logit_min', 'logit_max'], ['logit_clipped'], 'clip')),
+  fBytes(1, node('Sigmoid', ['logit_clipped'], ['risk'], 'sigmoid')),
   fStr(2, 'transaction_risk'),
   fBytes(5, tensor('W1', [HIDDEN, FEATURES.length], W1raw.flat())),
   fBytes(5, tensor('b1', [HIDDEN], b1raw)),
   fBytes(5, tensor('W2', [1, HIDDEN], W2)),
   fBytes(5, tensor('b2', [1], [b2])),
+  fBytes(5, tensor('logit_min', [], [-LOGIT_CLIP])),
+  fBytes(5, tensor('logit_max', [], [LOGIT_CLIP])),
   fBytes(11, valueInfo('features', [1, FEATURES.length])),
   fBytes(12, valueInfo('risk', [1, 1])),
 ])
@@ -206,11 +224,23 @@ const scratch = join(OUT, '..', '.transaction-risk-build')
 mkdirSync(scratch, { recursive: true })
 const onnxPath = join(scratch, 'network.onnx')
 writeFileSync(onnxPath, modelProto)
-// calibrate on a spread of inputs: a risky one with extreme values widens the circuit's lookup ranges
-const calibration = { input_data: [[9.5, 2, 1, 12, 1, 1]] }
+if (process.argv.includes('--onnx-only')) {
+  process.stdout.write(`${JSON.stringify({ onnx: onnxPath, metrics })}\n`)
+  process.exit(0)
+}
+// Calibration: realistic low- and high-risk transactions, plus two inputs that drive the logit past
+// both clip bounds, so the Sigmoid lookup table covers exactly [-LOGIT_CLIP, LOGIT_CLIP] at the input
+// scale (lookupSafetyMargin 1: the Clip guarantees no lookup input falls outside that range).
+const calibrationSamples = [
+  [9.5, 2, 1, 12, 1, 1],
+  [0.05, 14, 0.1, 0, 0, 0],
+  [0.95, 3, 0.8, 6, 1, 1],
+  [10, 0, 1, 20, 1, 1],
+  [0, 12, -10, 0, 0, 0],
+]
 const { package: built } = await buildModelPackage({
   model: onnxPath,
-  sample: calibration,
+  sample: { input_data: [calibrationSamples.flat()] },
   out: OUT,
   srs: 'dev',
   name: 'transaction-risk',
@@ -218,11 +248,62 @@ const { package: built } = await buildModelPackage({
   description: 'Scores a card transaction: probability that it is fraudulent (synthetic training data; see README)',
   inputLabels: [[...FEATURES]],
   outputLabels: [['risk']],
-  scales: [7],
+  scales: [SCALE],
+  lookupSafetyMargin: 1,
+  // 2^10 rows: the 1537-entry Sigmoid table is split over two lookup columns (measured faster to prove
+  // than 2^11 rows with one column; 2^9 with four columns was no faster)
+  maxLogrows: MAX_LOGROWS,
   maxShippedProvingKeyBytes: 0,
 })
+
+// Agreement of the proven output with onnxruntime (same graph) and with the float model before
+// clipping, over held-out transactions.
+const agreementSize = Math.min(test.length, Number(argument('agreement-samples', '1000')))
+const runner = await createOnnxRunner({ model: built.onnx, inputs: built.manifest.inputs })
+let maxVsOnnx = 0
+let sumVsOnnx = 0
+const differences: number[] = []
+let maxVsFloat = 0
+let sumVsFloat = 0
+for (const row of test.slice(0, agreementSize)) {
+  const { output, crossCheck } = await runWitness({ package: built, input: [row.x], crossCheck: runner })
+  const proven = output[0]?.[0] as number
+  const vsOnnx = crossCheck?.maxAbsoluteDifference ?? Number.NaN
+  const vsFloat = Math.abs(proven - predict(row.x))
+  differences.push(vsOnnx)
+  maxVsOnnx = Math.max(maxVsOnnx, vsOnnx)
+  sumVsOnnx += vsOnnx
+  maxVsFloat = Math.max(maxVsFloat, vsFloat)
+  sumVsFloat += vsFloat
+}
+await runner.release()
+const circuitAgreement = {
+  samples: agreementSize,
+  maxAbsoluteDifferenceVsOnnxruntime: maxVsOnnx,
+  meanAbsoluteDifferenceVsOnnxruntime: sumVsOnnx / agreementSize,
+  p95AbsoluteDifferenceVsOnnxruntime: differences.sort((a, b) => a - b)[Math.floor(0.95 * (differences.length - 1))],
+  shareWithin001VsOnnxruntime: differences.filter((value) => value <= 0.01).length / agreementSize,
+  maxAbsoluteDifferenceVsUnclippedFloat: maxVsFloat,
+  meanAbsoluteDifferenceVsUnclippedFloat: sumVsFloat / agreementSize,
+}
+process.stderr.write(`circuit agreement: ${JSON.stringify(circuitAgreement)}\n`)
 writeFileSync(
   join(OUT, 'training.json'),
-  `${JSON.stringify({ seed: Number(argument('seed', '7')), features: FEATURES, hidden: HIDDEN, metrics }, null, 2)}\n`,
+  `${JSON.stringify(
+    {
+      seed: Number(argument('seed', '7')),
+      features: FEATURES,
+      hidden: HIDDEN,
+      logitClip: LOGIT_CLIP,
+      scale: SCALE,
+      logrows: built.manifest.ezkl.logrows,
+      calibrationSamples,
+      metrics,
+      circuitAgreement,
+    },
+    null,
+    2,
+  )}\n`,
 )
-process.stdout.write(`${JSON.stringify({ dir: built.dir, digest: built.digest, metrics })}\n`)
+rmSync(scratch, { recursive: true, force: true })
+process.stdout.write(`${JSON.stringify({ dir: built.dir, digest: built.digest, metrics, circuitAgreement })}\n`)

@@ -26,7 +26,11 @@ export type BuildProgressEvent = { phase: 'toolchain' | 'compile' | 'keys' | 'pa
 export type BuildModelPackageParameters = {
   /** Path of the ONNX model. */
   model: string
-  /** A calibration sample: a path to an EZKL `input.json`, or its content (`{ input_data: number[][] }`). */
+  /**
+   * A calibration sample: a path to an EZKL `input.json`, or its content (`{ input_data: number[][] }`).
+   * Each input may hold several samples back to back (a multiple of its size): calibration covers
+   * all of them, the first is the one the build proves as a self-check.
+   */
   sample: string | { input_data: number[][] }
   /** Output folder (created; existing package files are replaced). */
   out: string
@@ -42,6 +46,16 @@ export type BuildModelPackageParameters = {
   outputLabels?: string[][] | undefined
   /** Fixed-point scales calibration may choose from (bits after the point). Default `[7]`. */
   scales?: number[] | undefined
+  /**
+   * Factor EZKL widens the calibrated lookup ranges by (EZKL's default 2). Use 1 when the graph
+   * bounds its lookup inputs itself (e.g. a Clip before a Sigmoid) and the sample reaches the bounds.
+   */
+  lookupSafetyMargin?: number | undefined
+  /**
+   * Upper bound on the circuit's rows (2^maxLogrows). EZKL then splits lookup tables longer than the
+   * rows across several columns: fewer rows, more columns. Default: calibration's choice.
+   */
+  maxLogrows?: number | undefined
   /** Largest proving key kept in the package; larger ones are regenerated at load. Default 4 MiB. */
   maxShippedProvingKeyBytes?: number | undefined
   /** Python with ezkl 21.0.0 (default `.venv/bin/python` or `$VERITY_EZKL_PYTHON`). */
@@ -65,6 +79,8 @@ const buildSchema = z.object({
   inputLabels: z.array(z.array(z.string().min(1))).optional(),
   outputLabels: z.array(z.array(z.string().min(1))).optional(),
   scales: z.array(z.number().int().min(0).max(20)).min(1).optional(),
+  lookupSafetyMargin: z.number().min(1).max(16).optional(),
+  maxLogrows: z.number().int().min(4).max(26).optional(),
   maxShippedProvingKeyBytes: z.number().int().nonnegative().optional(),
   python: z.string().min(1).optional(),
   onProgress: z.custom<(event: BuildProgressEvent) => void>((value) => typeof value === 'function').optional(),
@@ -114,13 +130,20 @@ export async function buildModelPackage(parameters: BuildModelPackageParameters)
     throw new InvalidInputError('The sample does not match the model inputs', {
       details: `model has ${shapes.inputs.length} input(s), sample has ${sample.input_data.length}`,
     })
+  let batches: number | undefined
   for (const [index, input] of shapes.inputs.entries()) {
     const size = input.shape.reduce((a, b) => a * b, 1)
-    if (sample.input_data[index]?.length !== size)
+    const length = sample.input_data[index]?.length ?? 0
+    const count = length / size
+    if (length === 0 || !Number.isInteger(count) || (batches !== undefined && count !== batches))
       throw new InvalidInputError('The sample does not match the model inputs', {
-        details: `input ${input.name} has ${size} elements (shape ${input.shape.join('x')}), sample has ${sample.input_data[index]?.length}`,
+        details: `input ${input.name} has ${size} elements (shape ${input.shape.join('x')}), sample has ${length}${batches !== undefined ? ` (other inputs hold ${batches} samples)` : ''}`,
+        hint: 'Give each input a multiple of its size: one or more samples back to back.',
       })
+    batches = count
   }
+  const sizes = shapes.inputs.map((input) => input.shape.reduce((a, b) => a * b, 1))
+  const firstSample = sample.input_data.map((values, index) => values.slice(0, sizes[index]))
 
   progress({ phase: 'toolchain', done: 0, total: 1 })
   const toolchain = await findToolchain({ python: options.python })
@@ -133,6 +156,8 @@ export async function buildModelPackage(parameters: BuildModelPackageParameters)
   try {
     const samplePath = join(scratch, 'input.json')
     writeFileSync(samplePath, JSON.stringify({ input_data: sample.input_data }))
+    const witnessSamplePath = join(scratch, 'first-input.json')
+    writeFileSync(witnessSamplePath, JSON.stringify({ input_data: firstSample }))
     progress({ phase: 'compile', done: 0, total: 1 })
     const answer = await runToolchain(
       toolchain,
@@ -140,13 +165,15 @@ export async function buildModelPackage(parameters: BuildModelPackageParameters)
         command: 'build',
         model: modelPath,
         sample: samplePath,
+        witnessSample: witnessSamplePath,
+        lookupSafetyMargin: options.lookupSafetyMargin ?? 2,
         out,
         srs: srsPath ?? null,
         visibility,
         scales: options.scales ?? [7],
         decompBase: 128,
         decompLegs: 2,
-        maxLogrows: null,
+        maxLogrows: options.maxLogrows ?? null,
       },
       options.signal,
     )

@@ -3,7 +3,8 @@
 Driven by src/proofs/toolchain.ts: one JSON request on stdin, one JSON answer on stdout
 (the last line). Diagnostics go to stderr. Commands:
   {"command": "version"}
-  {"command": "build", "model": ..., "sample": ..., "out": ..., "srs": PATH|null,
+  {"command": "build", "model": ..., "sample": ..., "witnessSample": ..., "lookupSafetyMargin": float,
+   "out": ..., "srs": PATH|null,
    "visibility": {"input": ..., "output": ..., "params": ...}, "scales": [int], "decompBase": int,
    "decompLegs": int, "maxLogrows": int|null}
 """
@@ -61,6 +62,7 @@ async def build(request):
                     model,
                     settings,
                     "resources",
+                    lookup_safety_margin=float(request.get("lookupSafetyMargin", 2)),
                     scales=request["scales"],
                     scale_rebase_multiplier=[1],
                     max_logrows=request.get("maxLogrows"),
@@ -86,7 +88,7 @@ async def build(request):
     vk = os.path.join(out, "vk.key")
     pk = os.path.join(out, "pk.key")
     try:
-        await settle(ezkl.gen_witness(sample, compiled, witness))
+        await settle(ezkl.gen_witness(request.get("witnessSample", sample), compiled, witness))
         if not ezkl.mock(witness, compiled):
             fail("mock-failed", "The circuit's constraints are not satisfied on the sample")
         ezkl.setup(compiled, vk, pk, srs)

@@ -49,7 +49,7 @@ const agent = createVerityAgent({
   policy: createProofPolicy({ proofs: 'allow-pending' }),
 })
 const { answer } = await agent.invoke(
-  'Check the transaction risk: amount_k=0.4 hour=23 merchant_risk=0.5 velocity_1h=2 foreign=0 new_device=1',
+  'Check the transaction risk: amount_k=0.4 hour=2 merchant_risk=0.5 velocity_1h=2 foreign=0 new_device=1',
 )
 await agent.settle() // wait for the background proof and its receipt-proven entry
 await trace.end()

@@ -81,6 +81,9 @@ export type CreateInMemoryMemoryStoreReturnType = MemoryStore & { size(): number
 export function createInMemoryMemoryStore(): CreateInMemoryMemoryStoreReturnType {
   type Stored = Omit<MemoryHit, 'score'> & { words: Set<string> }
   const records = new Map<string, Stored>()
+  // Inverted index: namespace -> word -> keys of the records holding it, so a search touches only
+  // records that share a word with the query, and builds hit objects only for the top k.
+  const postings = new Map<string, Map<string, Set<string>>>()
   const key = (namespace: string, id: string) => `${namespace}\u0000${id}`
   return {
     specificationVersion: 'v1',
@@ -89,32 +92,60 @@ export function createInMemoryMemoryStore(): CreateInMemoryMemoryStoreReturnType
       const id = randomId()
       const metadata = parameters.metadata ?? {}
       const digest = memoryDigest({ id, namespace: parameters.namespace, text: parameters.text, metadata })
-      records.set(key(parameters.namespace, id), {
+      const words = new Set(tokenize(parameters.text))
+      const recordKey = key(parameters.namespace, id)
+      records.set(recordKey, {
         id,
         text: parameters.text,
         namespace: parameters.namespace,
         metadata,
         digest,
         provenance: parameters.provenance,
-        words: new Set(tokenize(parameters.text)),
+        words,
       })
+      let space = postings.get(parameters.namespace)
+      if (!space) postings.set(parameters.namespace, (space = new Map()))
+      for (const word of words) {
+        let keys = space.get(word)
+        if (!keys) space.set(word, (keys = new Set()))
+        keys.add(recordKey)
+      }
       return { id, digest }
     },
     async search(parameters) {
+      const space = postings.get(parameters.namespace)
+      if (!space || parameters.k <= 0) return []
       const query = new Set(tokenize(parameters.query))
-      const hits: MemoryHit[] = []
-      for (const record of records.values()) {
-        if (record.namespace !== parameters.namespace) continue
-        let overlap = 0
-        for (const word of query) if (record.words.has(word)) overlap++
-        if (overlap === 0) continue
-        const { words, ...rest } = record
-        hits.push({ ...rest, score: overlap / Math.sqrt(words.size * Math.max(1, query.size)) })
+      const overlaps = new Map<string, number>()
+      for (const word of query)
+        for (const recordKey of space.get(word) ?? []) overlaps.set(recordKey, (overlaps.get(recordKey) ?? 0) + 1)
+      // Top k by (score desc, id asc), kept in a small sorted array.
+      const top: { score: number; record: Stored }[] = []
+      const before = (a: { score: number; record: Stored }, b: { score: number; record: Stored }) =>
+        a.score > b.score || (a.score === b.score && a.record.id < b.record.id)
+      for (const [recordKey, overlap] of overlaps) {
+        const record = records.get(recordKey)
+        if (!record) continue
+        const candidate = { score: overlap / Math.sqrt(record.words.size * Math.max(1, query.size)), record }
+        if (top.length === parameters.k && !before(candidate, top[top.length - 1] as (typeof top)[number])) continue
+        let index = top.length
+        while (index > 0 && before(candidate, top[index - 1] as (typeof top)[number])) index--
+        top.splice(index, 0, candidate)
+        if (top.length > parameters.k) top.pop()
       }
-      return hits.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id)).slice(0, parameters.k)
+      return top.map(({ score, record }) => {
+        const { words, ...rest } = record
+        return { ...rest, score }
+      })
     },
     async delete(parameters) {
-      return { deleted: records.delete(key(parameters.namespace, parameters.id)) }
+      const recordKey = key(parameters.namespace, parameters.id)
+      const record = records.get(recordKey)
+      if (!record) return { deleted: false }
+      records.delete(recordKey)
+      const space = postings.get(parameters.namespace)
+      for (const word of record.words) space?.get(word)?.delete(recordKey)
+      return { deleted: true }
     },
   }
 }

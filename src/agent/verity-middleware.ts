@@ -156,7 +156,7 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
       await recorder.record({
         kind: 'model-turn',
         body: { turn: request.messages.filter((message) => message.getType() === 'ai').length, ...text(answer), toolCalls },
-        inputDigest: canonicalDigest(request.messages.map((message) => [message.getType(), message.content as JsonValue])),
+        inputDigest: conversationDigest(request.messages),
         outputDigest: digest(answer),
         refs: recalled.map((memory) => ({ type: 'memory', digest: memory.digest })),
       })
@@ -233,6 +233,28 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
 }
 
 export type CreateVerityMiddlewareReturnType = ReturnType<typeof createVerityMiddleware>
+
+// Digest of each message's [type, content], computed once per message object: the conversation
+// grows by a few messages per turn, so re-canonicalising the whole history every turn was the
+// middleware's largest cost after recall.
+const messageDigests = new WeakMap<BaseMessage, string>()
+
+/**
+ * The `inputDigest` of a model turn: sha256 over the newline-joined per-message digests
+ * `canonicalDigest([type, content])`, in order. Incremental: each message is hashed once.
+ */
+function conversationDigest(messages: BaseMessage[]): string {
+  const parts: string[] = []
+  for (const message of messages) {
+    let known = messageDigests.get(message)
+    if (known === undefined) {
+      known = canonicalDigest([message.getType(), message.content as JsonValue])
+      messageDigests.set(message, known)
+    }
+    parts.push(known)
+  }
+  return digest(parts.join('\n'))
+}
 
 function lastHumanIndex(messages: BaseMessage[]): number {
   for (let index = messages.length - 1; index >= 0; index--) if (messages[index]?.getType() === 'human') return index

@@ -2,6 +2,8 @@
  * Unlock latency of a vault data key: the owner guard (ECIES, local), and the lit guard on the
  * local Lit-compatible network (3 node processes, threshold 2, SIWE session, ERC-721 condition
  * read from a Hardhat EVM), beside the bare cost of one `@lit-protocol/wasm` `blsDecrypt`, in the same run.
+ * The lit-local unlock is measured twice: the default client (first `t` shares combined, one
+ * pairing check) and `verifyEveryShare` (wait for all nodes, check each share).
  * Scale: VERITY_BENCH_ACCESS_ROUNDS (default 30).
  */
 import { encrypt as litEncrypt } from '@lit-protocol/crypto'
@@ -47,6 +49,7 @@ export default async function run(): Promise<BenchmarkReport> {
   const chain = await startTestChain()
   const lit = await startTestLitNetwork({ chains: { ethereum: { rpcUrl: chain.rpcUrl, chainId: chain.chainId } } })
   let litSamples: number[]
+  let auditSamples: number[]
   try {
     const nft = await chain.deploy('TestNft')
     const holder = chain.wallets[1] as Wallet
@@ -67,6 +70,12 @@ export default async function run(): Promise<BenchmarkReport> {
     const stanza = await litGuard({ network, conditions }).wrap(randomBytes(32), context)
     const guard = litGuard({ network, signer: holder })
     litSamples = await sample(() => guard.unwrap(stanza, context))
+    // the same unlock, waiting for all nodes and pairing-checking every share before combining
+    const audit = litGuard({
+      network: litLocalNetwork({ nodes: lit.urls, network: lit.network, verifyEveryShare: true }),
+      signer: holder,
+    })
+    auditSamples = await sample(() => audit.unwrap(stanza, context))
   } finally {
     await lit.cleanup()
     await chain.close()
@@ -86,6 +95,8 @@ export default async function run(): Promise<BenchmarkReport> {
       metric({ name: 'owner guard unlock p95', value: p(ownerSamples, 95), unit: 'ms', baseline }),
       metric({ name: 'lit-local unlock (3 nodes, t=2) p50', value: p(litSamples, 50), unit: 'ms', baseline }),
       metric({ name: 'lit-local unlock (3 nodes, t=2) p95', value: p(litSamples, 95), unit: 'ms', baseline }),
+      metric({ name: 'lit-local unlock, every share verified p50', value: p(auditSamples, 50), unit: 'ms', baseline }),
+      metric({ name: 'lit-local unlock, every share verified p95', value: p(auditSamples, 95), unit: 'ms', baseline }),
     ],
     peakRssBytes: rss.stop(),
   }

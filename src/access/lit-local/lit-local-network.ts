@@ -1,8 +1,8 @@
-import { blsDecrypt } from '@lit-protocol/wasm'
+import { blsCombine, blsDecrypt, blsVerify } from '@lit-protocol/wasm'
 import type { Signer } from 'ethers'
 import { getAddress } from 'ethers'
 import { z } from 'zod'
-import { fromBase64 } from '../../crypto/bytes.js'
+import { fromBase64, fromHex } from '../../crypto/bytes.js'
 import { AccessDeniedError, IntegrityError, InvalidInputError, NetworkError } from '../../errors.js'
 import { parseInput } from '../../validation.js'
 import { hashLitConditions, litIdentity } from '../lit-conditions.js'
@@ -10,7 +10,7 @@ import type { LitDecryptParameters, LitNetwork } from '../lit-network.js'
 import { ENCRYPTION_SIGN_PATH, INFO_PATH, LIT_LOCAL_PROTOCOL } from './node-server.js'
 import { createSession, type Session, type SessionSig, signRequest } from './session-signature.js'
 import type { NetworkFile } from './share-file.js'
-import { combineShares, publicSharesMatch, verifyCombinedSignature, verifyShare } from './threshold-bls.js'
+import { publicSharesMatch } from './threshold-bls.js'
 
 const parametersSchema = z.object({
   nodes: z.array(z.string().url()).min(1).max(64),
@@ -26,6 +26,7 @@ const parametersSchema = z.object({
   timeoutMs: z.number().int().min(100).optional(),
   sessionTtlSeconds: z.number().int().min(10).optional(),
   renewBeforeSeconds: z.number().int().min(0).optional(),
+  verifyEveryShare: z.boolean().optional(),
 })
 
 export type LitLocalNetworkParameters = {
@@ -41,6 +42,12 @@ export type LitLocalNetworkParameters = {
   sessionTtlSeconds?: number | undefined
   /** Renew a session this long before it expires, seconds (default 60). */
   renewBeforeSeconds?: number | undefined
+  /**
+   * Wait for every node and pairing-check each share before combining (default false: combine the
+   * first `threshold` shares and check the result once, falling back to per-share checks only when
+   * it fails). Slower; useful to audit nodes, since every bad share is then reported.
+   */
+  verifyEveryShare?: boolean | undefined
 }
 
 export type LitLocalNetworkReturnType = LitNetwork & {
@@ -154,9 +161,20 @@ export function litLocalNetwork(parameters: LitLocalNetworkParameters): LitLocal
         dataToEncryptHash,
       }
       const current = await session(request.signer)
-      const outcomes = await Promise.all(
-        urls.map(async (url) => {
+      type Outcome =
+        | { url: string; kind: 'share'; index: number; signature: string }
+        | { url: string; kind: 'bad-share' }
+        | { url: string; kind: 'error'; error: unknown }
+      // Ask every node at once; go on as soon as `threshold` shares are in (the slowest node is not waited for).
+      const outcomes: Outcome[] = []
+      let enough: () => void = () => {}
+      const firstShares = new Promise<void>((resolve) => {
+        enough = resolve
+      })
+      const all = Promise.all(
+        urls.map(async (url): Promise<void> => {
           const node = facts.nodes.find((candidate) => candidate.url === url)
+          let outcome: Outcome
           try {
             const share = await requestSignatureShare({
               url,
@@ -164,30 +182,55 @@ export function litLocalNetwork(parameters: LitLocalNetworkParameters): LitLocal
               sessionSig: signRequest({ session: current, nodeUrl: url, body }),
               timeoutMs,
             })
-            if (
-              !node ||
-              share.shareIndex !== node.index ||
-              !verifyShare({ publicKey: node.publicKey, identity, signature: share.signatureShare })
-            )
-              return { url, kind: 'bad-share' as const }
-            return { url, kind: 'share' as const, index: node.index, signature: share.signatureShare }
+            outcome =
+              node && share.shareIndex === node.index && /^[0-9a-f]{192}$/.test(share.signatureShare)
+                ? { url, kind: 'share', index: node.index, signature: share.signatureShare }
+                : { url, kind: 'bad-share' }
           } catch (error) {
-            return { url, kind: 'error' as const, error }
+            outcome = { url, kind: 'error', error }
           }
+          outcomes.push(outcome)
+          if (outcomes.filter((entry) => entry.kind === 'share').length >= facts.threshold) enough()
         }),
-      )
-      const valid = outcomes.flatMap((outcome) =>
-        outcome.kind === 'share' ? [{ index: outcome.index, signature: outcome.signature }] : [],
-      )
-      const badShares = outcomes.filter((outcome) => outcome.kind === 'bad-share').map((outcome) => outcome.url)
-      const errors = outcomes.flatMap((outcome) => (outcome.kind === 'error' ? [outcome.error] : []))
-      if (valid.length < facts.threshold)
-        throw summarize({ errors, badShares, valid: valid.length, threshold: facts.threshold, total: urls.length })
-      const signature = combineShares(valid.slice(0, facts.threshold))
-      if (!verifyCombinedSignature({ publicKey: facts.networkPublicKey, identity, signature }))
-        throw new IntegrityError('Combined Lit signature does not verify', {
-          details: 'verified shares combined into an invalid signature',
-        })
+      ).then(() => enough())
+      await firstShares
+      const received = () =>
+        outcomes.flatMap((outcome) =>
+          outcome.kind === 'share' ? [{ url: outcome.url, index: outcome.index, signature: outcome.signature }] : [],
+        )
+      // Optimistic path: combine the first `threshold` shares and check the result with one pairing.
+      let signature: Uint8Array | undefined
+      const first = received().slice(0, facts.threshold)
+      if (!options.verifyEveryShare && first.length === facts.threshold) {
+        const candidate = await combineSharesWasm(first)
+        if (candidate && (await verifySignatureWasm({ publicKey: facts.networkPublicKey, identity, signature: candidate })))
+          signature = candidate
+      }
+      const badShares: string[] = []
+      if (!signature) {
+        // Some share is bad (or too few came): wait for every node, verify each share against its
+        // node's public share, exclude the bad ones and combine verified shares only.
+        await all
+        const verified: { index: number; signature: string }[] = []
+        for (const share of received()) {
+          const node = facts.nodes.find((candidate) => candidate.url === share.url)
+          if (
+            node &&
+            (await verifySignatureWasm({ publicKey: node.publicKey, identity, signature: fromHex(share.signature, 'share') }))
+          )
+            verified.push(share)
+          else badShares.push(share.url)
+        }
+        badShares.push(...outcomes.filter((outcome) => outcome.kind === 'bad-share').map((outcome) => outcome.url))
+        const errors = outcomes.flatMap((outcome) => (outcome.kind === 'error' ? [outcome.error] : []))
+        if (verified.length < facts.threshold)
+          throw summarize({ errors, badShares, valid: verified.length, threshold: facts.threshold, total: urls.length })
+        signature = await combineSharesWasm(verified.slice(0, facts.threshold))
+        if (!signature || !(await verifySignatureWasm({ publicKey: facts.networkPublicKey, identity, signature })))
+          throw new IntegrityError('Combined Lit signature does not verify', {
+            details: 'verified shares combined into an invalid signature',
+          })
+      }
       try {
         return await blsDecrypt('Bls12381G2', fromBase64(request.ciphertext, 'Lit ciphertext'), signature)
       } catch (cause) {
@@ -362,4 +405,30 @@ async function fetchJson(url: string, body: unknown, timeoutMs: number): Promise
     parsed = {}
   }
   return { status: response.status, body: parsed }
+}
+
+/** Lagrange-combines `{ index, signature }` shares with `@lit-protocol/wasm` (as Lit's SDK does); undefined if malformed. */
+async function combineSharesWasm(shares: { index: number; signature: string }[]): Promise<Uint8Array | undefined> {
+  try {
+    return await blsCombine(
+      'Bls12381G2',
+      shares.map((share) => new Uint8Array([share.index, ...fromHex(share.signature, 'signature share')])),
+    )
+  } catch {
+    return undefined
+  }
+}
+
+/** One BLS pairing check with `@lit-protocol/wasm` (Lit's DST): false for a wrong or malformed signature. */
+async function verifySignatureWasm(parameters: {
+  publicKey: string
+  identity: Uint8Array
+  signature: Uint8Array
+}): Promise<boolean> {
+  try {
+    await blsVerify('Bls12381G2', fromHex(parameters.publicKey, 'public key'), parameters.identity, parameters.signature)
+    return true
+  } catch {
+    return false
+  }
 }

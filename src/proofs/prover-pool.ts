@@ -86,6 +86,11 @@ export type CreateProverPoolParameters = {
   maxQueue?: number | undefined
   /** Verify every proof in the worker right after proving it. Default true. */
   verify?: boolean | undefined
+  /**
+   * Called with every worker thread the pool starts, including replacements after a crash or a
+   * cancelled running proof (observe lifecycles, count recycles, set up diagnostics).
+   */
+  onWorker?: ((event: { worker: Worker; workerIndex: number }) => void) | undefined
 }
 
 export type SubmitProofParameters = {
@@ -97,7 +102,14 @@ export type SubmitProofParameters = {
 /** Proves off the caller's thread. */
 export type ProverPool = {
   readonly size: number
-  /** Queues a proof; throws {@link ProverBusyError} when the queue is full or the pool closed. */
+  /**
+   * Queues a proof; throws {@link ProverBusyError} when every worker is busy and `maxQueue` jobs wait,
+   * or the pool is closed, and {@link AbortedError} when the signal is already aborted. Aborting later
+   * rejects the result with {@link AbortedError} at once: a queued job leaves the queue; a running
+   * job's worker is terminated (the wasm prover cannot be interrupted) and replaced by a fresh one, so
+   * its result is never delivered. A worker that crashes fails only the job it was running, with a
+   * {@link ProofError}, and is replaced.
+   */
   submit(parameters: SubmitProofParameters): ProofJob
   on<E extends keyof ProverPoolEvents>(event: E, listener: (...args: ProverPoolEvents[E]) => void): ProverPool
   off<E extends keyof ProverPoolEvents>(event: E, listener: (...args: ProverPoolEvents[E]) => void): ProverPool
@@ -128,6 +140,15 @@ const createSchema = z.object({
   workers: z.number().int().min(1).max(64).optional(),
   maxQueue: z.number().int().min(0).max(1_000_000).optional(),
   verify: z.boolean().optional(),
+  onWorker: z.custom<(event: { worker: Worker; workerIndex: number }) => void>((value) => typeof value === 'function').optional(),
+})
+const submitSchema = z.object({
+  package: z.custom<ModelPackage>(
+    (value) => typeof value === 'object' && value !== null && 'manifest' in value && 'compiled' in value,
+    'expected a loaded model package',
+  ),
+  witness: z.instanceof(Uint8Array),
+  signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal).optional(),
 })
 
 /**
@@ -161,8 +182,9 @@ export function createProverPool(parameters: CreateProverPoolParameters = {}): P
     const slot: Slot = { index, worker, loaded: new Map(), busy: undefined, peakRss: 0 }
     worker.on('error', (error) => failSlot(slot, error))
     worker.on('exit', (code) => {
-      if (slot.busy && slots[slot.index] === slot) failSlot(slot, new Error(`prover worker exited with code ${code}`))
+      if (slots[slot.index] === slot && !closed) failSlot(slot, new Error(`prover worker exited with code ${code}`))
     })
+    options.onWorker?.({ worker, workerIndex: index })
     return slot
   }
   const failSlot = (slot: Slot, error: Error) => {
@@ -288,7 +310,11 @@ export function createProverPool(parameters: CreateProverPoolParameters = {}): P
 
   const pool: ProverPool = {
     size,
-    submit(submitParameters) {
+    submit(parameters) {
+      const submitParameters = parseInput(submitSchema, parameters, {
+        what: 'prover pool submit parameters',
+        hint: 'Pass { package, witness } from loadModelPackage and runWitness.',
+      })
       if (closed) throw new ProverBusyError('The prover pool is closed', { hint: 'Create a new pool.' })
       const running = slots.filter((slot) => slot.busy).length
       if (running === size && queue.length >= maxQueue)

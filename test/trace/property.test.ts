@@ -127,7 +127,7 @@ describe('trace properties', () => {
           expect(report.firstFailure, description).toBeDefined()
         },
       ),
-      { numRuns: 80 },
+      { numRuns: 60 },
     )
   }, 240_000)
 })

@@ -262,7 +262,10 @@ describe('tampering is detected and named', () => {
     const lines = readLines(path)
     const line = JSON.parse(lines[1] as string) as TraceEntryLine
     const flipped = line.agent.replace(/[a-f]/, (c) => c.toUpperCase())
-    writeLines(path, lines.map((text, i) => (i === 1 ? JSON.stringify({ ...line, agent: flipped }) : text)))
+    writeLines(
+      path,
+      lines.map((text, i) => (i === 1 ? JSON.stringify({ ...line, agent: flipped }) : text)),
+    )
     const report = await verifyTrace({ path })
     expect(report.ok).toBe(false)
     expect(report.firstFailure).toMatchObject({ line: 2, seq: 1 })

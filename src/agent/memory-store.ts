@@ -104,10 +104,16 @@ export function createInMemoryMemoryStore(): CreateInMemoryMemoryStoreReturnType
         words,
       })
       let space = postings.get(parameters.namespace)
-      if (!space) postings.set(parameters.namespace, (space = new Map()))
+      if (!space) {
+        space = new Map()
+        postings.set(parameters.namespace, space)
+      }
       for (const word of words) {
         let keys = space.get(word)
-        if (!keys) space.set(word, (keys = new Set()))
+        if (!keys) {
+          keys = new Set()
+          space.set(word, keys)
+        }
         keys.add(recordKey)
       }
       return { id, digest }

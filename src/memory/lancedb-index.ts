@@ -41,7 +41,7 @@ export type LanceDbIndexTuning = {
   efConstruction?: number | undefined
   /** Fraction of IVF partitions probed per query; default 0.04 (at least 10 partitions). */
   probeFraction?: number | undefined
-  /** Milliseconds of write silence before the index is (re)built in the background; default 250. */
+  /** Milliseconds of write silence before the index is (re)built in the background; default 1000 (a bulk load under a busy CPU must not trigger rebuilds between its batches). */
   buildDelayMs?: number | undefined
 }
 
@@ -102,15 +102,24 @@ const searchSchema = z.object({
   filter: filterSchema.optional(),
 })
 
-const recordSchema = z
-  .object({
-    id: z.string().min(1),
-    text: z.string(),
-    embedding: z.instanceof(Float32Array),
-    metadata: z.record(z.string(), z.json()),
-    namespace: z.string(),
-  })
-  .loose()
+/** Shape check of an upserted record (cheap: batches of thousands go through it; the vault has validated the content). */
+const recordSchema = z.custom<MemoryRecord>(
+  (value) => {
+    if (typeof value !== 'object' || value === null) return false
+    const record = value as Partial<MemoryRecord>
+    return (
+      typeof record.id === 'string' &&
+      record.id.length > 0 &&
+      typeof record.text === 'string' &&
+      record.embedding instanceof Float32Array &&
+      typeof record.metadata === 'object' &&
+      record.metadata !== null &&
+      !Array.isArray(record.metadata) &&
+      typeof record.namespace === 'string'
+    )
+  },
+  { message: 'expected a MemoryRecord { id, text, embedding: Float32Array, metadata: object, namespace }' },
+)
 
 const descriptorSchema = z.object({
   format: z.literal(LANCEDB_INDEX_ID),
@@ -198,7 +207,7 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
     m: input.tuning?.m ?? 20,
     efConstruction: input.tuning?.efConstruction ?? 150,
     probeFraction: input.tuning?.probeFraction ?? 0.04,
-    buildDelayMs: input.tuning?.buildDelayMs ?? 250,
+    buildDelayMs: input.tuning?.buildDelayMs ?? 1000,
   }
   const folder = createPrivateMemoryFolder(input.directory ?? DEFAULT_INDEX_PARENT)
   let table: Table

@@ -33,4 +33,6 @@ export type MemoryRecord = {
 }
 
 /** One operation inside a segment: a put (insert or replace) or a tombstone. */
-export type MemoryOperation = { type: 'put'; record: MemoryRecord } | { type: 'delete'; id: string; namespace: string; deletedAt: number }
+export type MemoryOperation =
+  | { type: 'put'; record: MemoryRecord }
+  | { type: 'delete'; id: string; namespace: string; deletedAt: number }

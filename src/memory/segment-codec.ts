@@ -14,21 +14,28 @@ const OPERATION_PUT = 1
 const OPERATION_DELETE = 2
 
 class Writer {
-  private buffer: Uint8Array
+  private buffer: Buffer
   private view: DataView
   length = 0
   constructor(initial: number) {
-    this.buffer = new Uint8Array(Math.max(64, initial))
-    this.view = new DataView(this.buffer.buffer)
+    this.buffer = Buffer.allocUnsafe(Math.max(64, initial))
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength)
   }
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return
     let size = this.buffer.length * 2
     while (size < this.length + extra) size *= 2
-    const next = new Uint8Array(size)
+    const next = Buffer.allocUnsafe(size)
     next.set(this.buffer.subarray(0, this.length))
     this.buffer = next
-    this.view = new DataView(next.buffer)
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength)
+  }
+  /** `u32 byte length || UTF-8 bytes`, encoded straight into the buffer. */
+  sizedUtf8(value: string): void {
+    this.reserve(4 + value.length * 3)
+    const written = this.buffer.write(value, this.length + 4, 'utf8')
+    this.view.setUint32(this.length, written, false)
+    this.length += 4 + written
   }
   u8(value: number): void {
     this.reserve(1)
@@ -60,18 +67,27 @@ class Writer {
     this.length += value.length * 4
   }
   result(): Uint8Array {
-    return this.buffer.subarray(0, this.length)
+    return new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.length)
   }
 }
 
 class Reader {
   private offset = 0
   private readonly view: DataView
+  private readonly text: Buffer
   constructor(
     private readonly data: Uint8Array,
     private readonly where: string,
   ) {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+    this.text = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  }
+  /** `count` bytes decoded as UTF-8 (invalid sequences become U+FFFD, which then fails JSON parsing). */
+  utf8(count: number): string {
+    this.need(count)
+    const value = this.text.toString('utf8', this.offset, this.offset + count)
+    this.offset += count
+    return value
   }
   private need(count: number): void {
     if (this.offset + count > this.data.length)
@@ -102,11 +118,11 @@ class Reader {
     this.offset += count
     return out
   }
-  floats(count: number): Float32Array {
+  /** `count` little-endian floats, copied into `out` (a fresh array when not given). */
+  floats(count: number, out: Float32Array = new Float32Array(count)): Float32Array {
     this.need(count * 4)
-    const out = new Float32Array(count)
     if (LITTLE_ENDIAN_HOST) {
-      new Uint8Array(out.buffer).set(this.data.subarray(this.offset, this.offset + count * 4))
+      new Uint8Array(out.buffer, out.byteOffset, count * 4).set(this.data.subarray(this.offset, this.offset + count * 4))
       this.offset += count * 4
       return out
     }
@@ -137,7 +153,7 @@ export function encodeOperations(operations: readonly MemoryOperation[], dimensi
     if (operation.type === 'put') {
       const { record } = operation
       writer.u8(OPERATION_PUT)
-      const json = utf8ToBytes(
+      writer.sizedUtf8(
         JSON.stringify({
           id: record.id,
           text: record.text,
@@ -148,16 +164,10 @@ export function encodeOperations(operations: readonly MemoryOperation[], dimensi
           ...(record.provenance ? { provenance: record.provenance } : {}),
         }),
       )
-      writer.u32(json.length)
-      writer.bytes(json)
       writer.floats(record.embedding)
     } else {
       writer.u8(OPERATION_DELETE)
-      const json = utf8ToBytes(
-        JSON.stringify({ id: operation.id, namespace: operation.namespace, deletedAt: operation.deletedAt }),
-      )
-      writer.u32(json.length)
-      writer.bytes(json)
+      writer.sizedUtf8(JSON.stringify({ id: operation.id, namespace: operation.namespace, deletedAt: operation.deletedAt }))
     }
   }
   return writer.result()
@@ -179,18 +189,29 @@ export function decodeOperations(plaintext: Uint8Array, dimension: number, where
       details: `${where}: segment dimension ${stored}, header ${dimension}`,
     })
   const count = reader.u32()
+  if (count * 5 > plaintext.length)
+    throw new IntegrityError('Segment plaintext is malformed', {
+      details: `${where}: claims ${count} operations in ${plaintext.length} bytes`,
+      docsPath: 'vault-format.md',
+    })
   const out: MemoryOperation[] = []
+  // One buffer for every embedding of the segment (a typed array per record costs far more).
+  const vectors = new Float32Array(Math.min(count, Math.floor(plaintext.length / (dimension * 4 + 5))) * dimension)
+  let puts = 0
   for (let index = 0; index < count; index++) {
     const type = reader.u8()
     const length = reader.u32()
     let json: Record<string, unknown>
     try {
-      json = JSON.parse(bytesToUtf8(reader.bytes(length))) as Record<string, unknown>
+      json = JSON.parse(reader.utf8(length)) as Record<string, unknown>
     } catch (cause) {
+      if (cause instanceof IntegrityError) throw cause
       throw new IntegrityError('Segment operation is not valid JSON', { details: `${where}: operation ${index}`, cause })
     }
     if (type === OPERATION_PUT) {
-      const embedding = reader.floats(dimension)
+      const slot = puts < vectors.length / dimension ? vectors.subarray(puts * dimension, (puts + 1) * dimension) : undefined
+      puts++
+      const embedding = reader.floats(dimension, slot)
       out.push({
         type: 'put',
         record: {

@@ -50,14 +50,21 @@ export function assertSameEmbedder(parameters: {
 }
 
 /**
- * Checks and converts a vector to a `Float32Array` of the vault's dimension.
+ * Checks and converts a vector to a `Float32Array` of the vault's dimension. With `target`
+ * (a view of `dimension` floats, e.g. one slot of a batch-wide buffer) the copy is written there
+ * instead of a fresh allocation.
  *
  * @example
  * ```ts
  * const embedding = toEmbedding(vector, header.embedder, 'add[0].embedding')
  * ```
  */
-export function toEmbedding(vector: ArrayLike<number>, recorded: { id: string; dimension: number }, what: string): Float32Array {
+export function toEmbedding(
+  vector: ArrayLike<number>,
+  recorded: { id: string; dimension: number },
+  what: string,
+  target?: Float32Array,
+): Float32Array {
   if (vector.length !== recorded.dimension)
     throw new EmbedderMismatchError('Embedding has the wrong dimension', {
       details: `${what} has ${vector.length} dimensions; the vault's embedder '${recorded.id}' has ${recorded.dimension}`,
@@ -65,7 +72,12 @@ export function toEmbedding(vector: ArrayLike<number>, recorded: { id: string; d
       docsPath: 'vault-format.md',
       meta: { expected: recorded.dimension, actual: vector.length, embedder: recorded.id },
     })
-  const out = vector instanceof Float32Array ? new Float32Array(vector) : Float32Array.from(vector)
+  let out: Float32Array
+  if (target) {
+    out = target
+    if (vector instanceof Float32Array) out.set(vector)
+    else for (let index = 0; index < out.length; index++) out[index] = vector[index] as number
+  } else out = vector instanceof Float32Array ? new Float32Array(vector) : Float32Array.from(vector)
   let nonZero = false
   for (let index = 0; index < out.length; index++) {
     if (!Number.isFinite(out[index]))

@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { open, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { randomId } from '../crypto/random.js'
 import { IntegrityError, NotFoundError, StorageError } from '../errors.js'
 import { writeFileAtomic } from '../storage/atomic-file.js'
 import { COMMIT_FILE, type CommitDocument, decodeCommit, SEGMENTS_FOLDER, type SegmentEntry } from './vault-format.js'
@@ -71,6 +73,58 @@ export function readSegmentBytes(folder: string, entry: Pick<SegmentEntry, 'dige
       })
     throw new StorageError('Could not read a segment', { details: `${path}: ${(cause as Error).message}`, cause })
   }
+}
+
+/**
+ * The asynchronous twin of `writeFileAtomic` (`src/storage/atomic-file.ts`): temp file, fsync,
+ * rename, fsync directory, with the waits on the libuv thread pool so the event loop (and the
+ * search index's own writes) keep running meanwhile. Same guarantee: after it resolves the new
+ * content survives a crash; before, a reader sees the old content or the new one.
+ *
+ * @example
+ * ```ts
+ * await writeFileDurably(join(folder, 'vault.json'), bytes)
+ * ```
+ */
+export async function writeFileDurably(path: string, data: Uint8Array | string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomId()}.tmp`)
+  try {
+    const file = await open(temporary, 'wx', 0o600)
+    try {
+      await file.writeFile(data)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(temporary, path)
+    const directory = await open(dirname(path), 'r')
+    try {
+      await directory.sync()
+    } finally {
+      await directory.close()
+    }
+  } catch (cause) {
+    await rm(temporary, { force: true }).catch(() => undefined)
+    throw new StorageError('Could not write file durably', {
+      details: `${path}: ${(cause as Error).message}`,
+      hint: 'Check free disk space and permissions.',
+      cause,
+    })
+  }
+}
+
+/**
+ * Writes a sealed segment durably under its content address (asynchronously, see {@link writeFileDurably}).
+ *
+ * @example
+ * ```ts
+ * await writeSegmentBytesDurably(folder, digest, bytes)
+ * ```
+ */
+export async function writeSegmentBytesDurably(folder: string, digest: string, bytes: Uint8Array): Promise<void> {
+  const folderPath = join(folder, SEGMENTS_FOLDER)
+  if (!existsSync(folderPath)) mkdirSync(folderPath, { recursive: true, mode: 0o700 })
+  await writeFileDurably(segmentPath(folder, digest), bytes)
 }
 
 /**

@@ -20,7 +20,14 @@ import type { JsonValue, MemoryOperation, MemoryRecord, Provenance } from './rec
 import { decodeOperations, decodeSnapshot, encodeOperations, encodeSnapshot } from './segment-codec.js'
 import { openSegment, type SegmentKind, sealSegment } from './segment-file.js'
 import { assertSameEmbedder, canEmbed, type EmbedderDescription, toEmbedding } from './vault-embedder.js'
-import { readCommit, readSegmentBytes, removeUnreferencedFiles, writeSegmentBytes } from './vault-files.js'
+import {
+  readCommit,
+  readSegmentBytes,
+  removeUnreferencedFiles,
+  writeFileDurably,
+  writeSegmentBytes,
+  writeSegmentBytesDurably,
+} from './vault-files.js'
 import {
   COMMIT_FILE,
   encodeCommit,
@@ -95,7 +102,39 @@ const namespaceSchema = z
   .min(1)
   .max(128)
   .regex(/^[A-Za-z0-9._:@/-]+$/, 'namespaces may use letters, digits and . _ : @ / -')
-const metadataSchema = z.record(z.string().max(256), z.json())
+/** True for JSON data (what `z.json()` accepts), checked without per-node parser overhead (hot in batch adds). */
+function isJsonValue(value: unknown, depth: number): boolean {
+  if (value === null) return true
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true
+    case 'number':
+      return Number.isFinite(value)
+    case 'object': {
+      if (depth > 64) return false
+      if (Array.isArray(value)) return value.every((item) => isJsonValue(item, depth + 1))
+      const prototype = Object.getPrototypeOf(value)
+      if (prototype !== Object.prototype && prototype !== null) return false
+      for (const key of Object.keys(value)) if (!isJsonValue((value as Record<string, unknown>)[key], depth + 1)) return false
+      return true
+    }
+    default:
+      return false
+  }
+}
+const metadataSchema = z.custom<Record<string, JsonValue>>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).every((key) => key.length <= 256) &&
+    isJsonValue(value, 0),
+  {
+    message:
+      'expected a JSON object (keys up to 256 characters; values: strings, finite numbers, booleans, null, arrays, objects)',
+  },
+)
 const vectorSchema = z.union([z.instanceof(Float32Array), z.array(z.number())])
 const provenanceSchema = z
   .object({
@@ -309,7 +348,15 @@ async function unlockDataKey(header: VaultHeader, keyId: string, guards: readonl
   }
   const denied = failures.find((error) => error instanceof AccessDeniedError)
   if (denied && failures.every((error) => error instanceof AccessDeniedError)) throw denied
-  if (failures.length === 1 && failures[0] instanceof VerityError) throw failures[0]
+  const only = failures.length === 1 ? failures[0] : undefined
+  if (only instanceof WrongKeyError)
+    throw new WrongKeyError(only.shortMessage, {
+      details: `${where}: ${only.details ?? 'the offered key does not open this vault'}`,
+      hint: only.hint,
+      docsPath: only.docsPath ?? 'vault-format.md',
+      cause: only,
+    })
+  if (only instanceof VerityError) throw only
   throw new WrongKeyError(failures.length ? 'None of the offered keys opens this vault' : 'No offered guard matches this vault', {
     details: `${where}: stanzas ${header.stanzas.map((stanza) => `${stanza.kind}:${stanza.recipient}`).join(', ')}; offered guards: ${[...kinds].join(', ')}`,
     hint: failures.length
@@ -349,13 +396,42 @@ function applyOperation(records: Map<string, MemoryRecord>, operation: MemoryOpe
   } else records.delete(operation.id)
 }
 
+/** A deep copy of JSON data (metadata), much cheaper than `structuredClone` for small objects. */
+function cloneJson(value: JsonValue): JsonValue {
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) return value.map(cloneJson)
+  const out: { [key: string]: JsonValue } = {}
+  for (const key of Object.keys(value)) {
+    const copy = cloneJson(value[key] as JsonValue)
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true })
+    else out[key] = copy
+  }
+  return out
+}
+
 function copyRecord(record: MemoryRecord): MemoryRecord {
   return {
     ...record,
     embedding: new Float32Array(record.embedding),
-    metadata: structuredClone(record.metadata),
+    metadata: cloneJson(record.metadata) as Record<string, JsonValue>,
     ...(record.provenance ? { provenance: { ...record.provenance } } : {}),
   }
+}
+
+/** Copies of many records, their embeddings sharing one fresh buffer (one allocation, not one per record). */
+function copyRecords(records: readonly MemoryRecord[], dimension: number): MemoryRecord[] {
+  const buffer = new Float32Array(records.length * dimension)
+  return records.map((record, position) => {
+    const embedding = buffer.subarray(position * dimension, (position + 1) * dimension)
+    embedding.set(record.embedding)
+    return {
+      ...record,
+      embedding,
+      metadata: cloneJson(record.metadata) as Record<string, JsonValue>,
+      ...(record.provenance ? { provenance: { ...record.provenance } } : {}),
+    }
+  })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -377,6 +453,8 @@ type SessionState = {
   guards: Guard[]
   embedder: EmbedderDescription | undefined
   lock: VaultLock | undefined
+  /** Ids whose index entries may differ from the records (a write failed half-way); re-synced before the index is read. */
+  staleIds: Set<string>
 }
 
 class VaultSession implements Vault {
@@ -449,6 +527,36 @@ class VaultSession implements Vault {
     return { id, digest, kind, sequence, keyId: state.manifest.keyId, operations, bytes: bytes.length }
   }
 
+  /** {@link writeSegment} with the file written asynchronously (see `writeFileDurably`). */
+  private async writeSegmentDurably(
+    kind: SegmentKind,
+    plaintext: Uint8Array,
+    sequence: number,
+    operations: number,
+  ): Promise<SegmentEntry> {
+    const { state } = this
+    const id = newId()
+    const keyId = state.manifest.keyId
+    const { bytes, digest } = sealSegment({
+      kind,
+      vaultId: state.header.vaultId,
+      segmentId: id,
+      sequence,
+      keyId,
+      dataKey: this.currentKey,
+      plaintext,
+    })
+    await writeSegmentBytesDurably(state.folder, digest, bytes)
+    return { id, digest, kind, sequence, keyId, operations, bytes: bytes.length }
+  }
+
+  /** {@link commit} with the commit file written asynchronously. */
+  private async commitDurably(manifest: VaultManifest): Promise<void> {
+    const { header } = this.state
+    await writeFileDurably(join(this.state.folder, COMMIT_FILE), encodeCommit({ header, manifest, dataKey: this.currentKey }))
+    this.state.manifest = manifest
+  }
+
   /** The commit point: writes the commit file; only then does the new state become current. */
   private commit(manifest: VaultManifest, header: VaultHeader = this.state.header, dataKey: Uint8Array = this.currentKey): void {
     writeFileAtomic({ path: join(this.state.folder, COMMIT_FILE), data: encodeCommit({ header, manifest, dataKey }) })
@@ -458,12 +566,17 @@ class VaultSession implements Vault {
 
   private async embedMissing(items: readonly { text: string; embedding?: Float32Array | number[] | undefined }[], what: string) {
     const recorded = this.state.header.embedder
-    const missing = items
-      .map((item, position) => (item.embedding === undefined ? position : -1))
-      .filter((position) => position >= 0)
-    const vectors: (Float32Array | undefined)[] = items.map((item, position) =>
-      item.embedding === undefined ? undefined : toEmbedding(item.embedding, recorded, `${what}[${position}].embedding`),
-    )
+    const dimension = recorded.dimension
+    // One buffer for the whole batch: per-record typed-array allocations dominate large batches.
+    const buffer = new Float32Array(items.length * dimension)
+    const slot = (position: number) => buffer.subarray(position * dimension, (position + 1) * dimension)
+    const missing: number[] = []
+    const vectors: Float32Array[] = new Array(items.length)
+    for (let position = 0; position < items.length; position++) {
+      const embedding = (items[position] as { embedding?: Float32Array | number[] | undefined }).embedding
+      if (embedding === undefined) missing.push(position)
+      else vectors[position] = toEmbedding(embedding, recorded, `${what}[${position}].embedding`, slot(position))
+    }
     if (missing.length) {
       const embedder = this.state.embedder
       if (!canEmbed(embedder))
@@ -473,10 +586,15 @@ class VaultSession implements Vault {
         })
       const embedded = await embedder.embedDocuments(missing.map((position) => (items[position] as { text: string }).text))
       missing.forEach((position, offset) => {
-        vectors[position] = toEmbedding(embedded[offset] ?? [], recorded, `embedding of ${what}[${position}].text`)
+        vectors[position] = toEmbedding(
+          embedded[offset] ?? [],
+          recorded,
+          `embedding of ${what}[${position}].text`,
+          slot(position),
+        )
       })
     }
-    return vectors as Float32Array[]
+    return vectors
   }
 
   add(memory: AddMemory): Promise<MemoryRecord>
@@ -509,7 +627,7 @@ class VaultSession implements Vault {
         id: item.id ?? newId(),
         text: item.text,
         embedding: vectors[position] as Float32Array,
-        metadata: (item.metadata ?? {}) as Record<string, JsonValue>,
+        metadata: item.metadata ? (cloneJson(item.metadata) as Record<string, JsonValue>) : {},
         namespace: item.namespace ?? 'default',
         createdAt: now,
         updatedAt: now,
@@ -518,28 +636,70 @@ class VaultSession implements Vault {
       await this.writeOperations(out.map((record) => ({ type: 'put', record })))
       return out
     })
-    const copies = records.map(copyRecord)
+    const copies = copyRecords(records, this.state.header.embedder.dimension)
     return Array.isArray(input) ? copies : (copies[0] as MemoryRecord)
   }
 
-  /** Writes one operations segment, commits, then applies to memory and index. Caller holds the queue. */
+  /**
+   * Writes one operations segment and commits it, applying the operations to the search index
+   * at the same time (the index works on its own threads while the segment and commit files are
+   * fsynced); then applies them to the records. Caller holds the queue.
+   *
+   * The index may briefly be ahead of the records (searches skip hits with no committed record).
+   * If the commit fails, or the index fails after the commit, the touched ids are marked stale
+   * and re-synced from the records before the next search or snapshot: the index never stays
+   * out of step with what is committed.
+   */
   private async writeOperations(operations: MemoryOperation[]): Promise<void> {
     const { state } = this
     const sequence = state.manifest.sequence + 1
-    const entry = this.writeSegment(
-      'operations',
-      encodeOperations(operations, state.header.embedder.dimension),
-      sequence,
-      operations.length,
+    const plaintext = encodeOperations(operations, state.header.embedder.dimension)
+    const puts: MemoryRecord[] = []
+    const removes: string[] = []
+    for (const operation of operations)
+      if (operation.type === 'put') puts.push(operation.record)
+      else removes.push(operation.id)
+    const indexing = (async () => {
+      if (removes.length) await state.index.remove(removes)
+      if (puts.length) await state.index.upsert(puts)
+    })().then(
+      () => undefined,
+      (error: unknown) => error ?? new Error('index update failed'),
     )
-    this.commit({ ...state.manifest, sequence, updatedAt: Date.now(), segments: [...state.manifest.segments, entry] })
-    for (const operation of operations) applyOperation(state.records, operation)
-    state.operationsSinceSnapshot += operations.length
-    const puts = operations.flatMap((operation) => (operation.type === 'put' ? [operation.record] : []))
-    const removes = operations.flatMap((operation) => (operation.type === 'delete' ? [operation.id] : []))
-    if (removes.length) await state.index.remove(removes)
-    if (puts.length) await state.index.upsert(puts)
+    let committed = false
+    try {
+      const entry = await this.writeSegmentDurably('operations', plaintext, sequence, operations.length)
+      await this.commitDurably({
+        ...state.manifest,
+        sequence,
+        updatedAt: Date.now(),
+        segments: [...state.manifest.segments, entry],
+      })
+      committed = true
+      for (const operation of operations) applyOperation(state.records, operation)
+      state.operationsSinceSnapshot += operations.length
+    } finally {
+      const indexError = await indexing
+      if (!committed || indexError !== undefined)
+        for (const operation of operations) state.staleIds.add(operation.type === 'put' ? operation.record.id : operation.id)
+    }
     await this.mergeTail()
+  }
+
+  /** Re-applies records whose index entries may be wrong (after a failed write) before the index is read. */
+  private async syncIndex(): Promise<void> {
+    const { state } = this
+    if (state.staleIds.size === 0) return
+    const ids = [...state.staleIds]
+    const removed = ids.filter((id) => !state.records.has(id))
+    const present = ids.flatMap((id) => {
+      const record = state.records.get(id)
+      return record ? [record] : []
+    })
+    if (removed.length) await state.index.remove(removed)
+    for (let start = 0; start < present.length; start += INDEX_BATCH)
+      await state.index.upsert(present.slice(start, start + INDEX_BATCH))
+    for (const id of ids) state.staleIds.delete(id)
   }
 
   /** Merges a long tail of small segments into one, so single adds do not grow the manifest without bound. */
@@ -613,7 +773,7 @@ class VaultSession implements Vault {
         id: current.id,
         text: parsed.text ?? current.text,
         embedding,
-        metadata: (parsed.metadata ?? current.metadata) as Record<string, JsonValue>,
+        metadata: parsed.metadata ? (cloneJson(parsed.metadata) as Record<string, JsonValue>) : current.metadata,
         namespace: parsed.namespace ?? current.namespace,
         createdAt: current.createdAt,
         updatedAt: Math.max(Date.now(), current.updatedAt),
@@ -695,6 +855,8 @@ class VaultSession implements Vault {
     if (mode !== 'vector' && parsed.query === undefined)
       throw new InvalidInputError(`${mode} search needs query text`, { hint: 'Pass `query`.' })
     const k = parsed.k ?? 10
+    if (this.state.staleIds.size) await this.exclusive(() => this.syncIndex())
+    this.assertOpen()
     const hits = await this.state.index.search({
       vector,
       text: parsed.query,
@@ -749,6 +911,7 @@ class VaultSession implements Vault {
 
   private async writeSnapshot(sequence: number): Promise<SnapshotEntry> {
     const { state } = this
+    await this.syncIndex()
     const snapshot = await state.index.snapshot(sequence)
     const entry = this.writeSegment('index-snapshot', encodeSnapshot(snapshot), sequence, state.records.size)
     return { ...entry, indexId: state.indexFactory.id }
@@ -954,6 +1117,7 @@ export async function createVault(parameters: CreateVaultParameters): CreateVaul
       indexFactory,
       indexSource: 'new',
       operationsSinceSnapshot: 0,
+      staleIds: new Set(),
       snapshotThreshold: parsed.snapshotThreshold ?? 1000,
       guards: [...parsed.guards],
       embedder: parsed.embedder,
@@ -966,7 +1130,7 @@ export async function createVault(parameters: CreateVaultParameters): CreateVaul
   }
 }
 
-type LoadedState = Omit<SessionState, 'lock' | 'snapshotThreshold' | 'guards' | 'embedder' | 'indexFactory'>
+type LoadedState = Omit<SessionState, 'lock' | 'snapshotThreshold' | 'guards' | 'embedder' | 'indexFactory' | 'staleIds'>
 
 async function loadVault(
   folder: string,
@@ -1082,6 +1246,7 @@ export async function openVault(parameters: OpenVaultParameters): OpenVaultRetur
     return new VaultSession({
       ...loaded,
       indexFactory,
+      staleIds: new Set(),
       snapshotThreshold: parsed.snapshotThreshold ?? 1000,
       guards: [...parsed.guards],
       embedder: parsed.embedder,

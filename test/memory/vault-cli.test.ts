@@ -7,7 +7,8 @@ const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts')
 const folder = temporaryFolder()
 afterAll(() => folder.cleanup())
 
-function verity(args: string[], passphrase: string | undefined = 'cli test passphrase') {
+/** `passphrase: null` runs with VERITY_PASSPHRASE empty (no passphrase available). */
+function verity(args: string[], passphrase: string | null = 'cli test passphrase') {
   const env: NodeJS.ProcessEnv = { ...process.env, VERITY_PASSPHRASE: passphrase ?? '' }
   const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { env, encoding: 'utf8', input: '' })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
@@ -46,7 +47,7 @@ describe('verity vault CLI', () => {
     const wrong = verity(['vault', 'list', vault, '--json'], 'not the passphrase')
     expect(wrong.code).toBe(1)
     expect(JSON.parse(wrong.stderr.slice(wrong.stderr.indexOf('{\n'))).error.code).toBe('VERITY_WRONG_KEY')
-    const none = verity(['vault', 'list', vault], undefined)
+    const none = verity(['vault', 'list', vault], null)
     expect(none.code).toBe(1)
     expect(none.stderr).toMatch(/No passphrase available/)
     expect(verity(['vault', 'add', vault, '--text', 'x', '--meta', '[1]']).stderr).toMatch(/--meta is not a JSON object/)

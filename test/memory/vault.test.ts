@@ -157,7 +157,7 @@ describe('vault round trip', () => {
     const second = await openVault({ path, guards, embedder, snapshotThreshold: 100 })
     expect(second.info().indexSource).toBe('snapshot')
     await second.add({ text: 'blue fish', id: 'blue' })
-    await second.delete(second.list().records[0]!.id)
+    await second.delete(second.list().records.find((record) => record.text === 'one fish')!.id)
     await second.close() // below the threshold: no new snapshot, the two segments are replayed
     const third = await openVault({ path, guards, embedder })
     expect(third.info().indexSource).toBe('snapshot')

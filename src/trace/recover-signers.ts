@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { publicKeyToAddress, recoverDigestSigner, splitSignature } from '../identity/secp256k1-signer.js'
+import * as secp256k1 from 'tiny-secp256k1'
+import { publicKeyToAddress, splitSignature } from '../identity/secp256k1-signer.js'
 
 /**
  * Batch `ecrecover` for verification. Public-key recovery is the costly step of verifying a trace,
@@ -123,9 +124,14 @@ function recoverChunk(worker: Worker, tasks: readonly RecoverTask[], start: numb
 }
 
 function recoverInline(tasks: readonly RecoverTask[]): (string | undefined)[] {
-  return tasks.map((task) =>
-    task.digest instanceof Uint8Array && task.digest.length === 32
-      ? recoverDigestSigner({ digest: task.digest, signature: task.signature })
-      : undefined,
-  )
+  return tasks.map((task) => {
+    const parts = task.digest instanceof Uint8Array && task.digest.length === 32 ? splitSignature(task.signature) : undefined
+    if (!parts) return undefined
+    try {
+      const key = secp256k1.recover(task.digest, parts.compact, parts.recoveryId, false)
+      return key ? addressOf(key) : undefined
+    } catch {
+      return undefined
+    }
+  })
 }

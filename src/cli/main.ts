@@ -1,18 +1,28 @@
 #!/usr/bin/env node
-import { registerVaultCommands } from './commands/vault.js'
-import { registerLitLocalCommands } from './commands/lit-local.js'
-import { registerVaultAccessCommands } from './commands/vault-access.js'
-import { registerInferCommands } from './commands/infer.js'
-import { registerModelCommands } from './commands/model.js'
-import { registerProofCommands } from './commands/proof.js'
-import { registerTraceCommands } from './commands/trace.js'
-import { registerDemoCommands } from './commands/demo.js'
-import { registerAgentCommands } from './commands/agent.js'
+import type { CommandRegistration } from './program.js'
 import { createProgram, runProgram } from './program.js'
 
-// One line per command module, in the order they appear in `verity --help`.
-const program = createProgram({
-  registrations: [registerVaultCommands, registerVaultAccessCommands, registerLitLocalCommands, registerModelCommands, registerInferCommands, registerProofCommands, registerTraceCommands, registerDemoCommands, registerAgentCommands],
-})
+/**
+ * Command modules by top-level command name, in the order they appear in `verity --help`.
+ * Only the modules of the command being run are imported (they pull in LanceDB, EZKL, Lit...),
+ * so `verity vault list` does not pay for loading the prover; `--help` loads them all.
+ */
+const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
+  demo: async () => [(await import('./commands/demo.js')).registerDemoCommands],
+  agent: async () => [(await import('./commands/agent.js')).registerAgentCommands],
+  vault: async () => [
+    (await import('./commands/vault.js')).registerVaultCommands,
+    (await import('./commands/vault-access.js')).registerVaultAccessCommands,
+  ],
+  'lit-local': async () => [(await import('./commands/lit-local.js')).registerLitLocalCommands],
+  model: async () => [(await import('./commands/model.js')).registerModelCommands],
+  infer: async () => [(await import('./commands/infer.js')).registerInferCommands],
+  proof: async () => [(await import('./commands/proof.js')).registerProofCommands],
+  trace: async () => [(await import('./commands/trace.js')).registerTraceCommands],
+}
 
-process.exitCode = await runProgram(program, process.argv)
+const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))
+const selected = requested !== undefined && requested in commandModules ? [requested] : Object.keys(commandModules)
+const registrations = (await Promise.all(selected.map((name) => commandModules[name]!()))).flat()
+
+process.exitCode = await runProgram(createProgram({ registrations }), process.argv)

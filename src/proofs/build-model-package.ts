@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { digest } from '../crypto/digest.js'
+import { digest, isDigest } from '../crypto/digest.js'
 import { randomId } from '../crypto/random.js'
-import { InvalidInputError, ModelPackageError, NotFoundError, ToolchainError } from '../errors.js'
+import { IntegrityError, InvalidInputError, ModelPackageError, NotFoundError, ToolchainError } from '../errors.js'
 import { writeFileAtomic } from '../storage/atomic-file.js'
 import { parseInput } from '../validation.js'
 import { EZKL_VERSION } from './ezkl-engine.js'
@@ -34,8 +34,12 @@ export type BuildModelPackageParameters = {
   sample: string | { input_data: number[][] }
   /** Output folder (created; existing package files are replaced). */
   out: string
-  /** `'dev'`: generate an insecure local test SRS; `{ path }`: a ceremony (or other) KZG SRS file. */
-  srs: 'dev' | { path: string }
+  /**
+   * `'dev'`: generate an insecure local test SRS; `{ path, digest? }`: a ceremony (or other) KZG SRS
+   * file. With `digest` (the `sha256:<hex>` the ceremony publishes), a file with other bytes is refused
+   * before anything is built.
+   */
+  srs: 'dev' | { path: string; digest?: string | undefined }
   /** Defaults: input private, output public, params fixed. */
   visibility?: Partial<z.input<typeof visibilitySchema>> | undefined
   name?: string | undefined
@@ -71,7 +75,10 @@ const buildSchema = z.object({
   model: z.string().min(1),
   sample: z.union([z.string().min(1), sampleSchema]),
   out: z.string().min(1),
-  srs: z.union([z.literal('dev'), z.object({ path: z.string().min(1) })]),
+  srs: z.union([
+    z.literal('dev'),
+    z.object({ path: z.string().min(1), digest: z.string().refine(isDigest, 'expected sha256:<64 hex>').optional() }),
+  ]),
   visibility: visibilitySchema.partial().optional(),
   name: z.string().min(1).max(128).optional(),
   version: z.string().min(1).max(64).optional(),
@@ -109,6 +116,15 @@ export async function buildModelPackage(parameters: BuildModelPackageParameters)
   if (!existsSync(modelPath)) throw new NotFoundError('The ONNX model does not exist', { details: modelPath })
   const srsPath = options.srs === 'dev' ? undefined : resolve(options.srs.path)
   if (srsPath && !existsSync(srsPath)) throw new NotFoundError('The SRS file does not exist', { details: srsPath })
+  if (srsPath && options.srs !== 'dev' && options.srs.digest) {
+    const actual = digest(new Uint8Array(readFileSync(srsPath)))
+    if (actual !== options.srs.digest)
+      throw new IntegrityError('The SRS file does not match the expected digest', {
+        details: `${srsPath}: expected ${options.srs.digest}, found ${actual}`,
+        hint: 'Download the SRS again from the ceremony and compare its sha256 with the published one.',
+        docsPath: 'proofs.md',
+      })
+  }
   const visibility = visibilitySchema.parse(options.visibility ?? {})
 
   let sample: { input_data: number[][] }

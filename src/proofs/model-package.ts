@@ -89,12 +89,18 @@ export type LoadModelPackageParameters = {
   cacheDir?: string | undefined
   /** Skip the engine's format validators (digests are always checked). Default false. */
   skipEngineValidation?: boolean | undefined
+  /**
+   * Require the package's SRS to be exactly this file (`sha256:<hex>`, e.g. a ceremony's published
+   * digest): a package built on any other SRS (a dev SRS, another ceremony) is refused.
+   */
+  expectedSrsDigest?: string | undefined
 }
 
 const loadSchema = z.object({
   dir: z.string().min(1),
   cacheDir: z.string().min(1).optional(),
   skipEngineValidation: z.boolean().optional(),
+  expectedSrsDigest: digestSchema.optional(),
 })
 
 /**
@@ -170,6 +176,13 @@ export function loadModelPackage(parameters: LoadModelPackageParameters): ModelP
   const srs = read(manifest.srs.file)
   if (manifest.srs.digest !== manifest.files[manifest.srs.file])
     throw new ModelPackageError('The SRS digest disagrees with the file list', { docsPath: 'proofs.md' })
+  if (options.expectedSrsDigest && manifest.srs.digest !== options.expectedSrsDigest)
+    throw new ModelPackageError('The package was built on another SRS', {
+      details: `package SRS ${manifest.srs.digest} (${manifest.srs.kind}), expected ${options.expectedSrsDigest}`,
+      hint: 'Rebuild the package with `verity model build ... --srs CEREMONY.srs --srs-digest <published digest>`.',
+      docsPath: 'proofs.md',
+      meta: { srsDigest: manifest.srs.digest },
+    })
   const settingsJson = JSON.parse(new TextDecoder().decode(settings)) as { run_args?: { logrows?: number } }
   if (settingsJson.run_args?.logrows !== manifest.ezkl.logrows)
     throw new ModelPackageError('settings.json disagrees with the manifest (logrows)', { docsPath: 'proofs.md' })

@@ -18,13 +18,27 @@ const projectRoot = resolve(here, '..', '..')
 const SETUP_HINT =
   'Run `bash scripts/setup-toolchain.sh` (creates .venv/ with ezkl==21.0.0) or set VERITY_EZKL_PYTHON to a Python with ezkl 21.0.0.'
 
-function scriptPath(): string {
-  const candidates = [join(here, 'ezkl-toolchain.py'), join(projectRoot, 'src', 'proofs', 'ezkl-toolchain.py')]
+/**
+ * Finds the toolchain bridge script beside the compiled module (`dist/proofs/`, copied there by
+ * `scripts/copy-assets.mjs` at build) or in the sources (`src/proofs/`, when run from TypeScript or
+ * from a build without the copy). `moduleDirectory` is the folder of this module.
+ *
+ * @example
+ * ```ts
+ * toolchainScriptPath({ moduleDirectory: 'node_modules/verity/dist/proofs' })
+ * // 'node_modules/verity/dist/proofs/ezkl-toolchain.py'
+ * ```
+ */
+export function toolchainScriptPath(parameters: { moduleDirectory?: string | undefined } = {}): string {
+  const directory = resolve(parameters.moduleDirectory ?? here)
+  const root = resolve(directory, '..', '..')
+  const candidates = [join(directory, 'ezkl-toolchain.py'), join(root, 'src', 'proofs', 'ezkl-toolchain.py')]
   const found = candidates.find((candidate) => existsSync(candidate))
   if (!found)
     throw new ToolchainError('The toolchain bridge script is missing', {
-      details: candidates.join(', '),
-      hint: 'Reinstall Verity.',
+      details: `looked for ${candidates.join(', ')}`,
+      hint: 'Rebuild with `npm run build` (it copies src/proofs/ezkl-toolchain.py into dist/), or reinstall Verity.',
+      docsPath: 'proofs.md',
     })
   return found
 }
@@ -120,7 +134,7 @@ export async function findToolchain(parameters: FindToolchainParameters = {}): P
       hint: SETUP_HINT,
       docsPath: 'proofs.md',
     })
-  const script = scriptPath()
+  const script = toolchainScriptPath()
   const answer = await runToolchain({ python, script }, { command: 'version' })
   const version = String(answer.version)
   if (version !== EZKL_VERSION)

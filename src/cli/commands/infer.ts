@@ -2,12 +2,8 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { InvalidInputError, ProofError } from '../../errors.js'
-import { loadModelPackage, type ModelPackage } from '../../proofs/model-package.js'
-import { createOnnxRunner } from '../../proofs/onnx-runtime.js'
-import { createProverPool } from '../../proofs/prover-pool.js'
-import { runVerifiableInference } from '../../proofs/verifiable-inference.js'
+import type { ModelPackage } from '../../proofs/model-package.js'
 import { writeFileAtomic } from '../../storage/atomic-file.js'
-import { parseToolArguments } from '../../tools/verifiable-inference.js'
 import { printResult } from '../output.js'
 
 /**
@@ -16,10 +12,10 @@ import { printResult } from '../output.js'
  *
  * @example
  * ```ts
- * readModelInput(model, 'input.json') // [[120, 3, ...]]
+ * await readModelInput(model, 'input.json') // [[120, 3, ...]]
  * ```
  */
-export function readModelInput(model: ModelPackage, file: string): number[][] {
+export async function readModelInput(model: ModelPackage, file: string): Promise<number[][]> {
   let value: unknown
   try {
     value = JSON.parse(readFileSync(resolve(file), 'utf8'))
@@ -27,6 +23,7 @@ export function readModelInput(model: ModelPackage, file: string): number[][] {
     throw new InvalidInputError('Could not read the input file', { details: `${file}: ${(cause as Error).message}`, cause })
   }
   if (value && typeof value === 'object' && 'input_data' in value) return (value as { input_data: number[][] }).input_data
+  const { parseToolArguments } = await import('../../tools/verifiable-inference.js')
   return parseToolArguments(model, value)
 }
 
@@ -52,8 +49,15 @@ export function registerInferCommands(program: Command): void {
     .option('--no-cross-check', 'skip the onnxruntime cross-check')
     .option('--json', 'print JSON')
     .action(async (dir: string, options: InferOptions) => {
+      // heavy modules (EZKL engine, onnxruntime, worker pool) load only when the command runs
+      const [{ loadModelPackage }, { createOnnxRunner }, { createProverPool }, { runVerifiableInference }] = await Promise.all([
+        import('../../proofs/model-package.js'),
+        import('../../proofs/onnx-runtime.js'),
+        import('../../proofs/prover-pool.js'),
+        import('../../proofs/verifiable-inference.js'),
+      ])
       const model = loadModelPackage({ dir })
-      const input = readModelInput(model, options.input)
+      const input = await readModelInput(model, options.input)
       const runner =
         options.crossCheck === false ? undefined : await createOnnxRunner({ model: model.onnx, inputs: model.manifest.inputs })
       const pool = options.prove ? createProverPool({ workers: 1, maxQueue: 1 }) : undefined

@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
-import { buildModelPackage } from '../../proofs/build-model-package.js'
-import { loadModelPackage } from '../../proofs/model-package.js'
+import { InvalidInputError } from '../../errors.js'
 import { printResult } from '../output.js'
 import { createProgressBar } from '../progress.js'
 
@@ -9,6 +8,7 @@ type BuildOptions = {
   out: string
   devSrs?: boolean
   srs?: string
+  srsDigest?: string
   name?: string
   modelVersion?: string
   inputVisibility?: 'private' | 'public' | 'hashed'
@@ -34,25 +34,29 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--out <dir>', 'package folder to write')
     .option('--dev-srs', 'generate a local test SRS (INSECURE: whoever made it can forge proofs)')
     .option('--srs <file>', 'use this KZG SRS (e.g. from a ceremony)')
+    .option('--srs-digest <sha256>', "refuse the --srs file unless its digest is this (the ceremony's published sha256:<hex>)")
     .option('--name <name>', 'package name')
     .option('--model-version <version>', 'package version')
     .option('--input-visibility <visibility>', 'private | public | hashed (default private)')
     .option('--param-visibility <visibility>', 'fixed | private (default fixed)')
     .option('--json', 'print JSON')
     .action(async (modelPath: string, options: BuildOptions) => {
-      const { InvalidInputError } = await import('../../errors.js')
       if (Boolean(options.devSrs) === Boolean(options.srs))
         throw new InvalidInputError('Choose exactly one of --dev-srs or --srs FILE', {
           hint: '--dev-srs is for development only; production packages use a ceremony SRS.',
           docsPath: 'proofs.md',
         })
+      if (options.srsDigest && !options.srs)
+        throw new InvalidInputError('--srs-digest needs --srs FILE', { hint: 'It pins the digest of the SRS file you pass.' })
+      // heavy modules (EZKL engine, onnxruntime) load only when a command runs: `verity --help` stays fast
+      const { buildModelPackage } = await import('../../proofs/build-model-package.js')
       const progress = createProgressBar({ enabled: !options.json })
       try {
         const { package: built } = await buildModelPackage({
           model: modelPath,
           sample: options.input,
           out: options.out,
-          srs: options.srs ? { path: options.srs } : 'dev',
+          srs: options.srs ? { path: options.srs, digest: options.srsDigest } : 'dev',
           name: options.name,
           version: options.modelVersion,
           visibility: {
@@ -77,9 +81,11 @@ export function registerModelCommands(program: Command): void {
     .command('inspect')
     .description('Validate a model package and show its manifest')
     .argument('<dir>', 'model package folder')
+    .option('--srs-digest <sha256>', 'refuse the package unless its SRS has this digest (e.g. a ceremony SRS)')
     .option('--json', 'print JSON')
-    .action((dir: string, options: { json?: boolean }) => {
-      const loaded = loadModelPackage({ dir })
+    .action(async (dir: string, options: { srsDigest?: string; json?: boolean }) => {
+      const { loadModelPackage } = await import('../../proofs/model-package.js')
+      const loaded = loadModelPackage({ dir, expectedSrsDigest: options.srsDigest })
       const { manifest } = loaded
       printResult(options, { dir: loaded.dir, digest: loaded.digest, valid: true, manifest }, () =>
         [
@@ -88,7 +94,7 @@ export function registerModelCommands(program: Command): void {
           `inputs:  ${manifest.inputs.map((tensor) => `${tensor.name}[${tensor.shape.join('x')}]${tensor.labels ? ` (${tensor.labels.join(', ')})` : ''}`).join('; ')}`,
           `outputs: ${manifest.outputs.map((tensor) => `${tensor.name}[${tensor.shape.join('x')}]${tensor.labels ? ` (${tensor.labels.join(', ')})` : ''}`).join('; ')}`,
           `visibility: input ${manifest.visibility.input}, output ${manifest.visibility.output}, params ${manifest.visibility.params}`,
-          `ezkl ${manifest.ezkl.version}, logrows ${manifest.ezkl.logrows}, srs ${manifest.srs.kind}, proving key ${manifest.provingKey.mode}`,
+          `ezkl ${manifest.ezkl.version}, logrows ${manifest.ezkl.logrows}, srs ${manifest.srs.kind} ${manifest.srs.digest}, proving key ${manifest.provingKey.mode}`,
           'all file digests and EZKL validators: ok',
         ]
           .filter(Boolean)

@@ -3,11 +3,11 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { InvalidInputError, NotFoundError, ProofError } from '../../errors.js'
-import { loadModelPackage, MODEL_MANIFEST_FILE, type ModelPackage } from '../../proofs/model-package.js'
-import { verifyReceipt } from '../../proofs/receipt.js'
+import type { ModelPackage } from '../../proofs/model-package.js'
 import { printResult } from '../output.js'
 
-function findPackage(modelDigest: string): ModelPackage | undefined {
+async function findPackage(modelDigest: string): Promise<ModelPackage | undefined> {
+  const { loadModelPackage, MODEL_MANIFEST_FILE } = await import('../../proofs/model-package.js')
   const here = dirname(fileURLToPath(import.meta.url))
   const roots = [resolve('models'), resolve(here, '..', '..', '..', 'models')]
   for (const root of roots) {
@@ -41,8 +41,14 @@ export function registerProofCommands(program: Command): void {
     .argument('<receipt>', 'receipt JSON file')
     .option('--proof <file>', 'proof file (default: RECEIPT with .proof.json)')
     .option('--model <dir>', 'model package (default: the bundled package whose digest the receipt names)')
+    .option('--srs-digest <sha256>', 'refuse a package whose SRS is not this one (e.g. the ceremony SRS you trust)')
     .option('--json', 'print JSON')
-    .action((receiptFile: string, options: { proof?: string; model?: string; json?: boolean }) => {
+    .action(async (receiptFile: string, options: { proof?: string; model?: string; srsDigest?: string; json?: boolean }) => {
+      // the EZKL engine loads only when the command runs: `verity --help` stays fast
+      const [{ loadModelPackage }, { verifyReceipt }] = await Promise.all([
+        import('../../proofs/model-package.js'),
+        import('../../proofs/receipt.js'),
+      ])
       const receiptPath = resolve(receiptFile)
       let receipt: { model?: { digest?: string } }
       try {
@@ -56,12 +62,16 @@ export function registerProofCommands(program: Command): void {
       const proofPath = resolve(options.proof ?? receiptPath.replace(/(\.json)?$/, '.proof.json'))
       if (!existsSync(proofPath))
         throw new NotFoundError('The proof file does not exist', { details: proofPath, hint: 'Pass it with --proof FILE.' })
-      const model = options.model ? loadModelPackage({ dir: options.model }) : findPackage(String(receipt.model?.digest))
+      const model = options.model
+        ? loadModelPackage({ dir: options.model, expectedSrsDigest: options.srsDigest })
+        : await findPackage(String(receipt.model?.digest))
       if (!model)
         throw new NotFoundError('No model package matches the receipt', {
           details: `model digest ${String(receipt.model?.digest)}`,
           hint: 'Pass the package with --model DIR.',
         })
+      if (options.srsDigest && model.manifest.srs.digest !== options.srsDigest)
+        loadModelPackage({ dir: model.dir, expectedSrsDigest: options.srsDigest }) // throws the typed refusal
       const result = verifyReceipt({ receipt, proof: new Uint8Array(readFileSync(proofPath)), package: model })
       const failed = result.checks.filter((check) => !check.ok)
       if (!result.valid)

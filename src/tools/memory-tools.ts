@@ -145,7 +145,9 @@ export function createMemoryTools(parameters: CreateMemoryToolsParameters) {
     },
   )
 
-  return [remember, recall, forget] as const
+  // A mutable tuple, so it can be passed straight to LangChain's createAgent({ tools }).
+  const tools: [typeof remember, typeof recall, typeof forget] = [remember, recall, forget]
+  return tools
 }
 
 export type CreateMemoryToolsReturnType = ReturnType<typeof createMemoryTools>

@@ -51,33 +51,65 @@ parentPort.on('message', ({ id, digests, signatures, recoveryIds, count }) => {
  */
 export async function recoverSigners(parameters: RecoverSignersParameters): Promise<RecoverSignersReturnType> {
   const { tasks } = parameters
-  const workerCount = Math.min(parameters.workers ?? Math.min(availableParallelism(), 8), 8)
+  const workerCount = defaultWorkers(parameters.workers)
   const threshold = parameters.parallelThreshold ?? 512
   if (workerCount <= 0 || tasks.length < threshold) return recoverInline(tasks)
+  const pool = createRecoverPool({ workers: workerCount })
+  try {
+    return await pool.recover(tasks)
+  } finally {
+    await pool.close()
+  }
+}
+
+/** Worker threads ready to recover signatures; create early so they load while other work runs. */
+export type RecoverPool = {
+  recover(tasks: readonly RecoverTask[]): Promise<RecoverSignersReturnType>
+  close(): Promise<void>
+}
+
+/**
+ * Starts `workers` recovery threads (default one per core, at most 8). Close it when done.
+ *
+ * @example
+ * ```ts
+ * const pool = createRecoverPool({ workers: 2 })
+ * try { await pool.recover(tasks) } finally { await pool.close() }
+ * ```
+ */
+export function createRecoverPool(parameters: { workers?: number | undefined } = {}): RecoverPool {
+  const workerCount = Math.max(1, defaultWorkers(parameters.workers))
   const modulePath = require.resolve('tiny-secp256k1')
   const workers = Array.from({ length: workerCount }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { modulePath } }))
-  try {
-    const chunkSize = Math.max(64, Math.ceil(tasks.length / (workerCount * 4)))
-    const chunks: { start: number; end: number }[] = []
-    for (let start = 0; start < tasks.length; start += chunkSize)
-      chunks.push({ start, end: Math.min(tasks.length, start + chunkSize) })
-    const results: (string | undefined)[] = new Array(tasks.length)
-    let next = 0
-    const runWorker = async (worker: Worker): Promise<void> => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++] as { start: number; end: number }
-        const keys = await recoverChunk(worker, tasks, chunk.start, chunk.end)
-        for (let index = chunk.start; index < chunk.end; index++) {
-          const key = keys.subarray((index - chunk.start) * 65, (index - chunk.start + 1) * 65)
-          results[index] = key[0] === 0x04 ? addressOf(key) : undefined
+  return {
+    async recover(tasks) {
+      const chunkSize = Math.max(64, Math.ceil(tasks.length / (workerCount * 4)))
+      const chunks: { start: number; end: number }[] = []
+      for (let start = 0; start < tasks.length; start += chunkSize)
+        chunks.push({ start, end: Math.min(tasks.length, start + chunkSize) })
+      const results: (string | undefined)[] = new Array(tasks.length)
+      let next = 0
+      const runWorker = async (worker: Worker): Promise<void> => {
+        while (next < chunks.length) {
+          const chunk = chunks[next++] as { start: number; end: number }
+          const keys = await recoverChunk(worker, tasks, chunk.start, chunk.end)
+          for (let index = chunk.start; index < chunk.end; index++) {
+            const key = keys.subarray((index - chunk.start) * 65, (index - chunk.start + 1) * 65)
+            results[index] = key[0] === 0x04 ? addressOf(key) : undefined
+          }
         }
       }
-    }
-    await Promise.all(workers.map(runWorker))
-    return results
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()))
+      await Promise.all(workers.map(runWorker))
+      return results
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.terminate()))
+    },
   }
+}
+
+function defaultWorkers(workers: number | undefined): number {
+  return Math.min(workers ?? Math.min(availableParallelism(), 8), 8)
 }
 
 const addresses = new Map<string, string>()

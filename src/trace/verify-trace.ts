@@ -17,8 +17,8 @@ import {
 } from './entry.js'
 import { MerkleAccumulator, merkleLeafHash, merkleRoot } from './merkle.js'
 import { traceCheckpointSidecarPath } from './open-trace.js'
-import { parseTraceLine, readTraceFile, type TornTail } from './read-trace.js'
-import { recoverSigners } from './recover-signers.js'
+import { parseTraceLine, readTraceFile, type TornTail, type TraceFileLine } from './read-trace.js'
+import { createRecoverPool, type RecoverPool, recoverSigners } from './recover-signers.js'
 import { checkpointDigest, keyRotationDigest, traceEntryDigest } from './signing.js'
 
 /** What a receipt verifier says about one linked receipt. */
@@ -124,6 +124,26 @@ export async function verifyTrace(parameters: VerifyTraceParameters): Promise<Ve
   })
   const path = input.path
   const { lines, tornTail } = readTraceFile(path)
+  // Start the recovery threads now so they load while the lines are checked.
+  const pool = input.workers !== 0 && lines.length >= 512 ? createRecoverPool({ workers: input.workers }) : undefined
+  try {
+    return await verifyLines(input, path, lines, tornTail, pool)
+  } finally {
+    await pool?.close()
+  }
+}
+
+async function verifyLines(
+  input: {
+    verifyReceipt?: VerifyReceiptFunction | undefined
+    trustedCheckpoints?: unknown[] | undefined
+    requireComplete?: boolean | undefined
+  },
+  path: string,
+  lines: TraceFileLine[],
+  tornTail: TornTail | undefined,
+  pool: RecoverPool | undefined,
+): Promise<TraceVerificationReport> {
   const blobDirectory = traceBlobDirectory(path)
   const failures: TraceFailure[] = []
   const fail = (failure: TraceFailure) => {
@@ -370,7 +390,7 @@ export async function verifyTrace(parameters: VerifyTraceParameters): Promise<Ve
   }
 
   // Signatures, batched (worker threads for large traces).
-  const recovered = await recoverSigners({ tasks: checks, workers: input.workers })
+  const recovered = pool ? await pool.recover(checks) : await recoverSigners({ tasks: checks, workers: 0 })
   for (const [index, check] of checks.entries()) {
     const address = recovered[index]
     if (address !== check.expected)

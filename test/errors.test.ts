@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { IntegrityError, InvalidInputError, VerityError, isVerityError } from '../src/errors.js'
+import { IntegrityError, InvalidInputError, isVerityError, VerityError } from '../src/errors.js'
 
 describe('VerityError', () => {
   it('carries short message, details, hint, docs path and walks its causes', () => {
     const root = new Error('disk on fire')
     const middle = new IntegrityError('Segment failed authentication', { details: 'segments/ab.seg chunk 3', cause: root })
-    const top = new VerityError('Could not open vault', { hint: 'Restore from backup', docsPath: 'vault-format.md', cause: middle })
+    const top = new VerityError('Could not open vault', {
+      hint: 'Restore from backup',
+      docsPath: 'vault-format.md',
+      cause: middle,
+    })
     expect(top.shortMessage).toBe('Could not open vault')
     expect(top.message).toContain('Hint: Restore from backup')
     expect(top.walk()).toBe(root)

@@ -25,7 +25,12 @@ describe('aead (AES-256-GCM)', () => {
       associatedData: fromHex(tc16.aad),
     })
     expect(toHex(sealed)).toBe(tc16.ciphertext + tc16.tag)
-    const opened = aeadDecrypt({ key: fromHex(tc16.key), nonce: fromHex(tc16.iv), ciphertext: sealed, associatedData: fromHex(tc16.aad) })
+    const opened = aeadDecrypt({
+      key: fromHex(tc16.key),
+      nonce: fromHex(tc16.iv),
+      ciphertext: sealed,
+      associatedData: fromHex(tc16.aad),
+    })
     expect(toHex(opened)).toBe(tc16.plaintext)
   })
 
@@ -46,7 +51,9 @@ describe('aead (AES-256-GCM)', () => {
   })
 
   it('labels bad key and nonce lengths', () => {
-    expect(() => aeadEncrypt({ key: new Uint8Array(16), nonce: new Uint8Array(12), plaintext: new Uint8Array() })).toThrow(RangeError)
+    expect(() => aeadEncrypt({ key: new Uint8Array(16), nonce: new Uint8Array(12), plaintext: new Uint8Array() })).toThrow(
+      RangeError,
+    )
     expect(() => aeadEncrypt({ key: new Uint8Array(32), nonce: new Uint8Array(8), plaintext: new Uint8Array() })).toThrow(/nonce/)
     // @ts-expect-error: wrong type on purpose
     expect(() => aeadEncrypt({ key: 'k', nonce: new Uint8Array(12), plaintext: new Uint8Array() })).toThrow(TypeError)

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { toHex } from '../../src/crypto/bytes.js'
 import { canonicalDigest, canonicalJson } from '../../src/crypto/canonical-json.js'
 import { digest, isDigest, sha256 } from '../../src/crypto/digest.js'
-import { toHex } from '../../src/crypto/bytes.js'
 
 describe('canonicalJson (RFC 8785)', () => {
   it('matches the RFC 8785 §3.2.2 example', () => {
@@ -26,7 +26,9 @@ describe('canonicalJson (RFC 8785)', () => {
     }
     // Object.keys would move the integer-like key '1' first, so read the order off the text.
     const text = canonicalJson(input)
-    const order = ['Carriage Return', 'One', 'Control', 'Diaeresis', 'Euro Sign', 'Grinning Face', 'Dagesh'].map((name) => text.indexOf(name))
+    const order = ['Carriage Return', 'One', 'Control', 'Diaeresis', 'Euro Sign', 'Grinning Face', 'Dagesh'].map((name) =>
+      text.indexOf(name),
+    )
     expect(order.every((position) => position > 0)).toBe(true)
     expect([...order].sort((a, b) => a - b)).toEqual(order)
     expect(text.startsWith('{"\\r":"Carriage Return","1":"One","\u0080":"Control"')).toBe(true)

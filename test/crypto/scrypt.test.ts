@@ -16,6 +16,8 @@ describe('deriveKeyFromPassphrase (scrypt, RFC 7914)', () => {
   })
 
   it('refuses weak or absurd costs', () => {
-    expect(() => deriveKeyFromPassphrase({ passphrase: 'x', salt: new Uint8Array(16), cost: { logN: 4, r: 8, p: 1 } })).toThrow(RangeError)
+    expect(() => deriveKeyFromPassphrase({ passphrase: 'x', salt: new Uint8Array(16), cost: { logN: 4, r: 8, p: 1 } })).toThrow(
+      RangeError,
+    )
   })
 })

@@ -26,7 +26,9 @@ describe('stream (STREAM chunked AEAD)', () => {
       const cut = sealed.subarray(0, chunks * (chunkSize + 16))
       expect(() => streamDecrypt({ key, ciphertext: cut, associatedData, chunkSize })).toThrow(TruncatedDataError)
     }
-    expect(() => streamDecrypt({ key, ciphertext: sealed.subarray(0, 10), associatedData, chunkSize })).toThrow(TruncatedDataError)
+    expect(() => streamDecrypt({ key, ciphertext: sealed.subarray(0, 10), associatedData, chunkSize })).toThrow(
+      TruncatedDataError,
+    )
   })
 
   it('detects reordered, duplicated and flipped chunks', () => {
@@ -42,7 +44,9 @@ describe('stream (STREAM chunked AEAD)', () => {
       bad[index] = (bad[index] ?? 0) ^ 0x10
       expect(() => streamDecrypt({ key, ciphertext: bad, associatedData, chunkSize })).toThrow(IntegrityError)
     }
-    expect(() => streamDecrypt({ key, ciphertext: sealed, associatedData: utf8ToBytes('other'), chunkSize })).toThrow(IntegrityError)
+    expect(() => streamDecrypt({ key, ciphertext: sealed, associatedData: utf8ToBytes('other'), chunkSize })).toThrow(
+      IntegrityError,
+    )
   })
 
   it('encrypts the empty plaintext as one final chunk', () => {

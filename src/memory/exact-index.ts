@@ -178,6 +178,9 @@ export async function openExactIndex(parameters: OpenExactIndexParameters): Open
     async count() {
       return entries.size
     },
+    async readRecords() {
+      return [...entries.values()].map((entry) => entry.record)
+    },
     async snapshot(sequence) {
       const puts = [...entries.values()].map((entry) => ({ type: 'put' as const, record: entry.record }))
       return { sequence, files: new Map([[SNAPSHOT_FILE, encodeOperations(puts, dimension)]]) }

@@ -1,4 +1,17 @@
-import { type Data, Field, FixedSizeList, Float32, List, makeData, RecordBatch, Schema, Struct, Table, Utf8 } from 'apache-arrow'
+import {
+  type Data,
+  Field,
+  FixedSizeList,
+  Float32,
+  Float64,
+  List,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  Utf8,
+} from 'apache-arrow'
 import { canonicalJson } from '../crypto/canonical-json.js'
 import type { JsonValue, MemoryRecord } from './record.js'
 
@@ -16,6 +29,10 @@ export const COLUMNS = {
   metadata: 'metadata',
   terms: 'terms',
   vector: 'vector',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  /** JSON of the record's provenance, or the empty string. */
+  provenance: 'provenance',
 } as const
 
 /**
@@ -34,6 +51,9 @@ export function indexSchema(dimension: number): Schema {
     new Field(COLUMNS.metadata, new Utf8(), false),
     new Field(COLUMNS.terms, new List(new Field('item', new Utf8(), true)), false),
     new Field(COLUMNS.vector, new FixedSizeList(dimension, new Field('item', new Float32(), true)), false),
+    new Field(COLUMNS.createdAt, new Float64(), false),
+    new Field(COLUMNS.updatedAt, new Float64(), false),
+    new Field(COLUMNS.provenance, new Utf8(), false),
   ])
 }
 
@@ -89,6 +109,9 @@ export function recordsToArrow(records: readonly MemoryRecord[], dimension: numb
   const terms: string[] = []
   const termOffsets = new Int32Array(count + 1)
   const vectors = new Float32Array(count * dimension)
+  const created = new Float64Array(count)
+  const updated = new Float64Array(count)
+  const provenance: string[] = new Array(count)
   for (let index = 0; index < count; index++) {
     const record = records[index] as MemoryRecord
     ids[index] = record.id
@@ -98,6 +121,9 @@ export function recordsToArrow(records: readonly MemoryRecord[], dimension: numb
     for (const key of Object.keys(record.metadata)) terms.push(metadataTerm(key, record.metadata[key] as JsonValue))
     termOffsets[index + 1] = terms.length
     vectors.set(record.embedding, index * dimension)
+    created[index] = record.createdAt
+    updated[index] = record.updatedAt
+    provenance[index] = record.provenance ? JSON.stringify(record.provenance) : ''
   }
   const vectorType = schema.fields[5]?.type as FixedSizeList<Float32>
   const listType = schema.fields[4]?.type as List<Utf8>
@@ -113,7 +139,71 @@ export function recordsToArrow(records: readonly MemoryRecord[], dimension: numb
       nullCount: 0,
       child: makeData({ type: new Float32(), length: count * dimension, nullCount: 0, data: vectors }),
     }),
+    makeData({ type: new Float64(), length: count, nullCount: 0, data: created }),
+    makeData({ type: new Float64(), length: count, nullCount: 0, data: updated }),
+    utf8Data(provenance),
   ]
   const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: count, nullCount: 0, children }))
   return new Table(schema, batch)
+}
+
+/** Columns {@link batchToRecords} reads. */
+export const RECORD_COLUMNS = [
+  COLUMNS.id,
+  COLUMNS.namespace,
+  COLUMNS.text,
+  COLUMNS.metadata,
+  COLUMNS.vector,
+  COLUMNS.createdAt,
+  COLUMNS.updatedAt,
+  COLUMNS.provenance,
+]
+
+/**
+ * Rebuilds {@link MemoryRecord}s from a record batch of the index table (the inverse of
+ * {@link recordsToArrow}). Embeddings are views into the batch's vector buffer (no copy).
+ *
+ * @example
+ * ```ts
+ * for await (const batch of table.query().select(RECORD_COLUMNS)) records.push(...batchToRecords(batch, 384))
+ * ```
+ */
+export function batchToRecords(batch: RecordBatch, dimension: number): MemoryRecord[] {
+  const column = (name: string) => {
+    const vector = batch.getChild(name)
+    if (!vector) throw new RangeError(`index table batch has no ${name} column`)
+    return vector
+  }
+  const ids = column(COLUMNS.id)
+  const namespaces = column(COLUMNS.namespace)
+  const texts = column(COLUMNS.text)
+  const metadata = column(COLUMNS.metadata)
+  const created = column(COLUMNS.createdAt)
+  const updated = column(COLUMNS.updatedAt)
+  const provenance = column(COLUMNS.provenance)
+  const vectorColumn = column(COLUMNS.vector)
+  const out: MemoryRecord[] = new Array(batch.numRows)
+  let row = 0
+  for (const data of vectorColumn.data) {
+    const child = data.children[0] as Data<Float32>
+    // Batches read from LanceDB are unsliced: the floats of row r are values[r*d, (r+1)*d).
+    const contiguous = data.offset === 0 && child.offset === 0
+    const values = child.values as Float32Array
+    for (let local = 0; local < data.length; local++, row++) {
+      const provenanceJson = provenance.get(row) as string
+      out[row] = {
+        id: ids.get(row) as string,
+        text: texts.get(row) as string,
+        embedding: contiguous
+          ? values.subarray(local * dimension, (local + 1) * dimension)
+          : Float32Array.from((vectorColumn.get(row) as { toArray(): Float32Array }).toArray()),
+        metadata: JSON.parse(metadata.get(row) as string) as Record<string, JsonValue>,
+        namespace: namespaces.get(row) as string,
+        createdAt: created.get(row) as number,
+        updatedAt: updated.get(row) as number,
+        ...(provenanceJson ? { provenance: JSON.parse(provenanceJson) as MemoryRecord['provenance'] } : {}),
+      }
+    }
+  }
+  return out
 }

@@ -4,7 +4,7 @@ import { connect, Index, MatchQuery, type Table } from '@lancedb/lancedb'
 import { z } from 'zod'
 import { IntegrityError, InvalidInputError, InvalidStateError, StorageError, UnsupportedFormatError } from '../errors.js'
 import { parseInput } from '../validation.js'
-import { COLUMNS, indexSchema, recordsToArrow } from './lancedb-arrow.js'
+import { batchToRecords, COLUMNS, indexSchema, RECORD_COLUMNS, recordsToArrow } from './lancedb-arrow.js'
 import { filterPredicate, idsPredicate } from './lancedb-filter.js'
 import { createPrivateMemoryFolder, DEFAULT_INDEX_PARENT } from './lancedb-tmpfs.js'
 import type { MemoryRecord } from './record.js'
@@ -18,8 +18,11 @@ import type { IndexHit, IndexSearchParameters, IndexSnapshot, VectorIndex } from
  * files for the vault to encrypt. See `docs/embedders.md` (index section).
  */
 
-/** Identifies snapshots written by this index (format and version). */
-export const LANCEDB_INDEX_ID = 'verity/lancedb-index@1'
+/**
+ * Identifies snapshots written by this index (format and version). Version 2 keeps every field
+ * of a record (created/updated times, provenance), so a restored snapshot also restores the records.
+ */
+export const LANCEDB_INDEX_ID = 'verity/lancedb-index@2'
 /** The descriptor file every snapshot carries beside LanceDB's files. */
 export const SNAPSHOT_DESCRIPTOR = 'verity-lancedb-index.json'
 const TABLE = 'memories'
@@ -428,6 +431,20 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
     async count() {
       assertOpen()
       return liveIds.size
+    },
+
+    async readRecords() {
+      assertOpen()
+      return exclusive(async () => {
+        const records: MemoryRecord[] = []
+        try {
+          for await (const batch of table.query().select(RECORD_COLUMNS))
+            for (const record of batchToRecords(batch, dimension)) records.push(record)
+        } catch (error) {
+          throw storageError('read', error)
+        }
+        return records
+      })
     },
 
     async search(parameters: IndexSearchParameters) {

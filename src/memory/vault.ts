@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import type { Guard, Stanza } from '../access/guard.js'
+import { digest } from '../crypto/digest.js'
 import { randomBytes } from '../crypto/random.js'
 import {
   AccessDeniedError,
@@ -381,12 +382,36 @@ function decodeSegment(
       docsPath: 'vault-format.md',
     })
   const bytes = readSegmentBytes(folder, entry)
+  const where = join(folder, SEGMENTS_FOLDER, entry.digest.slice(7))
+  if (bytes.length !== entry.bytes)
+    throw new IntegrityError(bytes.length < entry.bytes ? 'Segment file is truncated' : 'Segment file has the wrong size', {
+      details: `${where}: ${bytes.length} bytes, the manifest says ${entry.bytes} (segment ${entry.id})`,
+      hint: 'The segment was truncated, extended or replaced; restore the vault from an export or backup.',
+      docsPath: 'vault-format.md',
+    })
   return openSegment({
     bytes,
     expected: { kind, vaultId, segmentId: entry.id, sequence: entry.sequence, keyId: entry.keyId, digest: entry.digest },
     dataKey,
-    where: join(folder, SEGMENTS_FOLDER, entry.digest.slice(7)),
+    where,
+    // AES-GCM over every chunk (header as associated data, per-segment key) authenticates the whole file.
+    verifyDigest: false,
   })
+}
+
+/** Checks a segment file against the manifest (size and SHA-256) without decrypting it. */
+function verifySegmentFile(folder: string, entry: SegmentEntry): void {
+  const bytes = readSegmentBytes(folder, entry)
+  const where = join(folder, SEGMENTS_FOLDER, entry.digest.slice(7))
+  if (bytes.length !== entry.bytes || digest(bytes) !== entry.digest)
+    throw new IntegrityError(
+      bytes.length < entry.bytes ? 'Segment file is truncated' : 'Segment file does not match its manifest digest',
+      {
+        details: `${where}: ${bytes.length} bytes (manifest: ${entry.bytes}); segment ${entry.id}`,
+        hint: 'The segment was modified, truncated or replaced; restore the vault from an export or backup.',
+        docsPath: 'vault-format.md',
+      },
+    )
 }
 
 function applyOperation(records: Map<string, MemoryRecord>, operation: MemoryOperation): void {
@@ -1151,20 +1176,10 @@ async function loadVault(
   const records = new Map<string, MemoryRecord>()
   const snapshotEntry = manifest.snapshot
   const useSnapshot = snapshotEntry !== null && snapshotEntry.indexId === indexFactory.id
-  const touched = new Set<string>()
-  const total = manifest.segments.length
-  onProgress?.({ phase: 'decrypt', done: 0, total })
-  manifest.segments.forEach((entry, position) => {
-    const operations = decodeOperations(decodeSegment(folder, entry, 'operations', keys, header.vaultId), dimension, entry.digest)
-    const replay = useSnapshot && entry.sequence > (snapshotEntry as SnapshotEntry).sequence
-    for (const operation of operations) {
-      applyOperation(records, operation)
-      if (replay) touched.add(operation.type === 'put' ? operation.record.id : operation.id)
-    }
-    onProgress?.({ phase: 'decrypt', done: position + 1, total })
-  })
   let index: VectorIndex | undefined
   let indexSource: VaultInfo['indexSource'] = 'rebuild'
+  /** Segments with a sequence up to this are already in the records (taken from the restored snapshot). */
+  let coveredSequence = -1
   if (useSnapshot) {
     const plaintext = decodeSegment(folder, snapshotEntry, 'index-snapshot', keys, header.vaultId)
     const snapshot = decodeSnapshot(plaintext, snapshotEntry.digest)
@@ -1175,17 +1190,46 @@ async function loadVault(
       // An authentic snapshot this index build cannot load (e.g. an older index version): rebuild below.
       index = undefined
     }
-    if (index && touched.size) {
-      const ids = [...touched]
-      const removed = ids.filter((id) => !records.has(id))
-      if (removed.length) await index.remove(removed)
-      const upserts = ids.flatMap((id) => {
-        const record = records.get(id)
-        return record ? [record] : []
-      })
-      for (let start = 0; start < upserts.length; start += INDEX_BATCH)
-        await index.upsert(upserts.slice(start, start + INDEX_BATCH))
+    if (index?.readRecords) {
+      try {
+        for (const record of await index.readRecords()) records.set(record.id, record)
+        coveredSequence = snapshotEntry.sequence
+      } catch {
+        records.clear() // decode every segment below instead
+      }
     }
+  }
+  const touched = new Set<string>()
+  const total = manifest.segments.length
+  onProgress?.({ phase: 'decrypt', done: 0, total })
+  manifest.segments.forEach((entry, position) => {
+    if (entry.sequence <= coveredSequence) {
+      // Its operations are in the snapshot's records: only check the file is the one the manifest names.
+      verifySegmentFile(folder, entry)
+    } else {
+      const operations = decodeOperations(
+        decodeSegment(folder, entry, 'operations', keys, header.vaultId),
+        dimension,
+        entry.digest,
+      )
+      const replay = indexSource === 'snapshot' && entry.sequence > (snapshotEntry as SnapshotEntry).sequence
+      for (const operation of operations) {
+        applyOperation(records, operation)
+        if (replay) touched.add(operation.type === 'put' ? operation.record.id : operation.id)
+      }
+    }
+    onProgress?.({ phase: 'decrypt', done: position + 1, total })
+  })
+  if (index && touched.size) {
+    const ids = [...touched]
+    const removed = ids.filter((id) => !records.has(id))
+    if (removed.length) await index.remove(removed)
+    const upserts = ids.flatMap((id) => {
+      const record = records.get(id)
+      return record ? [record] : []
+    })
+    for (let start = 0; start < upserts.length; start += INDEX_BATCH)
+      await index.upsert(upserts.slice(start, start + INDEX_BATCH))
   }
   if (!index) {
     index = await indexFactory.open({ dimension })

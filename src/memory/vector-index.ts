@@ -50,6 +50,12 @@ export interface VectorIndex {
   search(parameters: IndexSearchParameters): Promise<IndexHit[]>
   /** Number of live records. */
   count(): Promise<number>
+  /**
+   * Optional: every live record, complete (all fields, as upserted). An index that can do this
+   * lets the vault take the records of a restored snapshot from it instead of decoding (and
+   * holding twice) every segment the snapshot covers.
+   */
+  readRecords?(): Promise<MemoryRecord[]>
   /** Exports the index files (to be encrypted by the vault). */
   snapshot(sequence: number): Promise<IndexSnapshot>
   /** Releases memory and deletes the tmpfs folder. */

@@ -118,3 +118,39 @@ describe.each([
     await reopened.close()
   })
 })
+
+describe('records restored from an index snapshot', () => {
+  it.each([
+    ['exact index', exactIndexFactory],
+    ['LanceDB index', lanceDbIndexFactory],
+  ])('are exactly the records before close, every field (%s)', async (_name, index) => {
+    const vault = await createVault({ path, guards, embedder, index, snapshotThreshold: 1 })
+    await vault.add([
+      { id: 'a', text: 'alpha', metadata: { topic: 'x', nested: { list: [1, 'two', null, true] } }, namespace: 'n1' },
+      { id: 'b', text: 'beta ünïcödé 🐟', provenance: { source: 'unit test', traceEntry: `sha256:${'ab'.repeat(32)}` } },
+      { id: 'c', text: 'gamma', metadata: JSON.parse('{"__proto__":"own key","n":-0.5}') },
+      { id: 'e', text: 'epsilon', metadata: JSON.parse('{"__proto__":{"x":1}}') },
+    ])
+    await vault.update({ id: 'a', text: 'alpha, updated', namespace: 'n2' })
+    await vault.delete('c')
+    const before = vault.list().records
+    await vault.close()
+    const reopened = await openVault({ path, guards, embedder, index })
+    expect(reopened.info().indexSource).toBe('snapshot')
+    expect(reopened.list().records).toEqual(before)
+    expect(reopened.get('b')).toEqual(before.find((record) => record.id === 'b'))
+    // Later writes land on top of the restored records and survive another reopen (replayed, no snapshot).
+    await reopened.add({ id: 'd', text: 'delta' })
+    await reopened.close()
+    const third = await openVault({ path, guards, embedder, index, snapshotThreshold: 1000 })
+    expect(
+      third
+        .list()
+        .records.map((record) => record.id)
+        .sort(),
+    ).toEqual(['a', 'b', 'd', 'e'])
+    expect(Object.keys(third.get('e')?.metadata ?? {})).toEqual(['__proto__'])
+    expect((await third.search({ query: 'delta', k: 1 })).map((hit) => hit.record.id)).toEqual(['d'])
+    await third.close()
+  })
+})

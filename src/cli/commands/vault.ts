@@ -1,15 +1,35 @@
 import type { Command } from 'commander'
-import { passphraseGuard } from '../../access/passphrase-guard.js'
 import { InvalidInputError, NotFoundError } from '../../errors.js'
-import { createHashingEmbedder } from '../../memory/embedders/index.js'
-import { createVault, exportVault, importVault, type MemoryRecord, openVault, type Vault } from '../../memory/index.js'
+import type { MemoryRecord } from '../../memory/record.js'
+import type { Vault } from '../../memory/vault.js'
 import { printResult } from '../output.js'
 import { createProgressBar } from '../progress.js'
 
 /**
  * `verity vault ...`: create, fill, search, export and import encrypted vector-memory vaults.
  * The passphrase comes from `VERITY_PASSPHRASE` or an interactive prompt (no echo).
+ *
+ * The vault's modules (LanceDB, Arrow, scrypt, the embedder) are imported inside the actions,
+ * so `verity --help` and other commands do not pay for loading them.
  */
+
+/** The modules the vault commands need, loaded on first use. */
+async function vaultModules() {
+  const [{ passphraseGuard }, { createHashingEmbedder }, vault, archive] = await Promise.all([
+    import('../../access/passphrase-guard.js'),
+    import('../../memory/embedders/hashing-embedder.js'),
+    import('../../memory/vault.js'),
+    import('../../memory/vault-archive.js'),
+  ])
+  return {
+    passphraseGuard,
+    createHashingEmbedder,
+    createVault: vault.createVault,
+    openVault: vault.openVault,
+    exportVault: archive.exportVault,
+    importVault: archive.importVault,
+  }
+}
 
 type JsonOption = { json?: boolean }
 
@@ -63,7 +83,9 @@ async function passphrase(confirm: boolean): Promise<string> {
 }
 
 async function openForCommand(directory: string, options: JsonOption, readOnly: boolean): Promise<Vault> {
-  const guard = passphraseGuard({ passphrase: await passphrase(false) })
+  const secret = await passphrase(false)
+  const { passphraseGuard, openVault, createHashingEmbedder } = await vaultModules()
+  const guard = passphraseGuard({ passphrase: secret })
   const progress = createProgressBar({ enabled: !options.json })
   try {
     return await openVault({
@@ -151,6 +173,7 @@ export function registerVaultCommands(program: Command): void {
           hint: 'The CLI creates passphrase vaults; owner and Lit guards are added through the API (vault.grant).',
         })
       const secret = await passphrase(true)
+      const { passphraseGuard, createVault, createHashingEmbedder } = await vaultModules()
       const guard = passphraseGuard({
         passphrase: secret,
         ...(options.scryptLogN ? { cost: { logN: options.scryptLogN, r: 8, p: 1 } } : {}),
@@ -271,6 +294,7 @@ export function registerVaultCommands(program: Command): void {
     .option('--json', 'JSON output')
     .description('Write the vault to one portable .vault file (stays encrypted; no passphrase needed)')
     .action(async (directory: string, options: JsonOption & { out: string }) => {
+      const { exportVault } = await vaultModules()
       const result = await exportVault({ path: directory, out: options.out })
       printResult(options, result, () => `exported ${result.files} files (${result.bytes} bytes) to ${result.out}`)
     })
@@ -282,6 +306,7 @@ export function registerVaultCommands(program: Command): void {
     .option('--json', 'JSON output')
     .description('Unpack a .vault file into a new vault folder')
     .action(async (file: string, options: JsonOption & { to: string }) => {
+      const { importVault } = await vaultModules()
       const result = await importVault({ file, to: options.to })
       printResult(options, result, () => `imported vault ${result.vaultId} into ${result.path}`)
     })

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { randomId } from '../crypto/random.js'
@@ -9,6 +9,8 @@ import { StorageError, VaultLockedError } from '../errors.js'
  * owner's host and pid. A lock whose owner process is gone (same host, pid not alive, e.g.
  * after `kill -9`) is stale and is taken over at once, so a crashed writer never blocks the
  * next open. (proper-lockfile's mtime-based staleness would need >= 5 s after a crash.)
+ * Takeovers are serialised by a second O_EXCL file (`.lock.takeover`), so two processes that
+ * both find the same stale lock can never remove a lock a third process has just taken.
  */
 
 /** Name of the lock file inside a vault folder. */
@@ -56,6 +58,40 @@ function tryCreate(path: string, owner: LockOwner): boolean {
   return true
 }
 
+/** Suffix of the short-lived file that serialises stale-lock takeovers. */
+const TAKEOVER_SUFFIX = '.takeover'
+
+/**
+ * Removes the lock at `path` if it is still the stale one described by `stale`. Only the holder
+ * of `path + '.takeover'` (created with O_EXCL) removes a stale lock, and it re-reads the lock
+ * under that guard, so a live owner's lock is never removed: a new lock can only appear after
+ * the stale one is gone, and only the takeover holder makes it go.
+ */
+function removeStaleLock(path: string, stale: LockOwner): void {
+  const takeover = `${path}${TAKEOVER_SUFFIX}`
+  const guard: LockOwner = { pid: process.pid, host: hostname(), token: randomId(), since: Date.now() }
+  if (!tryCreate(takeover, guard)) {
+    // Another process is taking over right now; if it died in the middle, clear its guard.
+    const holder = readOwner(takeover)
+    if (isStale(holder) || (holder === undefined && ageMs(takeover) > 10_000)) rmSync(takeover, { force: true })
+    return
+  }
+  try {
+    const current = readOwner(path)
+    if (current?.token === stale.token) rmSync(path, { force: true })
+  } finally {
+    rmSync(takeover, { force: true })
+  }
+}
+
+function ageMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs
+  } catch {
+    return 0
+  }
+}
+
 /**
  * Takes the writer lock of the vault at `folder`, or throws {@link VaultLockedError}.
  *
@@ -68,35 +104,23 @@ function tryCreate(path: string, owner: LockOwner): boolean {
 export function acquireVaultLock(folder: string): VaultLock {
   const path = join(folder, LOCK_FILE)
   const owner: LockOwner = { pid: process.pid, host: hostname(), token: randomId(), since: Date.now() }
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     if (tryCreate(path, owner)) return lockHandle(path, owner.token)
     const current = readOwner(path)
-    if (!isStale(current)) {
-      if (current === undefined && attempt < 2) continue // being written right now; look again
-      throw new VaultLockedError('The vault is open for writing by another process', {
-        details: `${folder}: locked by pid ${current?.pid ?? 'unknown'} on ${current?.host ?? 'unknown host'} since ${
-          current ? new Date(current.since).toISOString() : 'unknown'
-        }`,
-        hint: 'Close the other process (or wait for it to finish) and retry. If no Verity process is using the vault, delete its .lock file.',
-        docsPath: 'vault-format.md',
-        meta: { folder, pid: current?.pid, host: current?.host },
-      })
-    }
-    // Take over a stale lock: move it aside atomically, then check we moved the stale one.
-    const aside = `${path}.stale-${randomId()}`
-    try {
-      renameSync(path, aside)
-    } catch {
+    if (current === undefined) {
+      if (attempt < 4) continue // being written right now (or just removed); look again
+    } else if (isStale(current)) {
+      removeStaleLock(path, current)
       continue
     }
-    const moved = readOwner(aside)
-    if (moved && moved.token !== current?.token) {
-      // A live process re-took the lock in between: put its lock back if nobody else holds one now.
-      try {
-        linkSync(aside, path)
-      } catch {}
-    }
-    rmSync(aside, { force: true })
+    throw new VaultLockedError('The vault is open for writing by another process', {
+      details: `${folder}: locked by pid ${current?.pid ?? 'unknown'} on ${current?.host ?? 'unknown host'} since ${
+        current ? new Date(current.since).toISOString() : 'unknown'
+      }`,
+      hint: 'Close the other process (or wait for it to finish) and retry. If no Verity process is using the vault, delete its .lock file.',
+      docsPath: 'vault-format.md',
+      meta: { folder, pid: current?.pid, host: current?.host },
+    })
   }
   throw new VaultLockedError('Could not take the vault lock', {
     details: `${folder}: the lock changed hands repeatedly`,

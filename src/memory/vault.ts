@@ -1180,16 +1180,21 @@ async function loadVault(
   let indexSource: VaultInfo['indexSource'] = 'rebuild'
   /** Segments with a sequence up to this are already in the records (taken from the restored snapshot). */
   let coveredSequence = -1
+  /** Segments with a sequence up to this have been checked against the manifest already. */
+  let verifiedSequence = -1
   if (useSnapshot) {
     const plaintext = decodeSegment(folder, snapshotEntry, 'index-snapshot', keys, header.vaultId)
     const snapshot = decodeSnapshot(plaintext, snapshotEntry.digest)
-    try {
-      index = await indexFactory.open({ dimension, snapshot })
-      indexSource = 'snapshot'
-    } catch {
-      // An authentic snapshot this index build cannot load (e.g. an older index version): rebuild below.
-      index = undefined
-    }
+    const opening = indexFactory.open({ dimension, snapshot }).then(
+      (opened) => opened,
+      () => undefined, // an authentic snapshot this index build cannot load (e.g. an older index version): rebuild below
+    )
+    // While the index loads (mostly native work off this thread), check the segments the snapshot
+    // covers against the manifest; if its records cannot be used, they are decrypted below anyway.
+    for (const entry of manifest.segments) if (entry.sequence <= snapshotEntry.sequence) verifySegmentFile(folder, entry)
+    verifiedSequence = snapshotEntry.sequence
+    index = await opening
+    if (index) indexSource = 'snapshot'
     if (index?.readRecords) {
       try {
         for (const record of await index.readRecords()) records.set(record.id, record)
@@ -1205,7 +1210,7 @@ async function loadVault(
   manifest.segments.forEach((entry, position) => {
     if (entry.sequence <= coveredSequence) {
       // Its operations are in the snapshot's records: only check the file is the one the manifest names.
-      verifySegmentFile(folder, entry)
+      if (entry.sequence > verifiedSequence) verifySegmentFile(folder, entry)
     } else {
       const operations = decodeOperations(
         decodeSegment(folder, entry, 'operations', keys, header.vaultId),

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import type { Guard, Stanza } from '../access/guard.js'
-import { digest } from '../crypto/digest.js'
 import { randomBytes } from '../crypto/random.js'
 import {
   AccessDeniedError,
@@ -22,6 +21,7 @@ import { decodeOperations, decodeSnapshot, encodeOperations, encodeSnapshot } fr
 import { openSegment, type SegmentKind, sealSegment } from './segment-file.js'
 import { assertSameEmbedder, canEmbed, type EmbedderDescription, toEmbedding } from './vault-embedder.js'
 import {
+  hashSegmentFile,
   readCommit,
   readSegmentBytes,
   removeUnreferencedFiles,
@@ -401,13 +401,13 @@ function decodeSegment(
 
 /** Checks a segment file against the manifest (size and SHA-256) without decrypting it. */
 function verifySegmentFile(folder: string, entry: SegmentEntry): void {
-  const bytes = readSegmentBytes(folder, entry)
+  const { size, digest } = hashSegmentFile(folder, entry)
   const where = join(folder, SEGMENTS_FOLDER, entry.digest.slice(7))
-  if (bytes.length !== entry.bytes || digest(bytes) !== entry.digest)
+  if (size !== entry.bytes || digest !== entry.digest)
     throw new IntegrityError(
-      bytes.length < entry.bytes ? 'Segment file is truncated' : 'Segment file does not match its manifest digest',
+      size < entry.bytes ? 'Segment file is truncated' : 'Segment file does not match its manifest digest',
       {
-        details: `${where}: ${bytes.length} bytes (manifest: ${entry.bytes}); segment ${entry.id}`,
+        details: `${where}: ${size} bytes (manifest: ${entry.bytes}); segment ${entry.id}`,
         hint: 'The segment was modified, truncated or replaced; restore the vault from an export or backup.',
         docsPath: 'vault-format.md',
       },

@@ -36,7 +36,13 @@ const CENTRES = 500
 const SCRYPT = { ...DEFAULT_SCRYPT, logN: Number(process.env.VERITY_BENCH_SCRYPT_LOG_N ?? DEFAULT_SCRYPT.logN) }
 const PASSPHRASE = 'bench passphrase'
 
-type OpenMeasurement = { openToFirstQueryMs: number; unwrapMs: number; plainOpenMs: number; peakRssBytes: number }
+type OpenMeasurement = {
+  openToFirstQueryMs: number
+  unwrapMs: number
+  plainOpenMs: number
+  peakRssBytes: number
+  indexSource: string
+}
 
 /** Child-process side: open the vault and run one query (modules already loaded), then the same for plain LanceDB. */
 async function measureOpen(parameters: {
@@ -56,6 +62,7 @@ async function measureOpen(parameters: {
   })
   await vault.search({ vector, k: K })
   const openToFirstQueryMs = performance.now() - start
+  const { indexSource } = vault.info()
   await vault.close()
   const { header, manifest } = readCommit(parameters.path)
   const stanza = header.stanzas[0] as (typeof header.stanzas)[number]
@@ -65,7 +72,7 @@ async function measureOpen(parameters: {
   await table.vectorSearch(vector).distanceType('cosine').nprobes(parameters.nprobes).ef(80).limit(K).select(['id']).toArray()
   const plainOpenMs = performance.now() - plainStart
   table.close()
-  return { openToFirstQueryMs, unwrapMs, plainOpenMs, peakRssBytes: rss.stop() }
+  return { openToFirstQueryMs, unwrapMs, plainOpenMs, peakRssBytes: rss.stop(), indexSource }
 }
 
 if (process.env.VERITY_VAULT_BENCH_OPEN) {
@@ -223,6 +230,7 @@ export default async function run(): Promise<BenchmarkReport> {
         scrypt: SCRYPT,
         loadAverage: { atStart: loadAtStart.map((value) => round(value, 2)), atEnd: loadavg().map((value) => round(value, 2)) },
         indexSource,
+        openIndexSource: opened.indexSource,
         data: `${CENTRES} gaussian clusters, sigma 0.8`,
       },
       metrics: [

@@ -265,7 +265,8 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
       await reopened.close()
     }
   })()
-  const cli = 'verity'
+  // `npx verity` runs this package's own bin from a clone as well as from an install.
+  const cli = 'npx verity'
   const shown = (path: string) => {
     const relativePath = relative(process.cwd(), path)
     return relativePath.startsWith('..') ? path : relativePath
@@ -423,7 +424,7 @@ export function registerDemoCommands(program: Command): void {
       if (!result.ok)
         throw new TraceVerificationError('The demo ran but its verification failed', {
           details: JSON.stringify(result.trace.firstFailure ?? result.proven.map((item) => item.verification)),
-          hint: `Inspect with: verity trace verify ${result.trace.path}`,
+          hint: `Inspect with: npx verity trace verify ${result.trace.path}`,
           docsPath: 'agent.md',
         })
     })

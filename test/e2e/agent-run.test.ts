@@ -1,32 +1,13 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runVerity } from './run-process.js'
 
-const ROOT = resolve(import.meta.dirname, '..', '..')
 const work = mkdtempSync(join(tmpdir(), 'verity-agent-run-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
-function verity(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, VERITY_PASSPHRASE: 'agent run test passphrase' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
-  })
-}
+const verity = (args: string[]) => runVerity(args, { VERITY_PASSPHRASE: 'agent run test passphrase' })
 
 describe('verity agent run', () => {
   it('runs a script with its context (identity, vault, trace) and ends the trace it opened; a failing script is an AgentScriptError', async () => {

@@ -1,33 +1,15 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { type ProcessRun, runVerity } from './run-process.js'
 
-const ROOT = resolve(import.meta.dirname, '..', '..')
 const home = mkdtempSync(join(tmpdir(), 'verity-demo-e2e-'))
 
-type Run = { code: number | null; stdout: string; stderr: string }
+type Run = ProcessRun
 
-function verity(args: string[], environment: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, VERITY_PASSPHRASE: '', ...environment },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
-  })
-}
+const verity = (args: string[], environment: Record<string, string> = {}): Promise<Run> =>
+  runVerity(args, { VERITY_PASSPHRASE: '', ...environment })
 
 afterAll(() => rmSync(home, { recursive: true, force: true }))
 

@@ -1,32 +1,15 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT, runTypeScript } from './run-process.js'
 
 // The examples import the public API (`verity/agent`, `verity/memory`...), which resolves through
 // package.json `exports` to dist/: build first (`npm run build`; `npm install` does it).
-const ROOT = resolve(import.meta.dirname, '..', '..')
 const homes: string[] = []
 
-function runExample(name: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', name), ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
-  })
-}
+const runExample = (name: string, args: string[] = []) => runTypeScript(join('examples', name), args)
 
 function home(): string {
   const dir = mkdtempSync(join(tmpdir(), 'verity-example-'))

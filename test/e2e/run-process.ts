@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process'
+import { join, resolve } from 'node:path'
+
+/** The repository root. */
+export const ROOT = resolve(import.meta.dirname, '..', '..')
+
+export type ProcessRun = { code: number | null; stdout: string; stderr: string }
+
+/**
+ * Runs a TypeScript entry point of the repository in a child Node process (through tsx), from the
+ * repository root, and collects its exit code and output.
+ */
+export function runTypeScript(script: string, args: string[], environment: Record<string, string> = {}): Promise<ProcessRun> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
+  })
+}
+
+/** Runs the `verity` CLI from source in a child process. */
+export function runVerity(args: string[], environment: Record<string, string> = {}): Promise<ProcessRun> {
+  return runTypeScript('src/cli/main.ts', args, environment)
+}

@@ -10,10 +10,15 @@
  * measured on its own (one unwrap of the stanza) and reported beside the open time without it.
  * Open-to-first-query runs in a fresh child process (modules loaded, then timed), as an application
  * opening its vault would; this process holds the data set several times over for the ground truth.
+ * Before spawning it, this process quiesces (dirty pages flushed with `sync`, GC, own CPU < 2% for
+ * 500 ms) and the child reports the CPU this process used during its open (~0), its own CPU time
+ * for the open (all threads), the load average (other processes compete for the cores) and a
+ * second open in the same warm process (module loading and JIT warm-up excluded).
+ * `VERITY_VAULT_BENCH_CPU_PROF=<dir>` writes a V8 CPU profile of that child to `<dir>`.
  * Searches alternate vault and plain LanceDB query by query, so load changes affect both alike.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -42,6 +47,25 @@ type OpenMeasurement = {
   plainOpenMs: number
   peakRssBytes: number
   indexSource: string
+  /** CPU time (ms, all threads) the parent process used while this child opened the vault. */
+  parentCpuDuringOpenMs: number
+  /** CPU time (ms, all threads) this child used for the open. */
+  childCpuDuringOpenMs: number
+  /** A second open-to-first-query in the same (now warm) process. */
+  secondOpenMs: number
+  /** Load average just before the open (other processes on the machine compete for its cores). */
+  loadAverage: number[]
+}
+
+/** CPU time (user + system, all threads) of a process in ms, from /proc (Linux); NaN elsewhere. */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  } catch {
+    return Number.NaN
+  }
 }
 
 /** Child-process side: open the vault and run one query (modules already loaded), then the same for plain LanceDB. */
@@ -54,6 +78,9 @@ async function measureOpen(parameters: {
   const rss = rssSampler(5)
   const guards = [passphraseGuard({ passphrase: PASSPHRASE })]
   const vector = Float32Array.from(parameters.query)
+  const loadAverage = loadavg()
+  const parentCpuStart = processCpuMs(process.ppid)
+  const childCpuStart = process.cpuUsage()
   const start = performance.now()
   const vault = await openVault({
     path: parameters.path,
@@ -62,8 +89,19 @@ async function measureOpen(parameters: {
   })
   await vault.search({ vector, k: K })
   const openToFirstQueryMs = performance.now() - start
+  const childCpu = process.cpuUsage(childCpuStart)
+  const parentCpuDuringOpenMs = processCpuMs(process.ppid) - parentCpuStart
   const { indexSource } = vault.info()
   await vault.close()
+  const secondStart = performance.now()
+  const second = await openVault({
+    path: parameters.path,
+    guards,
+    embedder: { id: 'bench/random-clusters', dimension: DIMENSION },
+  })
+  await second.search({ vector, k: K })
+  const secondOpenMs = performance.now() - secondStart
+  await second.close()
   const { header, manifest } = readCommit(parameters.path)
   const stanza = header.stanzas[0] as (typeof header.stanzas)[number]
   const unwrapMs = await timeMs(() => guards[0]?.unwrap(stanza, { vaultId: header.vaultId, keyId: manifest.keyId }))
@@ -72,13 +110,44 @@ async function measureOpen(parameters: {
   await table.vectorSearch(vector).distanceType('cosine').nprobes(parameters.nprobes).ef(80).limit(K).select(['id']).toArray()
   const plainOpenMs = performance.now() - plainStart
   table.close()
-  return { openToFirstQueryMs, unwrapMs, plainOpenMs, peakRssBytes: rss.stop(), indexSource }
+  return {
+    openToFirstQueryMs,
+    unwrapMs,
+    plainOpenMs,
+    peakRssBytes: rss.stop(),
+    indexSource,
+    parentCpuDuringOpenMs,
+    childCpuDuringOpenMs: (childCpu.user + childCpu.system) / 1000,
+    secondOpenMs,
+    loadAverage,
+  }
 }
 
 if (process.env.VERITY_VAULT_BENCH_OPEN) {
   const measured = await measureOpen(JSON.parse(process.env.VERITY_VAULT_BENCH_OPEN))
   process.stdout.write(`\n@@OPEN@@${JSON.stringify(measured)}\n`)
   process.exit(0)
+}
+
+/**
+ * Waits until this process is idle: flushes dirty pages to disk, collects garbage (when `--expose-gc`) and waits until its CPU use
+ * (all threads: V8's concurrent GC, LanceDB's native workers) stays under 2% for 500 ms, at most 60 s.
+ */
+async function quiescent(): Promise<{ waitedMs: number; lastWindowCpuMs: number }> {
+  const start = performance.now()
+  // The vault and plain LanceDB files were just written: flush them so the kernel's writeback does
+  // not compete with the open (an application opens a vault written earlier, not seconds ago).
+  spawnSync('sync', { stdio: 'ignore' })
+  ;(globalThis as { gc?: () => void }).gc?.()
+  let lastWindowCpuMs = Number.NaN
+  while (performance.now() - start < 60_000) {
+    const before = process.cpuUsage()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const used = process.cpuUsage(before)
+    lastWindowCpuMs = (used.user + used.system) / 1000
+    if (lastWindowCpuMs < 10) break
+  }
+  return { waitedMs: round(performance.now() - start), lastWindowCpuMs: round(lastWindowCpuMs) }
 }
 
 function random(seed: number): () => number {
@@ -117,7 +186,9 @@ export default async function run(): Promise<BenchmarkReport> {
   }
   // Unit vectors in one buffer (not 100k more objects on the heap while the vault is measured).
   const units = new Float32Array(N * DIMENSION)
-  records.forEach((record, i) => units.set(unit(record.embedding), i * DIMENSION))
+  records.forEach((record, i) => {
+    units.set(unit(record.embedding), i * DIMENSION)
+  })
   const truth = queries.map((query) => {
     const q = unit(query)
     const scored = records.map((_, i) => {
@@ -170,17 +241,24 @@ export default async function run(): Promise<BenchmarkReport> {
 
     // --- Open-to-first-query, in a fresh process (as an application opening its vault; this
     // process holds the whole data set three times over for the ground truth) ---
-    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env: {
-        ...process.env,
-        VERITY_VAULT_BENCH_OPEN: JSON.stringify({ path, folder, query: [...(queries[0] as Float32Array)], nprobes }),
-      },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    const marker = child.stdout.lastIndexOf('@@OPEN@@')
-    if (child.status !== 0 || marker < 0) throw new Error(`open child failed (exit ${child.status}): ${child.stdout}`)
-    const opened = JSON.parse(child.stdout.slice(marker + 8)) as OpenMeasurement
+    const spawnOpen = (): OpenMeasurement => {
+      const profile = process.env.VERITY_VAULT_BENCH_CPU_PROF
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.VERITY_VAULT_BENCH_CPU_PROF]
+        : []
+      const child = spawnSync(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url)], {
+        env: {
+          ...process.env,
+          VERITY_VAULT_BENCH_OPEN: JSON.stringify({ path, folder, query: [...(queries[0] as Float32Array)], nprobes }),
+        },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      const marker = child.stdout.lastIndexOf('@@OPEN@@')
+      if (child.status !== 0 || marker < 0) throw new Error(`open child failed (exit ${child.status}): ${child.stdout}`)
+      return JSON.parse(child.stdout.slice(marker + 8)) as OpenMeasurement
+    }
+    const quiesce = await quiescent()
+    const opened = spawnOpen()
 
     // --- Search: both open side by side, queries interleaved so load changes hit both alike ---
     const reopened = await openVault({ path, guards, embedder })
@@ -231,6 +309,10 @@ export default async function run(): Promise<BenchmarkReport> {
         loadAverage: { atStart: loadAtStart.map((value) => round(value, 2)), atEnd: loadavg().map((value) => round(value, 2)) },
         indexSource,
         openIndexSource: opened.indexSource,
+        // The bench process stays idle while the child opens (CPU ms it used meanwhile; waited to get there).
+        parentCpuDuringOpenMs: opened.parentCpuDuringOpenMs,
+        quiesce,
+        loadAverageAtOpen: opened.loadAverage.map((value) => round(value, 2)),
         data: `${CENTRES} gaussian clusters, sigma 0.8`,
       },
       metrics: [
@@ -253,6 +335,16 @@ export default async function run(): Promise<BenchmarkReport> {
         metric({
           name: 'open-to-first-query without the scrypt unwrap',
           value: round(opened.openToFirstQueryMs - opened.unwrapMs),
+          unit: 'ms',
+        }),
+        metric({
+          name: 'open-to-first-query, CPU time of the opening process (all threads)',
+          value: round(opened.childCpuDuringOpenMs),
+          unit: 'ms',
+        }),
+        metric({
+          name: 'open-to-first-query, second open in the same (warm) process',
+          value: round(opened.secondOpenMs),
           unit: 'ms',
         }),
         metric({ name: 'peak RSS of the fresh process that opened the vault', value: opened.peakRssBytes, unit: 'bytes' }),

@@ -30,6 +30,7 @@ import { indexSchema, recordsToArrow } from '../src/memory/lancedb-arrow.js'
 import type { MemoryRecord } from '../src/memory/record.js'
 import { createVault, openVault } from '../src/memory/vault.js'
 import { readCommit } from '../src/memory/vault-files.js'
+import { clusteredSampler } from './lib/clustered-data.js'
 import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
 
 const N = Number(process.env.VERITY_BENCH_N ?? 100_000)
@@ -150,24 +151,10 @@ async function quiescent(): Promise<{ waitedMs: number; lastWindowCpuMs: number 
   return { waitedMs: round(performance.now() - start), lastWindowCpuMs: round(lastWindowCpuMs) }
 }
 
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 export default async function run(): Promise<BenchmarkReport> {
   const loadAtStart = loadavg()
   const rss = rssSampler()
-  const next = random(7)
-  const gauss = () => Math.sqrt(-2 * Math.log(next() || 1e-9)) * Math.cos(2 * Math.PI * next())
-  const centres = Array.from({ length: CENTRES }, () => Float32Array.from({ length: DIMENSION }, gauss))
-  const sample = () => (centres[Math.floor(next() * CENTRES)] as Float32Array).map((value) => value + 0.8 * gauss())
+  const { sample } = clusteredSampler({ seed: 7, centres: CENTRES, dimension: DIMENSION, sigma: 0.8 })
   const words = ['invoice', 'flight', 'bread', 'doctor', 'server', 'refund', 'hotel', 'soup', 'test', 'deploy']
   const records: MemoryRecord[] = Array.from({ length: N }, (_, i) => ({
     id: `m${i.toString(16).padStart(8, '0')}`,

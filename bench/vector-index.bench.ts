@@ -14,6 +14,7 @@ import { connect, Index } from '@lancedb/lancedb'
 import { indexSchema, recordsToArrow } from '../src/memory/lancedb-arrow.js'
 import { openLanceDbIndex } from '../src/memory/lancedb-index.js'
 import type { MemoryRecord } from '../src/memory/record.js'
+import { clusteredSampler } from './lib/clustered-data.js'
 import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
 
 const N = Number(process.env.VERITY_BENCH_N ?? 100_000)
@@ -23,24 +24,10 @@ const BATCH = 10_000
 const K = 10
 const CENTRES = 500
 
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 export default async function run(): Promise<BenchmarkReport> {
   const diskTmp = tmpdir()
   const rss = rssSampler()
-  const next = random(42)
-  const gauss = () => Math.sqrt(-2 * Math.log(next() || 1e-9)) * Math.cos(2 * Math.PI * next())
-  const centres = Array.from({ length: CENTRES }, () => Float32Array.from({ length: DIMENSION }, gauss))
-  const sample = () => (centres[Math.floor(next() * CENTRES)] as Float32Array).map((value) => value + 0.8 * gauss())
+  const { sample } = clusteredSampler({ seed: 42, centres: CENTRES, dimension: DIMENSION, sigma: 0.8 })
   const words = ['invoice', 'flight', 'bread', 'doctor', 'server', 'refund', 'hotel', 'soup', 'test', 'deploy']
   const records: MemoryRecord[] = Array.from({ length: N }, (_, i) => ({
     id: `m${i.toString(16).padStart(8, '0')}`,

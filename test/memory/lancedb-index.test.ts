@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { seededRandom } from '../../bench/lib/clustered-data.js'
 import { IntegrityError, InvalidInputError, InvalidStateError, StorageError } from '../../src/errors.js'
 import { type LanceDbIndex, openLanceDbIndex } from '../../src/memory/lancedb-index.js'
 import type { JsonValue, MemoryRecord } from '../../src/memory/record.js'
@@ -16,17 +17,6 @@ async function open(parameters: Partial<Parameters<typeof openLanceDbIndex>[0]> 
   const index = await openLanceDbIndex({ dimension: DIMENSION, ...parameters })
   opened.push(index)
   return index
-}
-
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function vectorFrom(next: () => number, dimension = DIMENSION): Float32Array {
@@ -60,7 +50,7 @@ function exactTop(records: MemoryRecord[], query: Float32Array, k: number): stri
 describe('openLanceDbIndex', () => {
   it('upserts, replaces, removes and counts', async () => {
     const index = await open()
-    const next = random(1)
+    const next = seededRandom(1)
     const records = Array.from({ length: 50 }, (_, i) => record(`r${i}`, vectorFrom(next)))
     await index.upsert(records)
     expect(await index.count()).toBe(50)
@@ -81,7 +71,7 @@ describe('openLanceDbIndex', () => {
 
   it('keeps the last record when a batch repeats an id', async () => {
     const index = await open()
-    const next = random(2)
+    const next = seededRandom(2)
     const last = vectorFrom(next)
     await index.upsert([record('same', vectorFrom(next), { text: 'first' }), record('same', last, { text: 'second' })])
     expect(await index.count()).toBe(1)
@@ -91,7 +81,7 @@ describe('openLanceDbIndex', () => {
 
   it('vector search returns the exact nearest neighbours on small data', async () => {
     const index = await open()
-    const next = random(3)
+    const next = seededRandom(3)
     const records = Array.from({ length: 300 }, (_, i) => record(`v${i}`, vectorFrom(next)))
     await index.upsert(records)
     for (let q = 0; q < 10; q++) {
@@ -120,7 +110,7 @@ describe('openLanceDbIndex', () => {
             const model = new Map<string, MemoryRecord>()
             for (const operation of operations) {
               if ('put' in operation) {
-                const r = record(`p${operation.put}`, vectorFrom(random(operation.seed)))
+                const r = record(`p${operation.put}`, vectorFrom(seededRandom(operation.seed)))
                 model.set(r.id, r)
                 await index.upsert([r])
               } else {
@@ -129,7 +119,7 @@ describe('openLanceDbIndex', () => {
               }
             }
             expect(await index.count()).toBe(model.size)
-            const query = vectorFrom(random(99))
+            const query = vectorFrom(seededRandom(99))
             const hits = await index.search({ mode: 'vector', vector: query, k: 20 })
             expect(hits.map((h) => h.id)).toEqual(exactTop([...model.values()], query, 20))
           } finally {
@@ -143,7 +133,7 @@ describe('openLanceDbIndex', () => {
 
   it('text search finds keyword matches, hybrid ranks a both-match first', async () => {
     const index = await open()
-    const next = random(4)
+    const next = seededRandom(4)
     const target = vectorFrom(next)
     const records = [
       record('invoice', vectorFrom(next), { text: 'The invoice for March was paid late' }),
@@ -172,7 +162,7 @@ describe('openLanceDbIndex', () => {
 
   it('filters by namespace and metadata and excludes everything else', async () => {
     const index = await open()
-    const next = random(5)
+    const next = seededRandom(5)
     const records: MemoryRecord[] = []
     const topics = ['billing', "it's", 'travel']
     for (let i = 0; i < 60; i++)
@@ -211,7 +201,7 @@ describe('openLanceDbIndex', () => {
 
   it('snapshot → restore gives identical results without re-adding', async () => {
     const index = await open({ tuning: { approximateFromRows: 2000 } })
-    const next = random(6)
+    const next = seededRandom(6)
     const records = Array.from({ length: 3000 }, (_, i) =>
       record(`s${i}`, vectorFrom(next), { text: `snapshot memory ${i % 17} tag${i % 7}`, namespace: i % 2 ? 'x' : 'y' }),
     )
@@ -245,7 +235,7 @@ describe('openLanceDbIndex', () => {
 
   it('refuses unsafe or foreign snapshots with typed errors', async () => {
     const index = await open()
-    await index.upsert([record('a', vectorFrom(random(7)))])
+    await index.upsert([record('a', vectorFrom(seededRandom(7)))])
     const snapshot = await index.snapshot(1)
     const evil = new Map(snapshot.files)
     evil.set('../escape', new Uint8Array([1]))
@@ -262,7 +252,7 @@ describe('openLanceDbIndex', () => {
 
   it('rejects bad input with typed errors and nothing changes', async () => {
     const index = await open()
-    await index.upsert([record('ok', vectorFrom(random(8)))])
+    await index.upsert([record('ok', vectorFrom(seededRandom(8)))])
     await expect(index.upsert([record('bad', new Float32Array(3).fill(1))])).rejects.toBeInstanceOf(InvalidInputError)
     await expect(index.upsert([record('nan', new Float32Array(DIMENSION).fill(Number.NaN))])).rejects.toBeInstanceOf(
       InvalidInputError,
@@ -270,7 +260,9 @@ describe('openLanceDbIndex', () => {
     await expect(index.upsert([record('zero', new Float32Array(DIMENSION))])).rejects.toBeInstanceOf(InvalidInputError)
     await expect(index.search({ mode: 'vector', k: 3 })).rejects.toBeInstanceOf(InvalidInputError)
     await expect(index.search({ mode: 'text', k: 0, text: 'x' })).rejects.toBeInstanceOf(InvalidInputError)
-    await expect(index.search({ mode: 'hybrid', k: 3, vector: vectorFrom(random(9)) })).rejects.toBeInstanceOf(InvalidInputError)
+    await expect(index.search({ mode: 'hybrid', k: 3, vector: vectorFrom(seededRandom(9)) })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    )
     await expect(openLanceDbIndex({ dimension: 0 })).rejects.toBeInstanceOf(InvalidInputError)
     expect(await index.count()).toBe(1)
     await index.close()
@@ -285,7 +277,7 @@ describe('openLanceDbIndex', () => {
     await expect(openLanceDbIndex({ dimension: DIMENSION, directory: process.cwd() })).rejects.toBeInstanceOf(StorageError)
     const index = await open({ tuning: { approximateFromRows: 1000 } })
     expect(Number(statfsSync(index.directory).type)).toBe(TMPFS_MAGIC)
-    const next = random(10)
+    const next = seededRandom(10)
     await index.upsert(
       Array.from({ length: 1500 }, (_, i) => record(`t${i}`, vectorFrom(next), { text: `canary-${i} secret words` })),
     )
@@ -306,7 +298,7 @@ describe('openLanceDbIndex', () => {
 
   it('approximate index keeps recall@10 >= 0.95 on 20k clustered 384-dim vectors', async () => {
     const dimension = 384
-    const next = random(11)
+    const next = seededRandom(11)
     const gauss = () => Math.sqrt(-2 * Math.log(next() || 1e-9)) * Math.cos(2 * Math.PI * next())
     const centres = Array.from({ length: 100 }, () => Float32Array.from({ length: dimension }, gauss))
     const sample = () => {

@@ -1,10 +1,8 @@
 import { encrypt as litEncrypt } from '@lit-protocol/crypto'
 import type { Signer } from 'ethers'
 import { z } from 'zod'
-import { aeadDecrypt, aeadEncrypt } from '../crypto/aead.js'
-import { concatBytes, fromBase64, toBase64 } from '../crypto/bytes.js'
 import { randomBytes } from '../crypto/random.js'
-import { IntegrityError, InvalidInputError, InvalidStateError, UnsupportedFormatError, WrongKeyError } from '../errors.js'
+import { IntegrityError, InvalidStateError, WrongKeyError } from '../errors.js'
 import { parseInput } from '../validation.js'
 import type { Guard, Stanza } from './guard.js'
 import {
@@ -17,7 +15,7 @@ import {
 } from './lit-conditions.js'
 import { type LitKeyCache, memoryLitKeyCache } from './lit-key-cache.js'
 import type { LitNetwork } from './lit-network.js'
-import { stanzaAssociatedData } from './passphrase-guard.js'
+import { openStanza, readStanzaBody, sealStanza } from './stanza-seal.js'
 
 const parametersSchema = z.object({
   network: z.custom<LitNetwork>(
@@ -134,22 +132,10 @@ export function litGuard(parameters: LitGuardParameters): LitGuardReturnType {
           conditions: { ...parsed },
         },
       }
-      const nonce = randomBytes(12)
-      const sealed = aeadEncrypt({
-        key: wrappingKey,
-        nonce,
-        plaintext: dataKey,
-        associatedData: stanzaAssociatedData(header, context),
-      })
-      wrappingKey.fill(0)
-      return { ...header, body: toBase64(concatBytes(nonce, sealed)) }
+      return sealStanza({ header, context, wrappingKey, dataKey })
     },
     async unwrap(stanza: Stanza, context) {
-      if (stanza.kind !== 'lit') throw new InvalidInputError(`lit guard cannot open a '${stanza.kind}' stanza`)
-      if (stanza.version !== 1)
-        throw new UnsupportedFormatError(`Unsupported lit stanza version ${stanza.version}`, {
-          hint: 'Upgrade Verity to open this vault.',
-        })
+      const body = readStanzaBody(stanza, 'lit')
       if (!signer)
         throw new InvalidStateError('This lit guard has no signer', {
           hint: 'Pass { signer: wallet } to litGuard to open a vault.',
@@ -168,8 +154,6 @@ export function litGuard(parameters: LitGuardParameters): LitGuardReturnType {
           hint: 'Point the lit guard at the network the vault was created with.',
           docsPath: 'access.md',
         })
-      const body = fromBase64(stanza.body, 'lit stanza body')
-      if (body.length < 12 + 16) throw new IntegrityError('Lit stanza is truncated', { details: `${body.length} bytes` })
       const wrappingKey = await network.decrypt({
         ciphertext: params.ciphertext,
         dataToEncryptHash: params.dataToEncryptHash,
@@ -179,12 +163,7 @@ export function litGuard(parameters: LitGuardParameters): LitGuardReturnType {
       try {
         if (litDataHash(wrappingKey) !== params.dataToEncryptHash)
           throw new Error('wrapping key does not match dataToEncryptHash')
-        return aeadDecrypt({
-          key: wrappingKey,
-          nonce: body.subarray(0, 12),
-          ciphertext: body.subarray(12),
-          associatedData: stanzaAssociatedData(stanza, context),
-        })
+        return openStanza({ stanza, body, context, wrappingKey })
       } catch (cause) {
         throw new IntegrityError('Lit stanza does not open', {
           details: `key ${context.keyId} of vault ${context.vaultId} was altered`,

@@ -9,14 +9,12 @@ import {
   Wallet as WalletClass,
 } from 'ethers'
 import { z } from 'zod'
-import { aeadDecrypt, aeadEncrypt } from '../crypto/aead.js'
-import { concatBytes, fromBase64, fromHex, toBase64, toHex } from '../crypto/bytes.js'
+import { concatBytes, fromHex, toHex } from '../crypto/bytes.js'
 import { hkdf } from '../crypto/hkdf.js'
-import { randomBytes } from '../crypto/random.js'
-import { IntegrityError, InvalidInputError, InvalidStateError, UnsupportedFormatError, WrongKeyError } from '../errors.js'
+import { IntegrityError, InvalidInputError, InvalidStateError, WrongKeyError } from '../errors.js'
 import { parseInput } from '../validation.js'
 import type { Guard, GuardContext, Stanza } from './guard.js'
-import { stanzaAssociatedData } from './passphrase-guard.js'
+import { openStanza, readStanzaBody, sealStanza } from './stanza-seal.js'
 
 const hexSchema = z.string().regex(/^(0x)?[0-9a-fA-F]+$/, 'must be hex')
 
@@ -130,15 +128,7 @@ export function ownerGuard(parameters: OwnerGuardParameters): OwnerGuardReturnTy
       }
       const wrappingKey = deriveWrappingKey(shared, ephemeralPublicKey, ownPublicKey)
       shared.fill(0)
-      const nonce = randomBytes(12)
-      const sealed = aeadEncrypt({
-        key: wrappingKey,
-        nonce,
-        plaintext: dataKey,
-        associatedData: stanzaAssociatedData(header, context),
-      })
-      wrappingKey.fill(0)
-      return { ...header, body: toBase64(concatBytes(nonce, sealed)) }
+      return sealStanza({ header, context, wrappingKey, dataKey })
     },
     async unwrap(stanza, context) {
       return unwrapOwnerStanza(stanza, context, ownPrivateKey, ownPublicKey, address)
@@ -157,19 +147,13 @@ function unwrapOwnerStanza(
   publicKey: Uint8Array,
   address: string,
 ): Uint8Array {
-  if (stanza.kind !== 'owner') throw new InvalidInputError(`owner guard cannot open a '${stanza.kind}' stanza`)
-  if (stanza.version !== 1)
-    throw new UnsupportedFormatError(`Unsupported owner stanza version ${stanza.version}`, {
-      hint: 'Upgrade Verity to open this vault.',
-    })
+  const body = readStanzaBody(stanza, 'owner')
   if (!privateKey)
     throw new InvalidStateError('This owner guard cannot unwrap: it holds only a public key', {
       hint: 'Construct ownerGuard with { wallet }, { privateKey } or { keystore, password } to open a vault.',
       docsPath: 'access.md',
     })
   const params = parseInput(stanzaParamsSchema, stanza.params, { what: 'owner stanza parameters' })
-  const body = fromBase64(stanza.body, 'owner stanza body')
-  if (body.length < 12 + 16) throw new IntegrityError('Owner stanza is truncated', { details: `${body.length} bytes` })
   const wrongKey = (cause?: unknown) =>
     new WrongKeyError('This wallet does not open the vault', {
       details: `key ${context.keyId} of vault ${context.vaultId} is wrapped to ${stanza.recipient}, not to ${address}`,
@@ -188,16 +172,9 @@ function unwrapOwnerStanza(
   const wrappingKey = deriveWrappingKey(shared, ephemeralPublicKey, publicKey)
   shared.fill(0)
   try {
-    return aeadDecrypt({
-      key: wrappingKey,
-      nonce: body.subarray(0, 12),
-      ciphertext: body.subarray(12),
-      associatedData: stanzaAssociatedData(stanza, context),
-    })
+    return openStanza({ stanza, body, context, wrappingKey })
   } catch (cause) {
     throw wrongKey(cause)
-  } finally {
-    wrappingKey.fill(0)
   }
 }
 

@@ -1,12 +1,11 @@
 import { z } from 'zod'
-import { aeadDecrypt, aeadEncrypt } from '../crypto/aead.js'
-import { concatBytes, fromBase64, toBase64, utf8ToBytes } from '../crypto/bytes.js'
-import { canonicalJson } from '../crypto/canonical-json.js'
+import { fromBase64, toBase64 } from '../crypto/bytes.js'
 import { randomBytes } from '../crypto/random.js'
 import { DEFAULT_SCRYPT, deriveKeyFromPassphrase, type ScryptParameters } from '../crypto/scrypt.js'
-import { IntegrityError, InvalidInputError, UnsupportedFormatError, WrongKeyError } from '../errors.js'
+import { WrongKeyError } from '../errors.js'
 import { parseInput } from '../validation.js'
-import type { Guard, GuardContext, Stanza } from './guard.js'
+import type { Guard } from './guard.js'
+import { openStanza, readStanzaBody, sealStanza } from './stanza-seal.js'
 
 const parametersSchema = z.object({
   passphrase: z.string().min(1, 'passphrase must not be empty').max(4096),
@@ -28,19 +27,6 @@ export type PassphraseGuardParameters = {
   cost?: ScryptParameters | undefined
 }
 export type PassphraseGuardReturnType = Guard
-
-/** Associated data binding a stanza to its vault, key generation and public parameters. */
-export function stanzaAssociatedData(stanza: Omit<Stanza, 'body'>, context: GuardContext): Uint8Array {
-  return utf8ToBytes(
-    canonicalJson({
-      kind: stanza.kind,
-      version: stanza.version,
-      keyId: context.keyId,
-      vaultId: context.vaultId,
-      params: stanza.params,
-    }),
-  )
-}
 
 /**
  * A guard that releases the data key to whoever knows a passphrase: scrypt (RFC 7914)
@@ -71,37 +57,18 @@ export function passphraseGuard(parameters: PassphraseGuardParameters): Passphra
         recipient: 'passphrase',
         params: { salt: toBase64(salt), logN: cost.logN, r: cost.r, p: cost.p },
       }
-      const nonce = randomBytes(12)
-      const sealed = aeadEncrypt({
-        key: wrappingKey,
-        nonce,
-        plaintext: dataKey,
-        associatedData: stanzaAssociatedData(header, context),
-      })
-      wrappingKey.fill(0)
-      return { ...header, body: toBase64(concatBytes(nonce, sealed)) }
+      return sealStanza({ header, context, wrappingKey, dataKey })
     },
     async unwrap(stanza, context) {
-      if (stanza.kind !== 'passphrase') throw new InvalidInputError(`passphrase guard cannot open a '${stanza.kind}' stanza`)
-      if (stanza.version !== 1)
-        throw new UnsupportedFormatError(`Unsupported passphrase stanza version ${stanza.version}`, {
-          hint: 'Upgrade Verity to open this vault.',
-        })
+      const body = readStanzaBody(stanza, 'passphrase')
       const params = parseInput(stanzaParamsSchema, stanza.params, { what: 'passphrase stanza parameters' })
-      const body = fromBase64(stanza.body, 'passphrase stanza body')
-      if (body.length < 12 + 16) throw new IntegrityError('Passphrase stanza is truncated', { details: `${body.length} bytes` })
       const wrappingKey = await deriveKeyFromPassphrase({
         passphrase,
         salt: fromBase64(params.salt, 'passphrase stanza salt'),
         cost: { logN: params.logN, r: params.r, p: params.p },
       })
       try {
-        return aeadDecrypt({
-          key: wrappingKey,
-          nonce: body.subarray(0, 12),
-          ciphertext: body.subarray(12),
-          associatedData: stanzaAssociatedData(stanza, context),
-        })
+        return openStanza({ stanza, body, context, wrappingKey })
       } catch (cause) {
         throw new WrongKeyError('Wrong passphrase', {
           details: `the passphrase does not open key ${context.keyId} of vault ${context.vaultId}`,
@@ -109,8 +76,6 @@ export function passphraseGuard(parameters: PassphraseGuardParameters): Passphra
           docsPath: 'access.md',
           cause,
         })
-      } finally {
-        wrappingKey.fill(0)
       }
     },
   }

@@ -27,10 +27,9 @@ import { connect, Index } from '@lancedb/lancedb'
 import { passphraseGuard } from '../src/access/passphrase-guard.js'
 import { DEFAULT_SCRYPT } from '../src/crypto/scrypt.js'
 import { indexSchema, recordsToArrow } from '../src/memory/lancedb-arrow.js'
-import type { MemoryRecord } from '../src/memory/record.js'
 import { createVault, openVault } from '../src/memory/vault.js'
 import { readCommit } from '../src/memory/vault-files.js'
-import { clusteredSampler } from './lib/clustered-data.js'
+import { exactRecall, syntheticMemories } from './lib/clustered-data.js'
 import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
 
 const N = Number(process.env.VERITY_BENCH_N ?? 100_000)
@@ -154,41 +153,8 @@ async function quiescent(): Promise<{ waitedMs: number; lastWindowCpuMs: number 
 export default async function run(): Promise<BenchmarkReport> {
   const loadAtStart = loadavg()
   const rss = rssSampler()
-  const { sample } = clusteredSampler({ seed: 7, centres: CENTRES, dimension: DIMENSION, sigma: 0.8 })
-  const words = ['invoice', 'flight', 'bread', 'doctor', 'server', 'refund', 'hotel', 'soup', 'test', 'deploy']
-  const records: MemoryRecord[] = Array.from({ length: N }, (_, i) => ({
-    id: `m${i.toString(16).padStart(8, '0')}`,
-    text: `memory ${i} about ${words[i % 10]} and ${words[(i * 7) % 10]}`,
-    embedding: sample(),
-    metadata: { topic: words[i % 10] as string },
-    namespace: i % 2 ? 'agent-a' : 'agent-b',
-    createdAt: i,
-    updatedAt: i,
-  }))
-  const queries = Array.from({ length: QUERIES }, sample)
-  const unit = (v: Float32Array) => {
-    let norm = 0
-    for (const x of v) norm += x * x
-    return v.map((x) => x / Math.sqrt(norm))
-  }
-  // Unit vectors in one buffer (not 100k more objects on the heap while the vault is measured).
-  const units = new Float32Array(N * DIMENSION)
-  records.forEach((record, i) => {
-    units.set(unit(record.embedding), i * DIMENSION)
-  })
-  const truth = queries.map((query) => {
-    const q = unit(query)
-    const scored = records.map((_, i) => {
-      let dot = 0
-      const base = i * DIMENSION
-      for (let j = 0; j < DIMENSION; j++) dot += (units[base + j] as number) * (q[j] as number)
-      return { i, dot }
-    })
-    scored.sort((a, b) => b.dot - a.dot)
-    return new Set(scored.slice(0, K).map((s) => records[s.i]!.id))
-  })
-  const recallOf = (results: string[][]) =>
-    results.reduce((sum, ids, q) => sum + ids.filter((id) => truth[q]!.has(id)).length, 0) / (QUERIES * K)
+  const { records, queries } = syntheticMemories({ seed: 7, count: N, queries: QUERIES, dimension: DIMENSION, centres: CENTRES })
+  const recallOf = exactRecall({ records, queries, k: K })
 
   const work = mkdtempSync(join(tmpdir(), 'verity-bench-vault-'))
   try {

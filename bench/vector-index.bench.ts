@@ -13,8 +13,7 @@ import { performance } from 'node:perf_hooks'
 import { connect, Index } from '@lancedb/lancedb'
 import { indexSchema, recordsToArrow } from '../src/memory/lancedb-arrow.js'
 import { openLanceDbIndex } from '../src/memory/lancedb-index.js'
-import type { MemoryRecord } from '../src/memory/record.js'
-import { clusteredSampler } from './lib/clustered-data.js'
+import { exactRecall, syntheticMemories } from './lib/clustered-data.js'
 import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
 
 const N = Number(process.env.VERITY_BENCH_N ?? 100_000)
@@ -27,36 +26,15 @@ const CENTRES = 500
 export default async function run(): Promise<BenchmarkReport> {
   const diskTmp = tmpdir()
   const rss = rssSampler()
-  const { sample } = clusteredSampler({ seed: 42, centres: CENTRES, dimension: DIMENSION, sigma: 0.8 })
-  const words = ['invoice', 'flight', 'bread', 'doctor', 'server', 'refund', 'hotel', 'soup', 'test', 'deploy']
-  const records: MemoryRecord[] = Array.from({ length: N }, (_, i) => ({
-    id: `m${i.toString(16).padStart(8, '0')}`,
-    text: `memory ${i} about ${words[i % 10]} and ${words[(i * 7) % 10]}`,
-    embedding: sample(),
-    metadata: { topic: words[i % 10] as string, n: i % 7 },
-    namespace: i % 2 ? 'agent-a' : 'agent-b',
-    createdAt: i,
-    updatedAt: i,
-  }))
-  const queries = Array.from({ length: QUERIES }, sample)
-  const unit = (v: Float32Array) => {
-    let norm = 0
-    for (const x of v) norm += x * x
-    return v.map((x) => x / Math.sqrt(norm))
-  }
-  const units = records.map((r) => unit(r.embedding))
-  const truth = queries.map((query) => {
-    const q = unit(query)
-    const scored = units.map((v, i) => {
-      let dot = 0
-      for (let j = 0; j < DIMENSION; j++) dot += (v[j] as number) * (q[j] as number)
-      return { i, dot }
-    })
-    scored.sort((a, b) => b.dot - a.dot)
-    return new Set(scored.slice(0, K).map((s) => records[s.i]!.id))
+  const { records, queries } = syntheticMemories({
+    seed: 42,
+    count: N,
+    queries: QUERIES,
+    dimension: DIMENSION,
+    centres: CENTRES,
+    metadata: (i) => ({ n: i % 7 }),
   })
-  const recallOf = (results: string[][]) =>
-    results.reduce((sum, ids, q) => sum + ids.filter((id) => truth[q]!.has(id)).length, 0) / (QUERIES * K)
+  const recallOf = exactRecall({ records, queries, k: K })
 
   // --- Verity index (tmpfs) ---
   const index = await openLanceDbIndex({ dimension: DIMENSION })

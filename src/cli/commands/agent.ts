@@ -11,8 +11,8 @@ import { AGENT_KEYSTORE_FILE, type AgentIdentity, createAgentIdentity, loadAgent
 import { createHashingEmbedder } from '../../memory/embedders/index.js'
 import { createVault, openVault, type Vault } from '../../memory/vault.js'
 import { openTrace, type TraceWriter } from '../../trace/open-trace.js'
+import { homePassphrase } from '../home.js'
 import { printResult } from '../output.js'
-import { homePassphrase } from './demo.js'
 
 /**
  * `verity agent run SCRIPT [--home DIR] [--json] [-- args...]`: runs a user's agent script (see

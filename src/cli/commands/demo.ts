@@ -1,6 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { passphraseGuard } from '../../access/passphrase-guard.js'
 import { createVerityAgent } from '../../agent/create-verity-agent.js'
@@ -8,15 +7,13 @@ import { createProofPolicy } from '../../agent/policy.js'
 import { createScriptedChatModel } from '../../agent/scripted-chat-model.js'
 import { traceRecorder } from '../../agent/trace-recorder.js'
 import { vaultMemoryStore } from '../../agent/vault-memory-store.js'
-import { toHex } from '../../crypto/bytes.js'
-import { randomBytes, randomId } from '../../crypto/random.js'
+import { randomId } from '../../crypto/random.js'
 import { TraceVerificationError } from '../../errors.js'
 import { AGENT_KEYSTORE_FILE, createAgentIdentity, loadAgentIdentity } from '../../identity/agent-identity.js'
 import { createHashingEmbedder } from '../../memory/embedders/index.js'
 import { createVault, openVault, type Vault } from '../../memory/vault.js'
 import { loadModelPackage } from '../../proofs/model-package.js'
 import { createProverPool } from '../../proofs/prover-pool.js'
-import { writeFileAtomic } from '../../storage/atomic-file.js'
 import { provenTool } from '../../tools/proven-tool.js'
 import { receiptDirectory } from '../../tools/receipt-directory.js'
 import { createTraceReceiptVerifier, type TraceReceiptDetail } from '../../tools/trace-receipt-verifier.js'
@@ -25,6 +22,7 @@ import type { TraceEntryLine } from '../../trace/entry.js'
 import { openTrace } from '../../trace/open-trace.js'
 import { readTraceFile } from '../../trace/read-trace.js'
 import { verifyTrace } from '../../trace/verify-trace.js'
+import { BUNDLED_MODELS_DIR, homePassphrase } from '../home.js'
 import { printResult } from '../output.js'
 
 /**
@@ -43,7 +41,6 @@ import { printResult } from '../output.js'
  */
 
 /** The bundled model packages (`models/` at the package root, from `src/` or `dist/`). */
-export const BUNDLED_MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models')
 
 const DEMO_MODEL = 'transaction-risk'
 const NAMESPACE_AGENT = 'risk-desk'
@@ -103,30 +100,6 @@ export type RunDemoReturnType = {
     models: string
   }
   reverify: string[]
-}
-
-/**
- * The passphrase of a home's keystore and vault: `$VERITY_PASSPHRASE`, else the one in
- * `<home>/passphrase`, generated (24 random bytes, hex) with mode 0600 on first use.
- *
- * @example
- * ```ts
- * const { passphrase } = homePassphrase('.verity-demo')
- * ```
- */
-export function homePassphrase(home: string): { passphrase: string; file: string | undefined } {
-  const fromEnvironment = process.env.VERITY_PASSPHRASE
-  if (fromEnvironment) return { passphrase: fromEnvironment, file: undefined }
-  mkdirSync(home, { recursive: true, mode: 0o700 })
-  const file = join(home, 'passphrase')
-  let passphrase: string
-  if (existsSync(file)) passphrase = readFileSync(file, 'utf8').trim()
-  else {
-    passphrase = toHex(randomBytes(24))
-    writeFileAtomic({ path: file, data: `${passphrase}\n`, mode: 0o600 })
-  }
-  chmodSync(file, 0o600)
-  return { passphrase, file }
 }
 
 /**

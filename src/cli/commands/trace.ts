@@ -7,8 +7,8 @@ import type { TraceCheckpointLine } from '../../trace/entry.js'
 import { traceTimeline } from '../../trace/trace-timeline.js'
 import type { TraceVerificationReport } from '../../trace/verify-trace.js'
 import { verifyTrace } from '../../trace/verify-trace.js'
+import { BUNDLED_MODELS_DIR } from '../home.js'
 import { printResult } from '../output.js'
-import { BUNDLED_MODELS_DIR } from './demo.js'
 
 /**
  * `verity trace verify FILE` and `verity trace show FILE`.

@@ -266,11 +266,11 @@ export function planNextStep(parameters: PlanNextStepParameters): PlanNextStepRe
     lines.push(
       `Recalled ${recalled.length} memor${recalled.length === 1 ? 'y' : 'ies'}: ${recalled.map((memory) => `"${compact(memory.text, 80)}"`).join(', ')}.`,
     )
-  for (const result of actionResults) lines.push(`${result.name} returned ${compact(result.content)}.`)
+  for (const result of actionResults) lines.push(`${result.name} returned ${summaryOf(result.content)}.`)
   if (results.some((result) => result.name === MEMORY_TOOL_NAMES.remember)) lines.push('I stored the outcome in memory.')
   if (results.some((result) => result.name === MEMORY_TOOL_NAMES.forget)) lines.push('I forgot the matching memory.')
   const last = actionResults.at(-1)
-  if (last) lines.push(`Decision: ${decisionFrom(last.content)}`)
+  if (last) lines.push(`Decision: ${decisionFrom(last.content, recalled)}`)
   if (lines.length === 0) lines.push(task ? `No tool matches "${compact(task, 80)}"; nothing to do.` : 'No task given.')
   return { rule: 'answer', text: lines.join(' '), toolCalls: [] }
 }
@@ -440,13 +440,56 @@ function compact(text: string, limit = 160): string {
   return single.length > limit ? `${single.slice(0, limit - 1)}…` : single
 }
 
-function decisionFrom(content: string): string {
+/**
+ * A threshold rule recalled from memory, e.g. "a transaction whose risk is 0.8 or more is held for
+ * review": the named output, the threshold and what follows when the output reaches it.
+ */
+type ThresholdRule = { label: string; threshold: number; consequence: string }
+
+const THRESHOLD_RULE = /\b([a-z_][a-z0-9_]*) (?:is|of) (-?[0-9]+(?:\.[0-9]+)?) or (?:more|above|higher) (?:is |are )?([^,.;]+)/i
+
+function thresholdRules(memories: readonly { text: string }[]): ThresholdRule[] {
+  const rules: ThresholdRule[] = []
+  for (const memory of memories) {
+    const match = THRESHOLD_RULE.exec(memory.text)
+    if (match) rules.push({ label: match[1]!.toLowerCase(), threshold: Number(match[2]), consequence: match[3]!.trim() })
+  }
+  return rules
+}
+
+/** Labelled outputs of a verifiable tool (`{ labelled: { risk: 0.99 } }`), if any. */
+function labelledOutputs(parsed: unknown): [string, unknown][] {
+  return isObject(parsed) && isObject(parsed.labelled) ? Object.entries(parsed.labelled) : []
+}
+
+/** A tool result in one short phrase: labelled outputs and receipt status rather than raw JSON. */
+function summaryOf(content: string): string {
+  const parsed = parseJson(content)
+  const labelled = labelledOutputs(parsed)
+  if (labelled.length === 0) return compact(content)
+  const receipt = isObject(parsed) && isObject(parsed.receipt) ? parsed.receipt.status : undefined
+  const outputs = labelled.map(([key, value]) => `${key} = ${compact(JSON.stringify(value), 60)}`).join(', ')
+  return typeof receipt === 'string' ? `${outputs} (proof receipt ${receipt})` : outputs
+}
+
+function decisionFrom(content: string, recalled: readonly { text: string }[] = []): string {
   const parsed = parseJson(content)
   if (isObject(parsed)) {
-    // Verifiable tools name their outputs: "risk = 0.99" reads better than the raw tensor.
-    if (isObject(parsed.labelled)) {
-      const labelled = Object.entries(parsed.labelled)
-      if (labelled.length > 0) return labelled.map(([key, value]) => `${key} = ${compact(JSON.stringify(value), 60)}`).join(', ')
+    // Verifiable tools name their outputs: "risk = 0.99" reads better than the raw tensor; a
+    // recalled threshold rule on that output turns it into a decision.
+    const labelled = labelledOutputs(parsed)
+    if (labelled.length > 0) {
+      const rules = thresholdRules(recalled)
+      const applied = labelled.flatMap(([key, value]) => {
+        const number = Array.isArray(value) ? Number(value.flat(4)[0]) : Number(value)
+        const rule = rules.find((candidate) => candidate.label === key.toLowerCase())
+        if (!rule || !Number.isFinite(number)) return []
+        return number >= rule.threshold
+          ? [`${key} = ${number} is ${rule.threshold} or more, so: ${rule.consequence} (rule recalled from memory)`]
+          : [`${key} = ${number} is below ${rule.threshold}, so the recalled rule (${rule.consequence}) does not apply`]
+      })
+      if (applied.length > 0) return applied.join('; ')
+      return labelled.map(([key, value]) => `${key} = ${compact(JSON.stringify(value), 60)}`).join(', ')
     }
     const keys = Object.keys(parsed)
     const key =

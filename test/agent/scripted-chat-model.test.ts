@@ -99,6 +99,34 @@ describe('planNextStep', () => {
     expect(step.text).toContain('Recalled 1 memory: "Alice likes tea"')
   })
 
+  it('turns a labelled tool output into a decision with a threshold rule recalled from memory', () => {
+    const scorer = {
+      name: 'risk_score',
+      description: 'Score the risk of a payment',
+      parameters: { type: 'object', properties: { amount: { type: 'number' } } },
+    }
+    const rule = 'House rule: a transaction whose risk is 0.8 or more is held for review, never approved automatically.'
+    const decide = (risk: number) => {
+      const messages = [
+        new SystemMessage(`${RECALL_CONTEXT_HEADER}\n- [m1] ${rule}\n`),
+        new HumanMessage('risk score of this payment: amount=120'),
+        new AIMessage({ content: '', tool_calls: [{ id: 'c1', name: 'risk_score', args: { amount: 120 } }] }),
+        new ToolMessage({
+          tool_call_id: 'c1',
+          name: 'risk_score',
+          content: JSON.stringify({ output: [[risk]], labelled: { risk }, receipt: { status: 'pending' } }),
+        }),
+      ]
+      return planNextStep({ messages, tools: [scorer] })
+    }
+    const high = decide(0.93)
+    expect(high.rule).toBe('answer')
+    expect(high.text).toContain('risk_score returned risk = 0.93 (proof receipt pending).')
+    expect(high.text).toContain('Decision: risk = 0.93 is 0.8 or more, so: held for review (rule recalled from memory)')
+    const low = decide(0.12)
+    expect(low.text).toContain('Decision: risk = 0.12 is below 0.8, so the recalled rule (held for review) does not apply')
+  })
+
   it('stores "remember that ..." tasks directly', () => {
     const remember = {
       name: 'remember',

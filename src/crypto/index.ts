@@ -29,5 +29,10 @@ export { hkdf } from './hkdf.js'
 export { randomBytes, randomId } from './random.js'
 export type { DeriveKeyFromPassphraseParameters, ScryptParameters } from './scrypt.js'
 export { DEFAULT_SCRYPT, deriveKeyFromPassphrase } from './scrypt.js'
-export type { StreamDecryptParameters, StreamEncryptParameters } from './stream.js'
-export { STREAM_CHUNK_SIZE, streamDecrypt, streamEncrypt } from './stream.js'
+export type {
+  StreamDecryptChunksParameters,
+  StreamDecryptParameters,
+  StreamEncryptAsyncParameters,
+  StreamEncryptParameters,
+} from './stream.js'
+export { STREAM_CHUNK_SIZE, streamDecrypt, streamDecryptChunks, streamEncrypt, streamEncryptAsync } from './stream.js'

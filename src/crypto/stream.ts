@@ -1,4 +1,4 @@
-import { createCipheriv } from 'node:crypto'
+import { createCipheriv, webcrypto } from 'node:crypto'
 import { IntegrityError, TruncatedDataError } from '../errors.js'
 import { AEAD_ALGORITHM, AEAD_KEY_LENGTH, AEAD_TAG_LENGTH, aeadDecrypt } from './aead.js'
 import { assertBytes } from './bytes.js'
@@ -77,6 +77,47 @@ export function streamEncrypt(parameters: StreamEncryptParameters): StreamEncryp
   return out
 }
 
+export type StreamEncryptAsyncParameters = StreamEncryptParameters
+/** The sealed chunks in order (`ciphertext || tag` each); concatenated they equal {@link streamEncrypt}'s output. */
+export type StreamEncryptAsyncReturnType = Promise<Uint8Array[]>
+
+/**
+ * {@link streamEncrypt} on the libuv thread pool: every chunk is sealed by WebCrypto's AES-GCM as
+ * its own job, so a large object is encrypted on other cores while this thread does other work
+ * (the vault builds its search index meanwhile). Same construction, byte for byte: the chunks,
+ * concatenated, are exactly what `streamEncrypt` returns (a property test checks this).
+ *
+ * @example
+ * ```ts
+ * const chunks = await streamEncryptAsync({ key: segmentKey, plaintext, associatedData })
+ * await file.writev(chunks)
+ * ```
+ */
+export async function streamEncryptAsync(parameters: StreamEncryptAsyncParameters): StreamEncryptAsyncReturnType {
+  const { key, plaintext, associatedData, chunkSize = STREAM_CHUNK_SIZE } = parameters
+  assertBytes(key, 'streamEncryptAsync key', AEAD_KEY_LENGTH)
+  assertBytes(plaintext, 'streamEncryptAsync plaintext')
+  if (associatedData) assertBytes(associatedData, 'streamEncryptAsync associatedData')
+  checkChunkSize(chunkSize)
+  const cryptoKey = await webcrypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt'])
+  const chunkCount = Math.max(1, Math.ceil(plaintext.length / chunkSize))
+  const jobs: Promise<ArrayBuffer>[] = new Array(chunkCount)
+  for (let index = 0; index < chunkCount; index++) {
+    const start = index * chunkSize
+    jobs[index] = webcrypto.subtle.encrypt(
+      {
+        name: 'AES-GCM',
+        iv: chunkNonce(index, index === chunkCount - 1),
+        tagLength: AEAD_TAG_LENGTH * 8,
+        ...(associatedData ? { additionalData: associatedData } : {}),
+      },
+      cryptoKey,
+      plaintext.subarray(start, Math.min(start + chunkSize, plaintext.length)),
+    )
+  }
+  return (await Promise.all(jobs)).map((sealed) => new Uint8Array(sealed))
+}
+
 export type StreamDecryptParameters = {
   key: Uint8Array
   ciphertext: Uint8Array
@@ -86,17 +127,23 @@ export type StreamDecryptParameters = {
   label?: string | undefined
 }
 export type StreamDecryptReturnType = Uint8Array
+export type StreamDecryptChunksParameters = StreamDecryptParameters
+export type StreamDecryptChunksReturnType = Generator<Uint8Array, void, undefined>
 
 /**
- * Decrypts a STREAM ciphertext. Throws {@link TruncatedDataError} when the stream ends before
- * its final chunk and {@link IntegrityError} on any other change.
+ * Decrypts a STREAM ciphertext chunk by chunk, yielding each plaintext chunk as soon as its tag
+ * has been checked, so a large object can be written out without ever being held whole. Every
+ * yielded chunk is authentic, but the stream as a whole is only known to be complete (not
+ * truncated) when the generator finishes: a consumer must discard what it wrote if it throws.
+ * Throws {@link TruncatedDataError} when the stream ends before its final chunk and
+ * {@link IntegrityError} on any other change.
  *
  * @example
  * ```ts
- * const plaintext = streamDecrypt({ key: segmentKey, ciphertext: sealed, associatedData })
+ * for (const plain of streamDecryptChunks({ key, ciphertext, associatedData })) writeSync(fd, plain)
  * ```
  */
-export function streamDecrypt(parameters: StreamDecryptParameters): StreamDecryptReturnType {
+export function* streamDecryptChunks(parameters: StreamDecryptChunksParameters): StreamDecryptChunksReturnType {
   const { key, ciphertext, associatedData, chunkSize = STREAM_CHUNK_SIZE, label = 'stream' } = parameters
   assertBytes(ciphertext, 'streamDecrypt ciphertext')
   checkChunkSize(chunkSize)
@@ -106,8 +153,6 @@ export function streamDecrypt(parameters: StreamDecryptParameters): StreamDecryp
       details: `${label}: ${ciphertext.length} bytes, less than one chunk tag`,
     })
   const chunkCount = Math.max(1, Math.ceil(ciphertext.length / sealedChunk))
-  const out = new Uint8Array(ciphertext.length - chunkCount * AEAD_TAG_LENGTH)
-  let written = 0
   for (let index = 0; index < chunkCount; index++) {
     const start = index * sealedChunk
     const chunk = ciphertext.subarray(start, Math.min(start + sealedChunk, ciphertext.length))
@@ -139,6 +184,27 @@ export function streamDecrypt(parameters: StreamDecryptParameters): StreamDecryp
         })
       throw error
     }
+    yield plain
+  }
+}
+
+/**
+ * Decrypts a STREAM ciphertext into one buffer. Throws {@link TruncatedDataError} when the
+ * stream ends before its final chunk and {@link IntegrityError} on any other change.
+ *
+ * @example
+ * ```ts
+ * const plaintext = streamDecrypt({ key: segmentKey, ciphertext: sealed, associatedData })
+ * ```
+ */
+export function streamDecrypt(parameters: StreamDecryptParameters): StreamDecryptReturnType {
+  const chunkSize = parameters.chunkSize ?? STREAM_CHUNK_SIZE
+  checkChunkSize(chunkSize)
+  assertBytes(parameters.ciphertext, 'streamDecrypt ciphertext')
+  const chunkCount = Math.max(1, Math.ceil(parameters.ciphertext.length / (chunkSize + AEAD_TAG_LENGTH)))
+  const out = new Uint8Array(Math.max(0, parameters.ciphertext.length - chunkCount * AEAD_TAG_LENGTH))
+  let written = 0
+  for (const plain of streamDecryptChunks(parameters)) {
     out.set(plain, written)
     written += plain.length
   }

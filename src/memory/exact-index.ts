@@ -1,8 +1,16 @@
 import { z } from 'zod'
 import { parseInput } from '../validation.js'
+import { snapshotReader } from './index-snapshot-files.js'
 import type { MemoryRecord } from './record.js'
 import { decodeOperations, encodeOperations } from './segment-codec.js'
-import type { IndexHit, IndexSearchParameters, IndexSnapshot, SearchFilter, VectorIndex } from './vector-index.js'
+import type {
+  IndexHit,
+  IndexSearchParameters,
+  IndexSnapshot,
+  IndexSnapshotReader,
+  SearchFilter,
+  VectorIndex,
+} from './vector-index.js'
 
 /**
  * An exact (brute-force) in-memory {@link VectorIndex}: cosine similarity over every record,
@@ -14,7 +22,7 @@ import type { IndexHit, IndexSearchParameters, IndexSnapshot, SearchFilter, Vect
 export type VectorIndexFactory = {
   /** Recorded with snapshots, so a snapshot is only restored by the index kind that wrote it. */
   readonly id: string
-  open(parameters: { dimension: number; snapshot?: IndexSnapshot | undefined }): Promise<VectorIndex>
+  open(parameters: { dimension: number; snapshot?: IndexSnapshotReader | undefined }): Promise<VectorIndex>
 }
 
 const SNAPSHOT_FILE = 'exact-index.records'
@@ -63,7 +71,7 @@ export function matchesFilter(record: MemoryRecord, filter: SearchFilter | undef
 
 const openSchema = z.object({ dimension: z.number().int().min(1).max(65536), snapshot: z.unknown().optional() })
 
-export type OpenExactIndexParameters = { dimension: number; snapshot?: IndexSnapshot | undefined }
+export type OpenExactIndexParameters = { dimension: number; snapshot?: IndexSnapshot | IndexSnapshotReader | undefined }
 export type OpenExactIndexReturnType = Promise<VectorIndex>
 
 /**
@@ -107,7 +115,7 @@ export async function openExactIndex(parameters: OpenExactIndexParameters): Open
     entries.set(record.id, { record, unit: unitVector(record.embedding), tokens, length: words.length })
   }
 
-  const snapshotFile = parameters.snapshot?.files.get(SNAPSHOT_FILE)
+  const snapshotFile = parameters.snapshot ? snapshotReader(parameters.snapshot).readFiles().get(SNAPSHOT_FILE) : undefined
   if (snapshotFile)
     for (const operation of decodeOperations(snapshotFile, dimension, 'exact index snapshot'))
       if (operation.type === 'put') upsertOne(operation.record)

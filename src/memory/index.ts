@@ -17,6 +17,7 @@ export { lanceDbIndexFactory } from './default-index.js'
 export * from './embedders/index.js'
 export type { OpenExactIndexParameters, OpenExactIndexReturnType, VectorIndexFactory } from './exact-index.js'
 export { exactIndexFactory, matchesFilter, openExactIndex, tokenize } from './exact-index.js'
+export { snapshotReader } from './index-snapshot-files.js'
 export type { JsonValue, MemoryOperation, MemoryRecord, Provenance } from './record.js'
 export type {
   AddMemory,
@@ -44,4 +45,12 @@ export type {
 export { decodeArchive, exportVault, importVault } from './vault-archive.js'
 export type { EmbedderDescription, VaultEmbedder } from './vault-embedder.js'
 export { COMMIT_FILE, SEGMENTS_FOLDER, VAULT_FORMAT, VAULT_FORMAT_VERSION } from './vault-format.js'
-export type { IndexHit, IndexSearchParameters, IndexSnapshot, SearchFilter, SearchMode, VectorIndex } from './vector-index.js'
+export type {
+  IndexHit,
+  IndexSearchParameters,
+  IndexSnapshot,
+  IndexSnapshotReader,
+  SearchFilter,
+  SearchMode,
+  VectorIndex,
+} from './vector-index.js'

@@ -1,14 +1,15 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join, sep } from 'node:path'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join, sep } from 'node:path'
 import { connect, Index, MatchQuery, type Table } from '@lancedb/lancedb'
 import { z } from 'zod'
 import { IntegrityError, InvalidInputError, InvalidStateError, StorageError, UnsupportedFormatError } from '../errors.js'
 import { parseInput } from '../validation.js'
+import { snapshotReader } from './index-snapshot-files.js'
 import { batchToRecords, COLUMNS, indexSchema, RECORD_COLUMNS, recordsToArrow } from './lancedb-arrow.js'
 import { filterPredicate, idsPredicate } from './lancedb-filter.js'
 import { createPrivateMemoryFolder, DEFAULT_INDEX_PARENT } from './lancedb-tmpfs.js'
 import type { MemoryRecord } from './record.js'
-import type { IndexHit, IndexSearchParameters, IndexSnapshot, VectorIndex } from './vector-index.js'
+import type { IndexHit, IndexSearchParameters, IndexSnapshot, IndexSnapshotReader, VectorIndex } from './vector-index.js'
 
 /**
  * The vault's search index on embedded LanceDB: cosine vector search (exact below
@@ -31,6 +32,8 @@ const TEXT_INDEX = `${COLUMNS.text}_idx`
 /** Reciprocal-rank-fusion constant (Cormack et al. 2009). */
 const RRF_K = 60
 const DELETE_CHUNK = 2000
+/** Largest share (of indexed rows) of rows the text index may lack before a text search rebuilds it. */
+const TEXT_INDEX_LAG = 0.25
 /** Writes (LanceDB fragments) after which small fragments are compacted. */
 const COMPACT_AFTER_WRITES = 128
 
@@ -51,8 +54,8 @@ export type LanceDbIndexTuning = {
 export type OpenLanceDbIndexParameters = {
   /** Embedding dimension; every record and query vector must have it. */
   dimension: number
-  /** A snapshot from {@link LanceDbIndex.snapshot} to restore instead of starting empty. */
-  snapshot?: IndexSnapshot | undefined
+  /** A snapshot from {@link LanceDbIndex.snapshot} (or a vault's reader of a stored one) to restore instead of starting empty. */
+  snapshot?: IndexSnapshot | IndexSnapshotReader | undefined
   /** A folder on tmpfs/ramfs under which the private index folder is created; default `/dev/shm`. */
   directory?: string | undefined
   tuning?: LanceDbIndexTuning | undefined
@@ -80,11 +83,17 @@ const tuningSchema = z
   })
   .strict()
 
+const functionSchema = z.custom<(...parameters: never[]) => unknown>((value) => typeof value === 'function', {
+  message: 'expected a function',
+})
+
 const openSchema = z.object({
   dimension: z.number().int().min(1).max(65536),
   snapshot: z
-    .object({ sequence: z.number().int().min(0), files: z.instanceof(Map) })
-    .loose()
+    .union([
+      z.object({ sequence: z.number().int().min(0), files: z.instanceof(Map) }).loose(),
+      z.object({ sequence: z.number().int().min(0), readFiles: functionSchema, writeFiles: functionSchema }).loose(),
+    ])
     .optional(),
   directory: z.string().min(1).optional(),
   tuning: tuningSchema.optional(),
@@ -155,23 +164,6 @@ function assertVector(vector: Float32Array, dimension: number, what: string): vo
     })
 }
 
-/** Relative snapshot path → safe absolute path inside `root`, or a typed error. */
-function safeJoin(root: string, relative: string): string {
-  const parts = relative.split('/')
-  if (
-    relative.length === 0 ||
-    relative.startsWith('/') ||
-    relative.includes('\\') ||
-    parts.some((part) => part === '' || part === '.' || part === '..')
-  )
-    throw new IntegrityError('Index snapshot has an unsafe file path', {
-      details: `snapshot file ${JSON.stringify(relative)} is not a plain relative path`,
-      hint: 'The snapshot was altered or written by something else; delete it and let the vault rebuild its index.',
-      meta: { path: relative },
-    })
-  return join(root, ...parts)
-}
-
 function listFiles(root: string): string[] {
   return (readdirSync(root, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
     .filter((entry) => entry.isFile())
@@ -215,8 +207,10 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
   const folder = createPrivateMemoryFolder(input.directory ?? DEFAULT_INDEX_PARENT)
   let table: Table
   const liveIds = new Set<string>()
+  /** IVF partitions of the approximate index (recorded in snapshots). */
+  let partitions = 1
   try {
-    if (snapshot) restoreFiles(folder.path, snapshot, dimension)
+    if (snapshot) partitions = restoreFiles(folder.path, snapshotReader(snapshot), dimension).partitions
     const database = await connect(folder.path)
     if (snapshot) {
       table = await database.openTable(TABLE)
@@ -252,9 +246,9 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
   let maintenanceTimer: NodeJS.Timeout | undefined
   let maintenanceError: unknown
   let writesSinceCompaction = 0
+  /** Set by writes: the next text or hybrid search first checks that the text index covers the table. */
+  let textIndexMayLag = false
   let approximate = snapshot ? (await table.listIndices()).some((entry) => entry.name === VECTOR_INDEX) : false
-  /** IVF partitions of the approximate index (recorded in snapshots). */
-  let partitions = snapshot ? readDescriptor(snapshot, dimension).partitions : 1
 
   function assertOpen(): void {
     if (closed)
@@ -304,8 +298,20 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
       })
       approximate = true
     }
-    const textStats = await table.indexStats(TEXT_INDEX)
-    if (textStats && textStats.numUnindexedRows > Math.max(5000, 0.25 * textStats.numIndexedRows))
+    await refreshTextIndex()
+  }
+
+  /**
+   * Rebuilds the full-text index when it lags the table by more than a quarter of its rows.
+   * LanceDB 0.37 (the last release for Node 20) scores rows missing from the text index with a
+   * flat scan that takes its BM25 statistics from the index, and mis-ranks them when the index is
+   * small or empty (lance-format/lance#5062, #5871): a text search must never run on a text index
+   * that covers too little of the table. Rebuilding costs ~30 ms at 3 000 rows, ~1 s at 100 000,
+   * and happens at most each time the table grows by a quarter (amortised O(1) per row).
+   */
+  async function refreshTextIndex(): Promise<void> {
+    const stats = await table.indexStats(TEXT_INDEX)
+    if (stats && stats.numUnindexedRows > TEXT_INDEX_LAG * stats.numIndexedRows)
       await table.createIndex(COLUMNS.text, { config: Index.fts(), name: TEXT_INDEX, replace: true })
   }
 
@@ -404,6 +410,7 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
           const replaced = batch.filter((record) => liveIds.has(record.id)).map((record) => record.id)
           if (replaced.length) await deleteIds(replaced)
           await table.add(recordsToArrow(batch, dimension))
+          textIndexMayLag = true
           writesSinceCompaction++
           for (const record of batch) liveIds.add(record.id)
         } catch (error) {
@@ -438,8 +445,15 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
       return exclusive(async () => {
         const records: MemoryRecord[] = []
         try {
-          for await (const batch of table.query().select(RECORD_COLUMNS))
-            for (const record of batchToRecords(batch, dimension)) records.push(record)
+          // Ask for the next batch before converting this one, so LanceDB's native scan (its own
+          // threads) overlaps the conversion on this thread.
+          const batches = table.query().select(RECORD_COLUMNS)[Symbol.asyncIterator]()
+          let pending = batches.next()
+          for (let result = await pending; !result.done; result = await pending) {
+            pending = batches.next()
+            pending.catch(() => undefined) // awaited on the next turn; keeps an early failure from going unhandled
+            for (const record of batchToRecords(result.value, dimension)) records.push(record)
+          }
         } catch (error) {
           throw storageError('read', error)
         }
@@ -462,6 +476,18 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
       if (query.mode !== 'vector' && query.text === undefined)
         throw new InvalidInputError(`A ${query.mode} search needs query text`, { hint: 'Pass `text`.' })
       const where = filterPredicate(query.filter)
+      if (query.mode !== 'vector' && textIndexMayLag) {
+        // Before this search counts as running (a compaction waits for running searches).
+        textIndexMayLag = false
+        await exclusive(async () => {
+          try {
+            await refreshTextIndex()
+          } catch (error) {
+            textIndexMayLag = true
+            throw storageError('text index update', error)
+          }
+        })
+      }
       let gate = searchGate
       await gate
       while (gate !== searchGate) {
@@ -558,8 +584,7 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
   return index
 }
 
-function readDescriptor(snapshot: IndexSnapshot, dimension: number): z.infer<typeof descriptorSchema> {
-  const descriptorBytes = snapshot.files.get(SNAPSHOT_DESCRIPTOR)
+function parseDescriptor(descriptorBytes: Uint8Array | undefined, dimension: number): z.infer<typeof descriptorSchema> {
   if (!descriptorBytes)
     throw new UnsupportedFormatError('Not a LanceDB index snapshot', {
       details: `the snapshot has no ${SNAPSHOT_DESCRIPTOR}`,
@@ -583,13 +608,15 @@ function readDescriptor(snapshot: IndexSnapshot, dimension: number): z.infer<typ
   return descriptor
 }
 
-function restoreFiles(root: string, snapshot: IndexSnapshot, dimension: number): void {
-  readDescriptor(snapshot, dimension)
+/**
+ * Writes the snapshot's files into the table folder (decrypted straight there when the reader
+ * is a vault's), then reads and removes the descriptor.
+ */
+function restoreFiles(root: string, reader: IndexSnapshotReader, dimension: number): z.infer<typeof descriptorSchema> {
   const tableRoot = join(root, `${TABLE}.lance`)
-  for (const [relative, bytes] of snapshot.files) {
-    if (relative === SNAPSHOT_DESCRIPTOR) continue
-    const target = safeJoin(tableRoot, relative)
-    mkdirSync(dirname(target), { recursive: true, mode: 0o700 })
-    writeFileSync(target, bytes, { mode: 0o600 })
-  }
+  const paths = reader.writeFiles(tableRoot)
+  const descriptorPath = join(tableRoot, SNAPSHOT_DESCRIPTOR)
+  const descriptor = parseDescriptor(paths.includes(SNAPSHOT_DESCRIPTOR) ? readFileSync(descriptorPath) : undefined, dimension)
+  rmSync(descriptorPath)
+  return descriptor
 }

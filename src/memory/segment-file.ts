@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto'
 import { fromHex, toHex } from '../crypto/bytes.js'
-import { digest } from '../crypto/digest.js'
-import { STREAM_CHUNK_SIZE, streamDecrypt, streamEncrypt } from '../crypto/stream.js'
+import { DIGEST_PREFIX, digest } from '../crypto/digest.js'
+import { STREAM_CHUNK_SIZE, streamDecrypt, streamDecryptChunks, streamEncrypt, streamEncryptAsync } from '../crypto/stream.js'
 import { IntegrityError, TruncatedDataError, UnsupportedFormatError } from '../errors.js'
 import { segmentKey } from './vault-format.js'
 
@@ -119,6 +120,45 @@ export function sealSegment(parameters: SealSegmentParameters): SealSegmentRetur
   return { bytes, digest: digest(bytes) }
 }
 
+export type SealSegmentAsyncParameters = SealSegmentParameters
+export type SealSegmentAsyncReturnType = Promise<{
+  /** The file's bytes in order: the 72-byte header, then each sealed STREAM chunk (write them with `writev`). */
+  pieces: Uint8Array[]
+  /** Total length of the pieces. */
+  length: number
+  digest: string
+}>
+
+/**
+ * {@link sealSegment} with the encryption on the thread pool ({@link streamEncryptAsync}); the
+ * pieces, concatenated, are the same file. Used for large writes, so this thread can build the
+ * search index meanwhile.
+ *
+ * @example
+ * ```ts
+ * const { pieces, digest } = await sealSegmentAsync({ kind: 'operations', vaultId, segmentId, sequence, keyId, dataKey, plaintext })
+ * ```
+ */
+export async function sealSegmentAsync(parameters: SealSegmentAsyncParameters): SealSegmentAsyncReturnType {
+  const { dataKey, plaintext, ...rest } = parameters
+  const header = encodeSegmentHeader({ ...rest, chunkSize: STREAM_CHUNK_SIZE })
+  const key = segmentKey(dataKey, rest.vaultId, rest.segmentId)
+  let chunks: Uint8Array[]
+  try {
+    chunks = await streamEncryptAsync({ key, plaintext, associatedData: header, chunkSize: STREAM_CHUNK_SIZE })
+  } finally {
+    key.fill(0)
+  }
+  const pieces = [header, ...chunks]
+  const hash = createHash('sha256')
+  let length = 0
+  for (const piece of pieces) {
+    hash.update(piece)
+    length += piece.length
+  }
+  return { pieces, length, digest: `${DIGEST_PREFIX}${hash.digest('hex')}` }
+}
+
 export type OpenSegmentParameters = {
   bytes: Uint8Array
   /** What the manifest expects of this file. */
@@ -134,16 +174,9 @@ export type OpenSegmentParameters = {
   verifyDigest?: boolean | undefined
 }
 
-/**
- * Checks a segment file against its manifest entry (digest and header fields) and decrypts it.
- *
- * @example
- * ```ts
- * const plaintext = openSegment({ bytes, expected, dataKey, where: path })
- * ```
- */
-export function openSegment(parameters: OpenSegmentParameters): Uint8Array {
-  const { bytes, expected, dataKey, where, verifyDigest = true } = parameters
+/** Checks the digest (optionally) and the header fields against the manifest; returns the chunk size. */
+function checkSegment(parameters: OpenSegmentParameters): number {
+  const { bytes, expected, where, verifyDigest = true } = parameters
   const actual = verifyDigest ? digest(bytes) : expected.digest
   if (actual !== expected.digest) {
     // Name the likelier cause: a short file is a truncation, anything else a modification.
@@ -163,13 +196,58 @@ export function openSegment(parameters: OpenSegmentParameters): Uint8Array {
       details: `${where}: ${mismatched.map((field) => `${field} is ${header[field]}, expected ${expected[field]}`).join('; ')}`,
       docsPath: 'vault-format.md',
     })
-  const key = segmentKey(dataKey, header.vaultId, header.segmentId)
+  return header.chunkSize
+}
+
+/**
+ * Checks a segment file against its manifest entry (digest and header fields) and decrypts it.
+ *
+ * @example
+ * ```ts
+ * const plaintext = openSegment({ bytes, expected, dataKey, where: path })
+ * ```
+ */
+export function openSegment(parameters: OpenSegmentParameters): Uint8Array {
+  const chunkSize = checkSegment(parameters)
+  const { bytes, expected, dataKey, where } = parameters
+  const key = segmentKey(dataKey, expected.vaultId, expected.segmentId)
   try {
     return streamDecrypt({
       key,
       ciphertext: bytes.subarray(SEGMENT_HEADER_LENGTH),
       associatedData: bytes.subarray(0, SEGMENT_HEADER_LENGTH),
-      chunkSize: header.chunkSize,
+      chunkSize,
+      label: where,
+    })
+  } finally {
+    key.fill(0)
+  }
+}
+
+export type OpenSegmentChunksParameters = OpenSegmentParameters
+export type OpenSegmentChunksReturnType = Generator<Uint8Array, void, undefined>
+
+/**
+ * Like {@link openSegment}, but yields the plaintext one authenticated STREAM chunk at a time
+ * (64 KiB), so a large segment (an index snapshot) can be written out without holding its
+ * plaintext whole. The header is checked before the first chunk; truncation is only known when
+ * the generator finishes, so a consumer discards its output if it throws.
+ *
+ * @example
+ * ```ts
+ * for (const plain of openSegmentChunks({ bytes, expected, dataKey, where: path })) consume(plain)
+ * ```
+ */
+export function* openSegmentChunks(parameters: OpenSegmentChunksParameters): OpenSegmentChunksReturnType {
+  const chunkSize = checkSegment(parameters)
+  const { bytes, expected, dataKey, where } = parameters
+  const key = segmentKey(dataKey, expected.vaultId, expected.segmentId)
+  try {
+    yield* streamDecryptChunks({
+      key,
+      ciphertext: bytes.subarray(SEGMENT_HEADER_LENGTH),
+      associatedData: bytes.subarray(0, SEGMENT_HEADER_LENGTH),
+      chunkSize,
       label: where,
     })
   } finally {

@@ -16,9 +16,17 @@ import { writeFileAtomic } from '../storage/atomic-file.js'
 import { parseInput } from '../validation.js'
 import { lanceDbIndexFactory } from './default-index.js'
 import { matchesFilter, type VectorIndexFactory } from './exact-index.js'
+import { writeSnapshotStream } from './index-snapshot-files.js'
 import type { JsonValue, MemoryOperation, MemoryRecord, Provenance } from './record.js'
 import { decodeOperations, decodeSnapshot, encodeOperations, encodeSnapshot } from './segment-codec.js'
-import { openSegment, type SegmentKind, sealSegment } from './segment-file.js'
+import {
+  type OpenSegmentParameters,
+  openSegment,
+  openSegmentChunks,
+  type SegmentKind,
+  sealSegment,
+  sealSegmentAsync,
+} from './segment-file.js'
 import { assertSameEmbedder, canEmbed, type EmbedderDescription, toEmbedding } from './vault-embedder.js'
 import {
   hashSegmentFile,
@@ -45,7 +53,7 @@ import {
   verifyCommitMac,
 } from './vault-format.js'
 import { acquireVaultLock, type VaultLock } from './vault-lock.js'
-import type { SearchFilter, SearchMode, VectorIndex } from './vector-index.js'
+import type { IndexSnapshotReader, SearchFilter, SearchMode, VectorIndex } from './vector-index.js'
 
 /** A progress event of a long vault operation (decrypting segments, indexing). */
 export type VaultProgress = (event: { phase: string; done: number; total: number }) => void
@@ -368,20 +376,22 @@ async function unlockDataKey(header: VaultHeader, keyId: string, guards: readonl
   })
 }
 
-function decodeSegment(
+/** What {@link openSegment} needs for a manifest entry: its file bytes (read now unless given), size-checked, and its key. */
+function segmentToOpen(
   folder: string,
   entry: SegmentEntry,
   kind: SegmentKind,
   keys: ReadonlyMap<string, Uint8Array>,
   vaultId: string,
-): Uint8Array {
+  prefetched?: Uint8Array | undefined,
+): OpenSegmentParameters {
   const dataKey = keys.get(entry.keyId)
   if (!dataKey)
     throw new IntegrityError('Segment is encrypted under an unknown key', {
       details: `${folder}: segment ${entry.id} uses key ${entry.keyId}, which is neither current nor in the keyring`,
       docsPath: 'vault-format.md',
     })
-  const bytes = readSegmentBytes(folder, entry)
+  const bytes = prefetched ?? readSegmentBytes(folder, entry)
   const where = join(folder, SEGMENTS_FOLDER, entry.digest.slice(7))
   if (bytes.length !== entry.bytes)
     throw new IntegrityError(bytes.length < entry.bytes ? 'Segment file is truncated' : 'Segment file has the wrong size', {
@@ -389,19 +399,95 @@ function decodeSegment(
       hint: 'The segment was truncated, extended or replaced; restore the vault from an export or backup.',
       docsPath: 'vault-format.md',
     })
-  return openSegment({
+  return {
     bytes,
     expected: { kind, vaultId, segmentId: entry.id, sequence: entry.sequence, keyId: entry.keyId, digest: entry.digest },
     dataKey,
     where,
     // AES-GCM over every chunk (header as associated data, per-segment key) authenticates the whole file.
     verifyDigest: false,
-  })
+  }
+}
+
+function decodeSegment(
+  folder: string,
+  entry: SegmentEntry,
+  kind: SegmentKind,
+  keys: ReadonlyMap<string, Uint8Array>,
+  vaultId: string,
+): Uint8Array {
+  return openSegment(segmentToOpen(folder, entry, kind, keys, vaultId))
+}
+
+/**
+ * The stored index snapshot as a reader the index factory restores from: `writeFiles` decrypts
+ * the segment chunk by chunk straight into the index's folder, `readFiles` into memory.
+ */
+function snapshotSegmentReader(
+  folder: string,
+  entry: SnapshotEntry,
+  keys: ReadonlyMap<string, Uint8Array>,
+  vaultId: string,
+  prefetched: Uint8Array | undefined,
+): IndexSnapshotReader {
+  let bytes = prefetched
+  const segment = () => {
+    const parameters = segmentToOpen(folder, entry, 'index-snapshot', keys, vaultId, bytes)
+    bytes = undefined // read again if asked twice; do not pin hundreds of megabytes
+    return parameters
+  }
+  return {
+    sequence: entry.sequence,
+    readFiles: () => {
+      const snapshot = decodeSnapshot(openSegment(segment()), entry.digest)
+      if (snapshot.sequence !== entry.sequence)
+        throw new IntegrityError('Index snapshot reflects another state than the manifest says', {
+          details: `${entry.digest}: the snapshot says sequence ${snapshot.sequence}, the manifest ${entry.sequence}`,
+          docsPath: 'vault-format.md',
+        })
+      return snapshot.files
+    },
+    writeFiles: (directory) => {
+      const parameters = segment()
+      return writeSnapshotStream({
+        chunks: openSegmentChunks(parameters),
+        directory,
+        sequence: entry.sequence,
+        where: parameters.where,
+      })
+    },
+  }
+}
+
+/**
+ * Wraps a reader so that a typed error its own reads threw (a failed check of the stored
+ * snapshot: tampering) can be told apart from the index failing to load authentic files.
+ */
+function rememberingFailure(reader: IndexSnapshotReader): { reader: IndexSnapshotReader; failure: () => unknown } {
+  let failure: unknown
+  const remember =
+    <T>(read: () => T) =>
+    (): T => {
+      try {
+        return read()
+      } catch (error) {
+        if (error instanceof VerityError) failure ??= error
+        throw error
+      }
+    }
+  return {
+    reader: {
+      sequence: reader.sequence,
+      readFiles: remember(() => reader.readFiles()),
+      writeFiles: (directory) => remember(() => reader.writeFiles(directory))(),
+    },
+    failure: () => failure,
+  }
 }
 
 /** Checks a segment file against the manifest (size and SHA-256) without decrypting it. */
-function verifySegmentFile(folder: string, entry: SegmentEntry): void {
-  const { size, digest } = hashSegmentFile(folder, entry)
+function verifySegmentFile(folder: string, entry: SegmentEntry, hashed?: { size: number; digest: string } | undefined): void {
+  const { size, digest } = hashed ?? hashSegmentFile(folder, entry)
   const where = join(folder, SEGMENTS_FOLDER, entry.digest.slice(7))
   if (size !== entry.bytes || digest !== entry.digest)
     throw new IntegrityError(
@@ -562,7 +648,7 @@ class VaultSession implements Vault {
     const { state } = this
     const id = newId()
     const keyId = state.manifest.keyId
-    const { bytes, digest } = sealSegment({
+    const { pieces, length, digest } = await sealSegmentAsync({
       kind,
       vaultId: state.header.vaultId,
       segmentId: id,
@@ -571,8 +657,8 @@ class VaultSession implements Vault {
       dataKey: this.currentKey,
       plaintext,
     })
-    await writeSegmentBytesDurably(state.folder, digest, bytes)
-    return { id, digest, kind, sequence, keyId, operations, bytes: bytes.length }
+    await writeSegmentBytesDurably(state.folder, digest, pieces)
+    return { id, digest, kind, sequence, keyId, operations, bytes: length }
   }
 
   /** {@link commit} with the commit file written asynchronously. */
@@ -684,6 +770,10 @@ class VaultSession implements Vault {
     for (const operation of operations)
       if (operation.type === 'put') puts.push(operation.record)
       else removes.push(operation.id)
+    // The segment is encrypted on the thread pool (started first) while this thread converts the
+    // batch for the search index; then the segment's fsync overlaps the index's native write.
+    const sealing = this.writeSegmentDurably('operations', plaintext, sequence, operations.length)
+    sealing.catch(() => undefined) // awaited below
     const indexing = (async () => {
       if (removes.length) await state.index.remove(removes)
       if (puts.length) await state.index.upsert(puts)
@@ -693,7 +783,7 @@ class VaultSession implements Vault {
     )
     let committed = false
     try {
-      const entry = await this.writeSegmentDurably('operations', plaintext, sequence, operations.length)
+      const entry = await sealing
       await this.commitDurably({
         ...state.manifest,
         sequence,
@@ -1155,6 +1245,26 @@ export async function createVault(parameters: CreateVaultParameters): CreateVaul
   }
 }
 
+/** The snapshot file's bytes and the digests of the segments it covers, read ahead of the key. */
+type SnapshotPrefetch = { bytes: Uint8Array; hashes: Map<string, { size: number; digest: string }> }
+
+async function prefetchSnapshot(
+  folder: string,
+  manifest: VaultManifest,
+  snapshotEntry: SnapshotEntry,
+): Promise<SnapshotPrefetch | undefined> {
+  // Let the guard reach its off-thread work (scrypt) before this thread gets busy.
+  await new Promise((resolve) => setImmediate(resolve))
+  try {
+    const hashes = new Map<string, { size: number; digest: string }>()
+    for (const entry of manifest.segments)
+      if (entry.sequence <= snapshotEntry.sequence) hashes.set(entry.digest, hashSegmentFile(folder, entry))
+    return { bytes: readSegmentBytes(folder, snapshotEntry), hashes }
+  } catch {
+    return undefined
+  }
+}
+
 type LoadedState = Omit<SessionState, 'lock' | 'snapshotThreshold' | 'guards' | 'embedder' | 'indexFactory' | 'staleIds'>
 
 async function loadVault(
@@ -1167,15 +1277,22 @@ async function loadVault(
   const where = join(folder, COMMIT_FILE)
   const document = readCommit(folder)
   const { header, manifest } = document
-  const dataKey = await unlockDataKey(header, manifest.keyId, guards, where)
+  const snapshotEntry = manifest.snapshot
+  const useSnapshot = snapshotEntry !== null && snapshotEntry.indexId === indexFactory.id
+  const unlocking = unlockDataKey(header, manifest.keyId, guards, where)
+  unlocking.catch(() => undefined) // awaited below, after the prefetch
+  // While the guard works (scrypt on the thread pool, a wallet or the Lit network), read the
+  // snapshot and hash the segments it covers: neither needs the key, and both are compared with
+  // the manifest only after its MAC has been verified. A failure here is left for the checks
+  // below to report in their usual order (a wrong key first).
+  const prefetched = useSnapshot ? await prefetchSnapshot(folder, manifest, snapshotEntry) : undefined
+  const dataKey = await unlocking
   verifyCommitMac(document, dataKey, where)
   if (embedder) assertSameEmbedder({ recorded: header.embedder, offered: embedder, where: folder })
   const keys = openKeyring({ keyring: manifest.keyring, currentKey: dataKey, vaultId: header.vaultId, where })
   keys.set(manifest.keyId, dataKey)
   const dimension = header.embedder.dimension
   const records = new Map<string, MemoryRecord>()
-  const snapshotEntry = manifest.snapshot
-  const useSnapshot = snapshotEntry !== null && snapshotEntry.indexId === indexFactory.id
   let index: VectorIndex | undefined
   let indexSource: VaultInfo['indexSource'] = 'rebuild'
   /** Segments with a sequence up to this are already in the records (taken from the restored snapshot). */
@@ -1183,15 +1300,21 @@ async function loadVault(
   /** Segments with a sequence up to this have been checked against the manifest already. */
   let verifiedSequence = -1
   if (useSnapshot) {
-    const plaintext = decodeSegment(folder, snapshotEntry, 'index-snapshot', keys, header.vaultId)
-    const snapshot = decodeSnapshot(plaintext, snapshotEntry.digest)
-    const opening = indexFactory.open({ dimension, snapshot }).then(
-      (opened) => opened,
-      () => undefined, // an authentic snapshot this index build cannot load (e.g. an older index version): rebuild below
+    const { reader, failure } = rememberingFailure(
+      snapshotSegmentReader(folder, snapshotEntry, keys, header.vaultId, prefetched?.bytes),
     )
-    // While the index loads (mostly native work off this thread), check the segments the snapshot
-    // covers against the manifest; if its records cannot be used, they are decrypted below anyway.
-    for (const entry of manifest.segments) if (entry.sequence <= snapshotEntry.sequence) verifySegmentFile(folder, entry)
+    const opening = indexFactory.open({ dimension, snapshot: reader }).then(
+      (opened) => opened,
+      () => {
+        // A snapshot that fails its checks (decryption, format) was tampered with: say so.
+        if (failure()) throw failure()
+        return undefined // an authentic snapshot this index build cannot load (e.g. an older index version): rebuild below
+      },
+    )
+    // Check the segments the snapshot covers against the manifest; if its records cannot be
+    // used, they are decrypted below anyway.
+    for (const entry of manifest.segments)
+      if (entry.sequence <= snapshotEntry.sequence) verifySegmentFile(folder, entry, prefetched?.hashes.get(entry.digest))
     verifiedSequence = snapshotEntry.sequence
     index = await opening
     if (index) indexSource = 'snapshot'

@@ -40,6 +40,21 @@ export type IndexSnapshot = {
   files: Map<string, Uint8Array>
 }
 
+/**
+ * A stored snapshot to restore, decrypted on demand. `writeFiles` decodes the files straight
+ * into a folder as they are decrypted (a large snapshot is never held whole in memory);
+ * `readFiles` returns them in memory (for indices that live in memory). Both check every byte
+ * and throw a typed error on tampering, leaving the caller to discard what was written.
+ */
+export type IndexSnapshotReader = {
+  /** Manifest sequence number whose state this snapshot reflects. */
+  sequence: number
+  /** Every file of the snapshot: relative path -> bytes. */
+  readFiles(): Map<string, Uint8Array>
+  /** Writes every file below `directory` (created if missing); returns their relative paths. */
+  writeFiles(directory: string): string[]
+}
+
 /** The search index of an open vault. */
 export interface VectorIndex {
   readonly dimension: number

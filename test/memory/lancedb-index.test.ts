@@ -233,6 +233,27 @@ describe('openLanceDbIndex', () => {
     expect((await restored.search({ mode: 'vector', vector: queries[0]!, k: 1 }))[0]?.id).toBe('fresh')
   })
 
+  it('ranks a just-written record first in text search at any table size (no waiting for a background build)', async () => {
+    const next = seededRandom(11)
+    const texts = (count: number, from = 0) =>
+      Array.from({ length: count }, (_, i) =>
+        record(`t${from + i}`, vectorFrom(next), { text: `note ${from + i} about topic ${(from + i) % 7}` }),
+      )
+    for (const size of [1, 12, 400, 3000]) {
+      const index = await open({ tuning: { buildDelayMs: 60_000 } }) // no background build during the test
+      await index.upsert(texts(size))
+      for (const target of [0, size - 1, Math.floor(size / 2)]) {
+        const [top] = await index.search({ mode: 'text', text: `note ${target} about`, k: 3 })
+        expect(top?.id, `size ${size}, target ${target}`).toBe(`t${target}`)
+      }
+      // One more write on top of an indexed table: found at once, by text and by hybrid search.
+      await index.upsert(texts(1, size))
+      expect((await index.search({ mode: 'text', text: `note ${size} about`, k: 3 }))[0]?.id).toBe(`t${size}`)
+      const hybrid = await index.search({ mode: 'hybrid', text: `note ${size}`, vector: vectorFrom(next), k: 5 })
+      expect(hybrid.map((hit) => hit.id)).toContain(`t${size}`)
+    }
+  }, 60_000)
+
   it('refuses unsafe or foreign snapshots with typed errors', async () => {
     const index = await open()
     await index.upsert([record('a', vectorFrom(seededRandom(7)))])

@@ -64,16 +64,21 @@ export function readSegmentBytes(folder: string, entry: Pick<SegmentEntry, 'dige
   try {
     return readFileSync(path)
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new IntegrityError('A segment listed in the manifest is missing', {
-        details: `${path} (segment ${entry.id})`,
-        hint: 'Files were removed from the vault folder; restore it from an export or backup.',
-        docsPath: 'vault-format.md',
-        meta: { missing: path },
-        cause,
-      })
-    throw new StorageError('Could not read a segment', { details: `${path}: ${(cause as Error).message}`, cause })
+    throw segmentReadError(path, entry, cause)
   }
+}
+
+/** A missing segment file is tampering ({@link IntegrityError}, `meta.missing`); any other read failure a {@link StorageError}. */
+function segmentReadError(path: string, entry: Pick<SegmentEntry, 'id'>, cause: unknown): IntegrityError | StorageError {
+  if ((cause as NodeJS.ErrnoException).code === 'ENOENT')
+    return new IntegrityError('A segment listed in the manifest is missing', {
+      details: `${path} (segment ${entry.id})`,
+      hint: 'Files were removed from the vault folder; restore it from an export or backup.',
+      docsPath: 'vault-format.md',
+      meta: { missing: path },
+      cause,
+    })
+  return new StorageError('Could not read a segment', { details: `${path}: ${(cause as Error).message}`, cause })
 }
 
 /**
@@ -92,15 +97,7 @@ export function hashSegmentFile(folder: string, entry: Pick<SegmentEntry, 'diges
   try {
     fd = openSync(path, 'r')
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new IntegrityError('A segment listed in the manifest is missing', {
-        details: `${path} (segment ${entry.id})`,
-        hint: 'Files were removed from the vault folder; restore it from an export or backup.',
-        docsPath: 'vault-format.md',
-        meta: { missing: path },
-        cause,
-      })
-    throw new StorageError('Could not read a segment', { details: `${path}: ${(cause as Error).message}`, cause })
+    throw segmentReadError(path, entry, cause)
   }
   try {
     const hash = createHash('sha256')

@@ -122,5 +122,7 @@ export function uint256(value: number | bigint): Uint8Array {
  * ```
  */
 export function addressWord(address: string): Uint8Array {
-  return fromHex(`${'0'.repeat(24)}${getAddress(address).slice(2)}`)
+  // The word is the address's bytes: letter case (the EIP-55 checksum) is not checked here, so data
+  // read from an untrusted trace line hashes (and then fails its checks) instead of throwing.
+  return fromHex(`${'0'.repeat(24)}${getAddress(address.toLowerCase()).slice(2)}`)
 }

@@ -28,7 +28,9 @@ export function domainSeparatorOf(agent: string, chainId: number): Uint8Array {
   const key = `${agent.toLowerCase()}:${chainId}`
   let separator = separators.get(key)
   if (!separator) {
-    separator = agentDomainSeparator(agentDomain({ agent, chainId }))
+    // By the bytes of the address: its letter case (EIP-55 checksum) does not enter the domain, and a
+    // trace line whose address case was altered must be reported by the verifier, not crash it.
+    separator = agentDomainSeparator(agentDomain({ agent: agent.toLowerCase(), chainId }))
     if (separators.size > 1024) separators.clear()
     separators.set(key, separator)
   }

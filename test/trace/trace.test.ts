@@ -257,18 +257,49 @@ describe('tampering is detected and named', () => {
     expect(probes).toBeGreaterThan(100)
   })
 
-  it('an agent address with a broken EIP-55 checksum is reported, not thrown', async () => {
+  it('an agent address with a broken EIP-55 checksum, on any line, is reported, not thrown', async () => {
     const { path } = await writeSampleTrace()
-    const lines = readLines(path)
-    const line = JSON.parse(lines[1] as string) as TraceEntryLine
-    const flipped = line.agent.replace(/[a-f]/, (c) => c.toUpperCase())
-    writeLines(
-      path,
-      lines.map((text, i) => (i === 1 ? JSON.stringify({ ...line, agent: flipped }) : text)),
-    )
-    const report = await verifyTrace({ path })
-    expect(report.ok).toBe(false)
-    expect(report.firstFailure).toMatchObject({ line: 2, seq: 1 })
+    const original = readLines(path)
+    // One letter's case flipped, or one digit changed (another address, its mixed case now no valid checksum).
+    const breakages = {
+      'letter case': (address: string) =>
+        address.replace(/[a-fA-F]/, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())),
+      digit: (address: string) => `0x${address.slice(2).replace(/[0-9]/, (d) => String((Number(d) + 1) % 10))}`,
+    }
+    for (const [name, broken] of Object.entries(breakages))
+      for (const [index, text] of original.entries()) {
+        const line = JSON.parse(text) as TraceEntryLine | TraceCheckpointLine
+        writeLines(
+          path,
+          original.map((other, i) => (i === index ? JSON.stringify({ ...line, agent: broken(line.agent) }) : other)),
+        )
+        const report = await verifyTrace({ path, workers: 0 })
+        expect(report.ok, `${name}, line ${index + 1} (${line.type})`).toBe(false)
+        expect(report.firstFailure?.line, `${name}, line ${index + 1} (${line.type})`).toBe(index + 1)
+      }
+  })
+
+  it('a key rotation whose addresses have a broken checksum is reported, not thrown', async () => {
+    const directory = temporaryDirectory()
+    const path = join(directory, 'run.jsonl')
+    const trace = await openTrace({ path, signer: testSigner('alice') })
+    await trace.rotateKey({ signer: testSigner('carol') })
+    await trace.end()
+    const original = readLines(path)
+    const index = original.findIndex((text) => (JSON.parse(text) as TraceEntryLine).kind === 'key-rotation')
+    expect(index).toBeGreaterThanOrEqual(0)
+    const line = JSON.parse(original[index] as string) as Omit<TraceEntryLine, 'body'> & { body: Record<string, string> }
+    for (const field of ['previousAgent', 'nextAgent']) {
+      const address = line.body[field] as string
+      const broken = address.replace(/[a-fA-F]/, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()))
+      writeLines(
+        path,
+        original.map((other, i) => (i === index ? JSON.stringify({ ...line, body: { ...line.body, [field]: broken } }) : other)),
+      )
+      const report = await verifyTrace({ path, workers: 0 })
+      expect(report.ok, field).toBe(false)
+      expect(report.firstFailure?.line, field).toBe(index + 1)
+    }
   })
 
   it('deleting, reordering, duplicating or inserting an entry', async () => {

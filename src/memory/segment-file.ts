@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { fromHex, toHex } from '../crypto/bytes.js'
 import { DIGEST_PREFIX, digest } from '../crypto/digest.js'
-import { STREAM_CHUNK_SIZE, streamDecrypt, streamDecryptChunks, streamEncrypt, streamEncryptAsync } from '../crypto/stream.js'
+import { STREAM_CHUNK_SIZE, streamDecrypt, streamDecryptChunks, streamEncryptAsync } from '../crypto/stream.js'
 import { IntegrityError, TruncatedDataError, UnsupportedFormatError } from '../errors.js'
 import { segmentKey } from './vault-format.js'
 
@@ -98,48 +98,26 @@ export function decodeSegmentHeader(bytes: Uint8Array, where: string): SegmentHe
 }
 
 export type SealSegmentParameters = Omit<SegmentHeader, 'chunkSize'> & { dataKey: Uint8Array; plaintext: Uint8Array }
-export type SealSegmentReturnType = { bytes: Uint8Array; digest: string }
-
-/**
- * Encrypts a segment's plaintext into the bytes of its file and their content address.
- *
- * @example
- * ```ts
- * const { bytes, digest } = sealSegment({ kind: 'operations', vaultId, segmentId, sequence, keyId, dataKey, plaintext })
- * ```
- */
-export function sealSegment(parameters: SealSegmentParameters): SealSegmentReturnType {
-  const { dataKey, plaintext, ...rest } = parameters
-  const header = encodeSegmentHeader({ ...rest, chunkSize: STREAM_CHUNK_SIZE })
-  const key = segmentKey(dataKey, rest.vaultId, rest.segmentId)
-  const sealed = streamEncrypt({ key, plaintext, associatedData: header, chunkSize: STREAM_CHUNK_SIZE })
-  key.fill(0)
-  const bytes = new Uint8Array(header.length + sealed.length)
-  bytes.set(header, 0)
-  bytes.set(sealed, header.length)
-  return { bytes, digest: digest(bytes) }
-}
-
-export type SealSegmentAsyncParameters = SealSegmentParameters
-export type SealSegmentAsyncReturnType = Promise<{
+export type SealSegmentReturnType = Promise<{
   /** The file's bytes in order: the 72-byte header, then each sealed STREAM chunk (write them with `writev`). */
   pieces: Uint8Array[]
   /** Total length of the pieces. */
   length: number
+  /** The content address: `sha256:` of the file's bytes. */
   digest: string
 }>
 
 /**
- * {@link sealSegment} with the encryption on the thread pool ({@link streamEncryptAsync}); the
- * pieces, concatenated, are the same file. Used for large writes, so this thread can build the
- * search index meanwhile.
+ * Encrypts a segment's plaintext into the bytes of its file (as pieces, never joined) and their
+ * content address. The encryption runs on the thread pool ({@link streamEncryptAsync}), so the
+ * vault builds its search index on this thread meanwhile.
  *
  * @example
  * ```ts
- * const { pieces, digest } = await sealSegmentAsync({ kind: 'operations', vaultId, segmentId, sequence, keyId, dataKey, plaintext })
+ * const { pieces, digest } = await sealSegment({ kind: 'operations', vaultId, segmentId, sequence, keyId, dataKey, plaintext })
  * ```
  */
-export async function sealSegmentAsync(parameters: SealSegmentAsyncParameters): SealSegmentAsyncReturnType {
+export async function sealSegment(parameters: SealSegmentParameters): SealSegmentReturnType {
   const { dataKey, plaintext, ...rest } = parameters
   const header = encodeSegmentHeader({ ...rest, chunkSize: STREAM_CHUNK_SIZE })
   const key = segmentKey(dataKey, rest.vaultId, rest.segmentId)

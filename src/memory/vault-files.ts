@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto'
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs'
-import { type FileHandle, open, rename, rm } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
-import { randomId } from '../crypto/random.js'
+import { join } from 'node:path'
 import { IntegrityError, NotFoundError, StorageError } from '../errors.js'
-import { writeFileAtomic } from '../storage/atomic-file.js'
+import { writeFileAtomicAsync } from '../storage/atomic-file.js'
 import { COMMIT_FILE, type CommitDocument, decodeCommit, SEGMENTS_FOLDER, type SegmentEntry } from './vault-format.js'
 
 /**
@@ -116,73 +114,8 @@ function hashBuffer(): Buffer {
   return sharedHashBuffer
 }
 
-/** Writes `pieces` in order with as few `writev` calls as the kernel allows (it may write less than asked). */
-async function writePieces(file: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
-  let remaining = pieces.filter((piece) => piece.length > 0)
-  while (remaining.length) {
-    // Linux caps one writev at IOV_MAX (1024) buffers.
-    const batch = remaining.slice(0, 1024)
-    let { bytesWritten } = await file.writev(batch)
-    const rest: Uint8Array[] = []
-    for (const piece of batch) {
-      if (bytesWritten >= piece.length) bytesWritten -= piece.length
-      else {
-        rest.push(piece.subarray(bytesWritten))
-        bytesWritten = 0
-      }
-    }
-    remaining = [...rest, ...remaining.slice(batch.length)]
-  }
-}
-
 /**
- * The asynchronous twin of `writeFileAtomic` (`src/storage/atomic-file.ts`): temp file, fsync,
- * rename, fsync directory, with the waits on the libuv thread pool so the event loop (and the
- * search index's own writes) keep running meanwhile. Same guarantee: after it resolves the new
- * content survives a crash; before, a reader sees the old content or the new one.
- *
- * @example
- * ```ts
- * await writeFileDurably(join(folder, 'vault.json'), bytes)
- * ```
- */
-export async function writeFileDurably(path: string, data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomId()}.tmp`)
-  try {
-    const file = await open(temporary, 'wx', 0o600)
-    try {
-      // One write call per attempt: `FileHandle.writeFile` cuts the data into 512 KiB writes, each
-      // needing a turn of the event loop to issue the next, so a busy loop (index work, GC) would
-      // stall a 15 MB segment write for its whole duration.
-      if (Array.isArray(data)) await writePieces(file, data)
-      else {
-        const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : (data as Uint8Array)
-        for (let written = 0; written < bytes.length; )
-          written += (await file.write(bytes, written, bytes.length - written)).bytesWritten
-      }
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    await rename(temporary, path)
-    const directory = await open(dirname(path), 'r')
-    try {
-      await directory.sync()
-    } finally {
-      await directory.close()
-    }
-  } catch (cause) {
-    await rm(temporary, { force: true }).catch(() => undefined)
-    throw new StorageError('Could not write file durably', {
-      details: `${path}: ${(cause as Error).message}`,
-      hint: 'Check free disk space and permissions.',
-      cause,
-    })
-  }
-}
-
-/**
- * Writes a sealed segment durably under its content address (asynchronously, see {@link writeFileDurably}).
+ * Writes a sealed segment (its bytes, or their pieces in order) durably under its content address.
  *
  * @example
  * ```ts
@@ -196,21 +129,7 @@ export async function writeSegmentBytesDurably(
 ): Promise<void> {
   const folderPath = join(folder, SEGMENTS_FOLDER)
   if (!existsSync(folderPath)) mkdirSync(folderPath, { recursive: true, mode: 0o700 })
-  await writeFileDurably(segmentPath(folder, digest), bytes)
-}
-
-/**
- * Writes a sealed segment durably under its content address.
- *
- * @example
- * ```ts
- * writeSegmentBytes(folder, digest, bytes)
- * ```
- */
-export function writeSegmentBytes(folder: string, digest: string, bytes: Uint8Array): void {
-  const folderPath = join(folder, SEGMENTS_FOLDER)
-  if (!existsSync(folderPath)) mkdirSync(folderPath, { recursive: true, mode: 0o700 })
-  writeFileAtomic({ path: segmentPath(folder, digest), data: bytes })
+  await writeFileAtomicAsync({ path: segmentPath(folder, digest), data: bytes })
 }
 
 /**

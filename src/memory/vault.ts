@@ -12,29 +12,21 @@ import {
   VerityError,
   WrongKeyError,
 } from '../errors.js'
-import { writeFileAtomic } from '../storage/atomic-file.js'
+import { writeFileAtomicAsync } from '../storage/atomic-file.js'
 import { parseInput } from '../validation.js'
 import { lanceDbIndexFactory } from './default-index.js'
 import { matchesFilter, type VectorIndexFactory } from './exact-index.js'
 import { writeSnapshotStream } from './index-snapshot-files.js'
 import type { JsonValue, MemoryOperation, MemoryRecord, Provenance } from './record.js'
 import { decodeOperations, decodeSnapshot, encodeOperations, encodeSnapshot } from './segment-codec.js'
-import {
-  type OpenSegmentParameters,
-  openSegment,
-  openSegmentChunks,
-  type SegmentKind,
-  sealSegment,
-  sealSegmentAsync,
-} from './segment-file.js'
+import { type OpenSegmentParameters, openSegment, openSegmentChunks, type SegmentKind, sealSegment } from './segment-file.js'
 import { assertSameEmbedder, canEmbed, type EmbedderDescription, toEmbedding } from './vault-embedder.js'
 import {
   hashSegmentFile,
   readCommit,
   readSegmentBytes,
   removeUnreferencedFiles,
-  writeFileDurably,
-  writeSegmentBytes,
+  segmentPath,
   writeSegmentBytesDurably,
 } from './vault-files.js'
 import {
@@ -392,7 +384,7 @@ function segmentToOpen(
       docsPath: 'vault-format.md',
     })
   const bytes = prefetched ?? readSegmentBytes(folder, entry)
-  const where = join(folder, SEGMENTS_FOLDER, entry.digest.slice(7))
+  const where = segmentPath(folder, entry.digest)
   if (bytes.length !== entry.bytes)
     throw new IntegrityError(bytes.length < entry.bytes ? 'Segment file is truncated' : 'Segment file has the wrong size', {
       details: `${where}: ${bytes.length} bytes, the manifest says ${entry.bytes} (segment ${entry.id})`,
@@ -422,6 +414,8 @@ function decodeSegment(
 /**
  * The stored index snapshot as a reader the index factory restores from: `writeFiles` decrypts
  * the segment chunk by chunk straight into the index's folder, `readFiles` into memory.
+ * `failure()` is the typed error a read of it threw (a failed check of the stored snapshot:
+ * tampering), so the vault can tell that apart from an index failing to load authentic files.
  */
 function snapshotSegmentReader(
   folder: string,
@@ -429,66 +423,43 @@ function snapshotSegmentReader(
   keys: ReadonlyMap<string, Uint8Array>,
   vaultId: string,
   prefetched: Uint8Array | undefined,
-): IndexSnapshotReader {
+): { reader: IndexSnapshotReader; failure: () => unknown } {
   let bytes = prefetched
-  const segment = () => {
-    const parameters = segmentToOpen(folder, entry, 'index-snapshot', keys, vaultId, bytes)
-    bytes = undefined // read again if asked twice; do not pin hundreds of megabytes
-    return parameters
-  }
-  return {
-    sequence: entry.sequence,
-    readFiles: () => {
-      const snapshot = decodeSnapshot(openSegment(segment()), entry.digest)
-      if (snapshot.sequence !== entry.sequence)
-        throw new IntegrityError('Index snapshot reflects another state than the manifest says', {
-          details: `${entry.digest}: the snapshot says sequence ${snapshot.sequence}, the manifest ${entry.sequence}`,
-          docsPath: 'vault-format.md',
-        })
-      return snapshot.files
-    },
-    writeFiles: (directory) => {
-      const parameters = segment()
-      return writeSnapshotStream({
-        chunks: openSegmentChunks(parameters),
-        directory,
-        sequence: entry.sequence,
-        where: parameters.where,
-      })
-    },
-  }
-}
-
-/**
- * Wraps a reader so that a typed error its own reads threw (a failed check of the stored
- * snapshot: tampering) can be told apart from the index failing to load authentic files.
- */
-function rememberingFailure(reader: IndexSnapshotReader): { reader: IndexSnapshotReader; failure: () => unknown } {
   let failure: unknown
-  const remember =
-    <T>(read: () => T) =>
-    (): T => {
-      try {
-        return read()
-      } catch (error) {
-        if (error instanceof VerityError) failure ??= error
-        throw error
-      }
+  const checked = <T>(read: (segment: OpenSegmentParameters) => T): T => {
+    try {
+      const segment = segmentToOpen(folder, entry, 'index-snapshot', keys, vaultId, bytes)
+      bytes = undefined // read again if asked twice; do not pin hundreds of megabytes
+      return read(segment)
+    } catch (error) {
+      if (error instanceof VerityError) failure ??= error
+      throw error
     }
-  return {
-    reader: {
-      sequence: reader.sequence,
-      readFiles: remember(() => reader.readFiles()),
-      writeFiles: (directory) => remember(() => reader.writeFiles(directory))(),
-    },
-    failure: () => failure,
   }
+  const reader: IndexSnapshotReader = {
+    sequence: entry.sequence,
+    readFiles: () =>
+      checked((segment) => {
+        const snapshot = decodeSnapshot(openSegment(segment), entry.digest)
+        if (snapshot.sequence !== entry.sequence)
+          throw new IntegrityError('Index snapshot reflects another state than the manifest says', {
+            details: `${segment.where}: the snapshot says sequence ${snapshot.sequence}, the manifest ${entry.sequence}`,
+            docsPath: 'vault-format.md',
+          })
+        return snapshot.files
+      }),
+    writeFiles: (directory) =>
+      checked((segment) =>
+        writeSnapshotStream({ chunks: openSegmentChunks(segment), directory, sequence: entry.sequence, where: segment.where }),
+      ),
+  }
+  return { reader, failure: () => failure }
 }
 
 /** Checks a segment file against the manifest (size and SHA-256) without decrypting it. */
 function verifySegmentFile(folder: string, entry: SegmentEntry, hashed?: { size: number; digest: string } | undefined): void {
   const { size, digest } = hashed ?? hashSegmentFile(folder, entry)
-  const where = join(folder, SEGMENTS_FOLDER, entry.digest.slice(7))
+  const where = segmentPath(folder, entry.digest)
   if (size !== entry.bytes || digest !== entry.digest)
     throw new IntegrityError(
       size < entry.bytes ? 'Segment file is truncated' : 'Segment file does not match its manifest digest',
@@ -498,6 +469,21 @@ function verifySegmentFile(folder: string, entry: SegmentEntry, hashed?: { size:
         docsPath: 'vault-format.md',
       },
     )
+}
+
+/** Makes the index entries of `ids` equal the records: removed where the record is gone, else upserted. */
+async function resyncIndex(
+  index: VectorIndex,
+  records: ReadonlyMap<string, MemoryRecord>,
+  ids: readonly string[],
+): Promise<void> {
+  const removed = ids.filter((id) => !records.has(id))
+  if (removed.length) await index.remove(removed)
+  const present = ids.flatMap((id) => {
+    const record = records.get(id)
+    return record ? [record] : []
+  })
+  for (let start = 0; start < present.length; start += INDEX_BATCH) await index.upsert(present.slice(start, start + INDEX_BATCH))
 }
 
 function applyOperation(records: Map<string, MemoryRecord>, operation: MemoryOperation): void {
@@ -522,12 +508,7 @@ function cloneJson(value: JsonValue): JsonValue {
 }
 
 function copyRecord(record: MemoryRecord): MemoryRecord {
-  return {
-    ...record,
-    embedding: new Float32Array(record.embedding),
-    metadata: cloneJson(record.metadata) as Record<string, JsonValue>,
-    ...(record.provenance ? { provenance: { ...record.provenance } } : {}),
-  }
+  return copyRecords([record], record.embedding.length)[0] as MemoryRecord
 }
 
 /** Copies of many records, their embeddings sharing one fresh buffer (one allocation, not one per record). */
@@ -622,24 +603,8 @@ class VaultSession implements Vault {
     return this.state.keys.get(this.state.manifest.keyId) as Uint8Array
   }
 
-  private writeSegment(kind: SegmentKind, plaintext: Uint8Array, sequence: number, operations: number): SegmentEntry {
-    const { state } = this
-    const id = newId()
-    const { bytes, digest } = sealSegment({
-      kind,
-      vaultId: state.header.vaultId,
-      segmentId: id,
-      sequence,
-      keyId: state.manifest.keyId,
-      dataKey: this.currentKey,
-      plaintext,
-    })
-    writeSegmentBytes(state.folder, digest, bytes)
-    return { id, digest, kind, sequence, keyId: state.manifest.keyId, operations, bytes: bytes.length }
-  }
-
-  /** {@link writeSegment} with the file written asynchronously (see `writeFileDurably`). */
-  private async writeSegmentDurably(
+  /** Seals a segment (encryption on the thread pool) and writes it durably under its content address. */
+  private async writeSegment(
     kind: SegmentKind,
     plaintext: Uint8Array,
     sequence: number,
@@ -648,7 +613,7 @@ class VaultSession implements Vault {
     const { state } = this
     const id = newId()
     const keyId = state.manifest.keyId
-    const { pieces, length, digest } = await sealSegmentAsync({
+    const { pieces, length, digest } = await sealSegment({
       kind,
       vaultId: state.header.vaultId,
       segmentId: id,
@@ -661,16 +626,13 @@ class VaultSession implements Vault {
     return { id, digest, kind, sequence, keyId, operations, bytes: length }
   }
 
-  /** {@link commit} with the commit file written asynchronously. */
-  private async commitDurably(manifest: VaultManifest): Promise<void> {
-    const { header } = this.state
-    await writeFileDurably(join(this.state.folder, COMMIT_FILE), encodeCommit({ header, manifest, dataKey: this.currentKey }))
-    this.state.manifest = manifest
-  }
-
-  /** The commit point: writes the commit file; only then does the new state become current. */
-  private commit(manifest: VaultManifest, header: VaultHeader = this.state.header, dataKey: Uint8Array = this.currentKey): void {
-    writeFileAtomic({ path: join(this.state.folder, COMMIT_FILE), data: encodeCommit({ header, manifest, dataKey }) })
+  /** The commit point: writes the commit file durably; only then does the new state become current. */
+  private async commit(
+    manifest: VaultManifest,
+    header: VaultHeader = this.state.header,
+    dataKey: Uint8Array = this.currentKey,
+  ): Promise<void> {
+    await writeFileAtomicAsync({ path: join(this.state.folder, COMMIT_FILE), data: encodeCommit({ header, manifest, dataKey }) })
     this.state.header = header
     this.state.manifest = manifest
   }
@@ -772,7 +734,7 @@ class VaultSession implements Vault {
       else removes.push(operation.id)
     // The segment is encrypted on the thread pool (started first) while this thread converts the
     // batch for the search index; then the segment's fsync overlaps the index's native write.
-    const sealing = this.writeSegmentDurably('operations', plaintext, sequence, operations.length)
+    const sealing = this.writeSegment('operations', plaintext, sequence, operations.length)
     sealing.catch(() => undefined) // awaited below
     const indexing = (async () => {
       if (removes.length) await state.index.remove(removes)
@@ -784,7 +746,7 @@ class VaultSession implements Vault {
     let committed = false
     try {
       const entry = await sealing
-      await this.commitDurably({
+      await this.commit({
         ...state.manifest,
         sequence,
         updatedAt: Date.now(),
@@ -806,14 +768,7 @@ class VaultSession implements Vault {
     const { state } = this
     if (state.staleIds.size === 0) return
     const ids = [...state.staleIds]
-    const removed = ids.filter((id) => !state.records.has(id))
-    const present = ids.flatMap((id) => {
-      const record = state.records.get(id)
-      return record ? [record] : []
-    })
-    if (removed.length) await state.index.remove(removed)
-    for (let start = 0; start < present.length; start += INDEX_BATCH)
-      await state.index.upsert(present.slice(start, start + INDEX_BATCH))
+    await resyncIndex(state.index, state.records, ids)
     for (const id of ids) state.staleIds.delete(id)
   }
 
@@ -838,13 +793,13 @@ class VaultSession implements Vault {
       }
     const operations = [...latest.values()]
     const sequence = Math.max(...tail.map((entry) => entry.sequence))
-    const merged = this.writeSegment(
+    const merged = await this.writeSegment(
       'operations',
       encodeOperations(operations, state.header.embedder.dimension),
       sequence,
       operations.length,
     )
-    this.commit({
+    await this.commit({
       ...state.manifest,
       sequence: state.manifest.sequence + 1,
       updatedAt: Date.now(),
@@ -1000,10 +955,12 @@ class VaultSession implements Vault {
     const segments: SegmentEntry[] = []
     for (let start = 0; start < records.length; start += COMPACT_SEGMENT_RECORDS) {
       const chunk = records.slice(start, start + COMPACT_SEGMENT_RECORDS).map((record) => ({ type: 'put' as const, record }))
-      segments.push(this.writeSegment('operations', encodeOperations(chunk, header.embedder.dimension), sequence, chunk.length))
+      segments.push(
+        await this.writeSegment('operations', encodeOperations(chunk, header.embedder.dimension), sequence, chunk.length),
+      )
     }
     const snapshot = await this.writeSnapshot(sequence)
-    this.commit(
+    await this.commit(
       {
         ...state.manifest,
         sequence: sequence + 1,
@@ -1028,7 +985,7 @@ class VaultSession implements Vault {
     const { state } = this
     await this.syncIndex()
     const snapshot = await state.index.snapshot(sequence)
-    const entry = this.writeSegment('index-snapshot', encodeSnapshot(snapshot), sequence, state.records.size)
+    const entry = await this.writeSegment('index-snapshot', encodeSnapshot(snapshot), sequence, state.records.size)
     return { ...entry, indexId: state.indexFactory.id }
   }
 
@@ -1064,7 +1021,7 @@ class VaultSession implements Vault {
           details: `${stanza.kind}:${stanza.recipient}`,
           hint: 'Revoke it first to replace its stanza.',
         })
-      this.commit(
+      await this.commit(
         { ...state.manifest, sequence: state.manifest.sequence + 1, updatedAt: Date.now() },
         { ...state.header, stanzas: [...state.header.stanzas, stanza] },
       )
@@ -1107,7 +1064,7 @@ class VaultSession implements Vault {
         })
       const oldKeys = new Map([...state.keys].filter(([id]) => id !== keyId))
       const keyring = sealKeyring({ keys: oldKeys, currentKey: dataKey, vaultId: state.header.vaultId })
-      this.commit(
+      await this.commit(
         { ...state.manifest, sequence: state.manifest.sequence + 1, updatedAt: Date.now(), keyId, keyring },
         { ...state.header, stanzas },
         dataKey,
@@ -1157,7 +1114,7 @@ class VaultSession implements Vault {
     try {
       if (state.lock && state.operationsSinceSnapshot >= state.snapshotThreshold && state.operationsSinceSnapshot > 0) {
         const snapshot = await this.writeSnapshot(state.manifest.sequence)
-        this.commit({ ...state.manifest, sequence: state.manifest.sequence + 1, updatedAt: Date.now(), snapshot })
+        await this.commit({ ...state.manifest, sequence: state.manifest.sequence + 1, updatedAt: Date.now(), snapshot })
         this.removeGarbage()
       }
     } finally {
@@ -1219,7 +1176,7 @@ export async function createVault(parameters: CreateVaultParameters): CreateVaul
       stanzas,
     }
     const manifest: VaultManifest = { sequence: 0, keyId, updatedAt: Date.now(), keyring: [], segments: [], snapshot: null }
-    writeFileAtomic({ path: join(folder, COMMIT_FILE), data: encodeCommit({ header, manifest, dataKey }) })
+    await writeFileAtomicAsync({ path: join(folder, COMMIT_FILE), data: encodeCommit({ header, manifest, dataKey }) })
     const indexFactory = parsed.index ?? lanceDbIndexFactory
     const index = await indexFactory.open({ dimension: header.embedder.dimension })
     return new VaultSession({
@@ -1300,9 +1257,7 @@ async function loadVault(
   /** Segments with a sequence up to this have been checked against the manifest already. */
   let verifiedSequence = -1
   if (useSnapshot) {
-    const { reader, failure } = rememberingFailure(
-      snapshotSegmentReader(folder, snapshotEntry, keys, header.vaultId, prefetched?.bytes),
-    )
+    const { reader, failure } = snapshotSegmentReader(folder, snapshotEntry, keys, header.vaultId, prefetched?.bytes)
     const opening = indexFactory.open({ dimension, snapshot: reader }).then(
       (opened) => opened,
       () => {
@@ -1348,17 +1303,7 @@ async function loadVault(
     }
     onProgress?.({ phase: 'decrypt', done: position + 1, total })
   })
-  if (index && touched.size) {
-    const ids = [...touched]
-    const removed = ids.filter((id) => !records.has(id))
-    if (removed.length) await index.remove(removed)
-    const upserts = ids.flatMap((id) => {
-      const record = records.get(id)
-      return record ? [record] : []
-    })
-    for (let start = 0; start < upserts.length; start += INDEX_BATCH)
-      await index.upsert(upserts.slice(start, start + INDEX_BATCH))
-  }
+  if (index && touched.size) await resyncIndex(index, records, [...touched])
   if (!index) {
     index = await indexFactory.open({ dimension })
     const all = [...records.values()]

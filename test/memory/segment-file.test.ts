@@ -1,9 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { concatBytes } from '../../src/crypto/bytes.js'
+import { digest } from '../../src/crypto/digest.js'
 import { randomBytes, randomId } from '../../src/crypto/random.js'
+import { STREAM_CHUNK_SIZE, streamEncrypt } from '../../src/crypto/stream.js'
 import { IntegrityError, TruncatedDataError } from '../../src/errors.js'
-import { openSegment, openSegmentChunks, sealSegment, sealSegmentAsync } from '../../src/memory/segment-file.js'
+import { encodeSegmentHeader, openSegment, openSegmentChunks, sealSegment } from '../../src/memory/segment-file.js'
+import { segmentKey } from '../../src/memory/vault-format.js'
 
 const dataKey = randomBytes(32)
 const vaultId = randomId()
@@ -12,25 +15,34 @@ const keyId = randomId()
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 
 describe('segment files', () => {
-  it('seal on the thread pool gives the same file and digest as the synchronous seal (property)', async () => {
+  it('seals to the 72-byte header followed by the STREAM of the plaintext, addressed by its SHA-256 (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 200_000 }), fc.nat({ max: 1000 }), async (plaintext, sequence) => {
-        const header = { kind: 'operations' as const, vaultId, segmentId: randomId(), sequence, keyId, dataKey, plaintext }
-        const sync = sealSegment(header)
-        const pooled = await sealSegmentAsync(header)
-        expect(hex(concatBytes(...pooled.pieces))).toBe(hex(sync.bytes))
-        expect(pooled.length).toBe(sync.bytes.length)
-        expect(pooled.digest).toBe(sync.digest)
+        const fields = { kind: 'operations' as const, vaultId, segmentId: randomId(), sequence, keyId }
+        const sealed = await sealSegment({ ...fields, dataKey, plaintext })
+        const header = encodeSegmentHeader({ ...fields, chunkSize: STREAM_CHUNK_SIZE })
+        const expected = concatBytes(
+          header,
+          streamEncrypt({ key: segmentKey(dataKey, vaultId, fields.segmentId), plaintext, associatedData: header }),
+        )
+        const file = concatBytes(...sealed.pieces)
+        expect(hex(file)).toBe(hex(expected))
+        expect(sealed.length).toBe(expected.length)
+        expect(sealed.digest).toBe(digest(expected))
+        expect(hex(openSegment({ bytes: file, expected: { ...fields, digest: sealed.digest }, dataKey, where: 'test' }))).toBe(
+          hex(plaintext),
+        )
       }),
       { numRuns: 25 },
     )
   })
 
-  it('opens chunk by chunk to the same plaintext, and stops at damage', () => {
+  it('opens chunk by chunk to the same plaintext, and stops at damage', async () => {
     const plaintext = randomBytes(300_000) // five 64 KiB chunks
     const segmentId = randomId()
-    const { bytes, digest } = sealSegment({ kind: 'index-snapshot', vaultId, segmentId, sequence: 4, keyId, dataKey, plaintext })
-    const expected = { kind: 'index-snapshot' as const, vaultId, segmentId, sequence: 4, keyId, digest }
+    const sealed = await sealSegment({ kind: 'index-snapshot', vaultId, segmentId, sequence: 4, keyId, dataKey, plaintext })
+    const bytes = concatBytes(...sealed.pieces)
+    const expected = { kind: 'index-snapshot' as const, vaultId, segmentId, sequence: 4, keyId, digest: sealed.digest }
     const chunks = [...openSegmentChunks({ bytes, expected, dataKey, where: 'test' })]
     expect(chunks.length).toBe(5)
     expect(hex(concatBytes(...chunks))).toBe(hex(plaintext))

@@ -24,6 +24,7 @@ export type {
   CreateVaultParameters,
   CreateVaultReturnType,
   Grant,
+  GrantOptions,
   ListParameters,
   ListReturnType,
   OpenVaultParameters,

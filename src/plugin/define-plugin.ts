@@ -2,7 +2,7 @@ import type { EmbeddingsInterface } from '@langchain/core/embeddings'
 import type { StructuredToolInterface } from '@langchain/core/tools'
 import { z } from 'zod'
 import type { Guard } from '../access/guard.js'
-import type { MemoryStore } from '../agent/memory-store.js'
+import type { MemoryStore } from '../tools/memory-store.js'
 import { parseInput } from '../validation.js'
 
 /**

@@ -1,5 +1,5 @@
-import type { MemoryStore } from '../agent/memory-store.js'
 import { PluginPermissionError } from '../errors.js'
+import type { MemoryStore } from '../tools/memory-store.js'
 import type { PluginPermissions } from './define-plugin.js'
 
 /**

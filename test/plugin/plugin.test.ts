@@ -7,12 +7,12 @@ import { tool } from '@langchain/core/tools'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
-import { createInMemoryDecisionRecorder } from '../../src/agent/decision-recorder.js'
-import { createInMemoryMemoryStore } from '../../src/agent/memory-store.js'
 import { InvalidInputError, NotFoundError, PluginPermissionError } from '../../src/errors.js'
 import { definePlugin, isVerityPlugin } from '../../src/plugin/define-plugin.js'
 import { loadPlugin } from '../../src/plugin/load-plugin.js'
 import { narrowPermissions, patternCovers, scopeFetch } from '../../src/plugin/permissions.js'
+import { createInMemoryMemoryStore } from '../../src/tools/memory-store.js'
+import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const notebookFolder = join(root, 'plugins/notebook')

@@ -97,7 +97,7 @@ export async function exportCar(parameters: ExportCarParameters): Promise<Export
 export type ImportCarParameters = {
   /** A CAR file path or a stream of its bytes (an HTTP body). */
   source: string | AsyncIterable<Uint8Array>
-  blockstore: Pick<FolderBlockstore, 'put' | 'has' | 'getBytes'>
+  blockstore: Pick<FolderBlockstore, 'putComputed' | 'has' | 'getBytes' | 'flush'>
   /** For errors (a URL, a file name). */
   label?: string | undefined
   /** Check that the DAG under every root is complete (default true). */
@@ -149,7 +149,7 @@ export async function importCar(parameters: ImportCarParameters): Promise<Import
           details: `${block.cid.toString()} from ${label}: ${block.bytes.length} bytes`,
         })
       checkBlock({ cid: block.cid, bytes: block.bytes, source: label })
-      await parameters.blockstore.put(block.cid, block.bytes)
+      await parameters.blockstore.putComputed(block.cid, block.bytes)
       blocks += 1
       bytes += block.bytes.length
       parameters.onProgress?.({ phase: 'importing', done: blocks, total: blocks })
@@ -158,6 +158,7 @@ export async function importCar(parameters: ImportCarParameters): Promise<Import
     if (cause instanceof BlockIntegrityError) throw cause
     throw new UnsupportedFormatError('Malformed CAR file', { details: `${label}: ${(cause as Error).message}`, cause })
   }
+  await parameters.blockstore.flush()
   if (parameters.requireComplete === false) return { roots, blocks, bytes }
   for (const root of roots) {
     try {

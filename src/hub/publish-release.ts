@@ -1,3 +1,4 @@
+import type { CID } from 'multiformats/cid'
 import semver from 'semver'
 import { z } from 'zod'
 import { canonicalDigest } from '../crypto/canonical-json.js'
@@ -67,7 +68,10 @@ export async function publishRelease(parameters: PublishReleaseParameters): Prom
       docsPath: 'hub.md',
     })
   const before = { ...hub.blocks.counters }
-  const added = await addFolder({ dir: input.dir, blockstore: hub.blocks, onProgress: parameters.onProgress })
+  // the importer computes each CID from the bytes it hands over: no need to hash them twice
+  const blockstore = { put: (cid: CID, bytes: Uint8Array) => hub.blocks.putComputed(cid, bytes) }
+  const added = await addFolder({ dir: input.dir, blockstore, onProgress: parameters.onProgress })
+  await hub.blocks.flush()
   const vk = model.manifest.files['vk.key']
   if (!vk) throw new InvalidInputError('Package has no vk.key digest', { details: input.dir, docsPath: 'proofs.md' })
   const release = signRelease({

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
-import { mkdir, rename, rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import semver from 'semver'
 import { z } from 'zod'
@@ -81,7 +81,7 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
   const root = parseCid(input.cid)
   const timeoutMs = input.timeoutMs ?? 120_000
   const stagingDir = join(hub.dir, 'staging', randomId())
-  const staging = await openFolderBlockstore({ dir: stagingDir })
+  const staging = await openFolderBlockstore({ dir: stagingDir, durable: false })
   let fetchedBlocks = 0
   let fetchedBytes = 0
   try {
@@ -136,7 +136,7 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
       if (bytes.length > MAX_BLOCK_BYTES)
         throw new BlockIntegrityError('Block too large', { details: `${cid.toString()}: ${bytes.length} bytes` })
       checkBlock({ cid, bytes, source: input.from })
-      await staging.put(cid, bytes)
+      await staging.putComputed(cid, bytes)
       fetchedBlocks += 1
       fetchedBytes += bytes.length
       onProgress?.({ phase: 'fetching', done: fetchedBlocks, total: fetchedBlocks })
@@ -147,11 +147,9 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
     // the whole DAG is here and checked: move the staged blocks into the hub
     for (const cid of reached) {
       const from = staging.pathOf(cid)
-      if (!existsSync(from) || (await hub.blocks.has(cid))) continue
-      const to = hub.blocks.pathOf(cid)
-      await mkdir(dirname(to), { recursive: true })
-      await rename(from, to)
+      if (existsSync(from)) await hub.blocks.adopt(cid, from)
     }
+    await hub.blocks.flush()
     const installed = input.to ? await exportFolder({ cid: root, blockstore: hub.blocks, to: input.to, onProgress }) : undefined
     return { cid: root, blocks: reached.length, fetchedBlocks, fetchedBytes, dir: installed?.dir }
   } finally {

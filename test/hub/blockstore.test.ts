@@ -38,7 +38,7 @@ describe('folder blockstore', () => {
     const v2 = join(work, 'v2')
     cpSync(v1, v2, { recursive: true })
     const weights = Buffer.from(readFileSync(join(v2, 'weights.bin')))
-    weights[weights.length - 10] ^= 0xff
+    weights.writeUInt8(weights.readUInt8(weights.length - 10) ^ 0xff, weights.length - 10)
     writeFileSync(join(v2, 'weights.bin'), weights)
     manifest.version = '1.1.0'
     manifest.files['weights.bin'] = digestOf(join(v2, 'weights.bin'))
@@ -70,7 +70,7 @@ describe('folder blockstore', () => {
     if (!vk) throw new Error('no vk.key')
     const path = hub.blocks.pathOf(vk.cid)
     const bytes = Buffer.from(readFileSync(path))
-    bytes[0] ^= 1
+    bytes.writeUInt8(bytes.readUInt8(0) ^ 1, 0)
     writeFileSync(path, bytes)
     await expect(hub.blocks.getBytes(vk.cid)).rejects.toThrow(BlockIntegrityError)
     const to = join(work, 'tampered-out')

@@ -11,7 +11,11 @@ import { ROOT, runVerity } from '../e2e/run-process.js'
 import { MODEL_DIR } from './files.js'
 
 const work = mkdtempSync(join(tmpdir(), 'verity-hub-cli-'))
-const publisherEnvironment = { VERITY_HUB_HOME: join(work, 'publisher-hub'), VERITY_AGENT_HOME: join(work, 'publisher'), VERITY_PASSPHRASE: 'hub-cli-test-passphrase' }
+const publisherEnvironment = {
+  VERITY_HUB_HOME: join(work, 'publisher-hub'),
+  VERITY_AGENT_HOME: join(work, 'publisher'),
+  VERITY_PASSPHRASE: 'hub-cli-test-passphrase',
+}
 let serve: ChildProcess | undefined
 
 afterAll(async () => {
@@ -56,7 +60,10 @@ describe('verity hub: publish → serve → pull --from by name → prove and ve
     const to = join(work, 'pulled')
     const refused = await runVerity(['hub', 'pull', 'transaction-risk', '--from', url, '--to', to, '--json'], consumer)
     expect(refused.code).toBe(1) // no token
-    const pulled = await runVerity(['hub', 'pull', `${release.publisher}/transaction-risk@1.0.0`, '--from', url, '--token', token, '--to', to, '--json'], consumer)
+    const pulled = await runVerity(
+      ['hub', 'pull', `${release.publisher}/transaction-risk@1.0.0`, '--from', url, '--token', token, '--to', to, '--json'],
+      consumer,
+    )
     expect(pulled.stderr).toBe('')
     expect(pulled.code).toBe(0)
     expect(JSON.parse(pulled.stdout).cid).toBe(release.packageCid)

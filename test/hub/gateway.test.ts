@@ -91,7 +91,7 @@ describe('hub serve: the trustless gateway protocol', () => {
     const proxy = await startProxy((path, body) => {
       if (!path.includes('format=car')) return { body }
       const copy = Buffer.from(body)
-      copy[copy.length - 5] ^= 0x01 // inside the last block's bytes
+      copy.writeUInt8(copy.readUInt8(copy.length - 5) ^ 0x01, copy.length - 5) // inside the last block's bytes
       return { body: copy }
     })
     const hub = await openHub({ dir: join(work, 'pull-tampered-car') })

@@ -206,7 +206,8 @@ export function registerHubCommands(program: Command): void {
       } else {
         const { addFolder } = await import('../../hub/add-folder.js')
         const { loadModelPackage } = await import('../../proofs/model-package.js')
-        loadModelPackage({ dir: target, skipEngineValidation: true })
+        // a model package's file digests are checked too; any other folder just gets its CID
+        if (existsSync(join(target, 'verity-model.json'))) loadModelPackage({ dir: target, skipEngineValidation: true })
         const added = await addFolder({ dir: target, blockstore: { put: async (c) => c } })
         cid = added.cid.toString()
       }

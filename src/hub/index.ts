@@ -65,6 +65,8 @@ export type { ReleaseLogEntry, ReleaseLogParameters, ReleaseLogReturnType } from
 export { releaseLog } from './release-log.js'
 export type { OpenReleaseStoreParameters, OpenReleaseStoreReturnType, ReleaseReference, ReleaseStore } from './release-store.js'
 export { openReleaseStore, parseReleaseReference } from './release-store.js'
+export type { ResolveModelParameters, ResolveModelReturnType } from './resolve-model.js'
+export { resolveModel } from './resolve-model.js'
 export {
   DAG_PB_CODE,
   KUBO_ADD_FLAGS,

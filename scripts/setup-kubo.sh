@@ -26,6 +26,9 @@ if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$WANT" ] && [ -x "$DEST/ipfs" ]; 
   echo "setup-kubo: $WANT already built at $DEST/ipfs"
   exit 0
 fi
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
 if ! command -v go >/dev/null 2>&1; then
   echo "setup-kubo: 'go' not found; install Go >= 1.25 (https://go.dev/dl) or set VERITY_KUBO=/path/to/ipfs" >&2
   exit 1

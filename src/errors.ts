@@ -221,3 +221,13 @@ export function isVerityError(value: unknown): value is VerityError {
       typeof (value as { shortMessage?: unknown }).shortMessage === 'string')
   )
 }
+
+// ---------------------------------------------------------------------------------------
+// Chain (src/chain, contracts/)
+// ---------------------------------------------------------------------------------------
+
+/** A chain call failed: the RPC is unreachable, a transaction reverted (reason decoded in `meta.reason`), or a contract is missing. */
+export class ChainError extends defineError('ChainError', 'VERITY_CHAIN') {}
+
+/** Solidity sources did not compile (solc's messages in `details`). */
+export class SolidityCompileError extends defineError('SolidityCompileError', 'VERITY_SOLIDITY_COMPILE') {}

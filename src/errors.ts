@@ -178,8 +178,6 @@ export class ProverBusyError extends defineError('ProverBusyError', 'VERITY_PROV
 
 /** A trace failed verification; `meta.seq` names the first failing entry. */
 export class TraceVerificationError extends defineError('TraceVerificationError', 'VERITY_TRACE_VERIFICATION') {}
-/** A signature does not verify or was made by another key. */
-export class SignatureError extends defineError('SignatureError', 'VERITY_SIGNATURE') {}
 /** A trace file is being appended by another writer (its `.lock` is held by a live process). */
 export class TraceLockedError extends defineError('TraceLockedError', 'VERITY_TRACE_LOCKED') {}
 

@@ -186,6 +186,15 @@ export class PolicyError extends defineError('PolicyError', 'VERITY_POLICY') {}
 /** A user's agent script (`verity agent run`) could not be loaded or threw a non-Verity error. */
 export class AgentScriptError extends defineError('AgentScriptError', 'VERITY_AGENT_SCRIPT') {}
 
+// ---------------------------------------------------------------------------------------
+// Prover backends and fleet (room: proofs, issue 12)
+// ---------------------------------------------------------------------------------------
+
+/** A prover worker process died while it held a job (the worker is restarted; retry the job). */
+export class ProverCrashedError extends defineError('ProverCrashedError', 'VERITY_PROVER_CRASHED') {}
+/** A prover-fleet job was refused or dead-lettered (malformed, wrong package, out of attempts). */
+export class ProverJobError extends defineError('ProverJobError', 'VERITY_PROVER_JOB') {}
+
 /**
  * True when `value` is a {@link VerityError} (works across module copies by checking the code).
  *

@@ -12,8 +12,8 @@ import { TraceVerificationError } from '../../errors.js'
 import { AGENT_KEYSTORE_FILE, createAgentIdentity, loadAgentIdentity } from '../../identity/agent-identity.js'
 import { createHashingEmbedder } from '../../memory/embedders/index.js'
 import { createVault, openVault, type Vault } from '../../memory/vault.js'
+import { createProver } from '../../proofs/create-prover.js'
 import { loadModelPackage } from '../../proofs/model-package.js'
-import { createProverPool } from '../../proofs/prover-pool.js'
 import { provenTool } from '../../tools/proven-tool.js'
 import { receiptDirectory } from '../../tools/receipt-directory.js'
 import { createTraceReceiptVerifier, type TraceReceiptDetail } from '../../tools/trace-receipt-verifier.js'
@@ -140,7 +140,9 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
   mkdirSync(runDir, { recursive: true })
   const tracePath = join(runDir, 'trace.jsonl')
   const receiptsDir = join(runDir, 'receipts')
-  const pool = createProverPool({ workers: 1 })
+  // the fastest backend here: native EZKL when the pinned toolchain is installed, else wasm
+  const prover = await createProver({ workers: 1 })
+  step(`proving with the ${prover.kind} backend`)
   let answer = ''
   try {
     if (vaultCreated)
@@ -156,7 +158,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
     // 3. The agent: offline planner, vault memory, the proven model, the signed trace.
     const model = loadModelPackage({ dir: join(BUNDLED_MODELS_DIR, DEMO_MODEL) })
     const risk = provenTool({
-      tool: verifiableInferenceTool({ package: model, pool }),
+      tool: verifiableInferenceTool({ package: model, prover }),
       receipts: receiptDirectory({ dir: receiptsDir }),
     })
     const trace = await openTrace({
@@ -189,7 +191,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
       throw error
     }
   } finally {
-    await pool.close({ drain: false })
+    await prover.close()
     await vault.close()
   }
 

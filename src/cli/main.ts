@@ -19,6 +19,7 @@ const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
   infer: async () => [(await import('./commands/infer.js')).registerInferCommands],
   proof: async () => [(await import('./commands/proof.js')).registerProofCommands],
   trace: async () => [(await import('./commands/trace.js')).registerTraceCommands],
+  prover: async () => [(await import('./commands/prover.js')).registerProverCommands],
 }
 
 const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))

@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { digest } from '../../src/crypto/digest.js'
-import { ProverCrashedError } from '../../src/errors.js'
+import { InvalidInputError, ProverCrashedError } from '../../src/errors.js'
 import { createKeySigner } from '../../src/identity/secp256k1-signer.js'
 import { buildModelPackage } from '../../src/proofs/build-model-package.js'
+import { createProver } from '../../src/proofs/create-prover.js'
 import { loadModelPackage, type ModelPackage } from '../../src/proofs/model-package.js'
 import { createNativeProver } from '../../src/proofs/native-backend.js'
 import { proofFileProblem } from '../../src/proofs/proof-file.js'
@@ -102,4 +103,24 @@ describe('prover backends v1: native and wasm proofs are interchangeable', () =>
     expect(next.verified).toBe(true)
     expect(pids.length).toBe(before + 1)
   }, 120_000)
+})
+
+describe('createProver picks the backend', () => {
+  it('auto is native where the toolchain answers; --prover/VERITY_PROVER choose; an unknown kind is refused', async () => {
+    const auto = await createProver()
+    expect(auto.kind).toBe(process.env.VERITY_PROVER ?? 'native')
+    await auto.close()
+    const chosen = await createProver({ kind: 'wasm', workers: 1 })
+    expect(chosen.kind).toBe('wasm')
+    await chosen.close()
+    const saved = process.env.VERITY_PROVER
+    process.env.VERITY_PROVER = 'quantum'
+    try {
+      await expect(createProver()).rejects.toBeInstanceOf(InvalidInputError)
+    } finally {
+      if (saved === undefined) delete process.env.VERITY_PROVER
+      else process.env.VERITY_PROVER = saved
+    }
+    await expect(createProver({ kind: 'queue' })).rejects.toBeInstanceOf(InvalidInputError)
+  }, 60_000)
 })

@@ -88,9 +88,9 @@ export class VerityCheckpointSaver extends MemorySaver {
   }
 
   #load(record: MemoryRecord): void {
-    let body: CheckpointBody | WritesBody
+    let body: CheckpointBody | WritesBody | BlobBody
     try {
-      body = JSON.parse(record.text) as CheckpointBody | WritesBody
+      body = JSON.parse(record.text) as CheckpointBody | WritesBody | BlobBody
     } catch (cause) {
       throw new IntegrityError('A checkpoint record of the vault is not valid JSON', {
         details: `record ${record.id} in namespace ${this.namespace}`,
@@ -169,6 +169,7 @@ export class VerityCheckpointSaver extends MemorySaver {
         blobs.push({ kind: 'blob', thread, ns, channel, version: String(version), type, value: toBase64(bytes) })
       }
     const saved = await super.put(config, { ...checkpoint, channel_values: {} }, metadata)
+    const savedThread = String(saved.configurable?.thread_id)
     const id = String(saved.configurable?.checkpoint_id)
     if (blobs.length > 0)
       try {
@@ -188,13 +189,13 @@ export class VerityCheckpointSaver extends MemorySaver {
             this.#blobs.set(blobKey(blob.thread, blob.ns, blob.channel, blob.version), [blob.type, fromBase64(blob.value)])
         })
       } catch (error) {
-        delete this.storage[thread as string]?.[ns]?.[id]
+        delete this.storage[savedThread]?.[ns]?.[id]
         throw error
       }
-    const stored = this.storage[thread]?.[ns]?.[id] as StoredCheckpoint
+    const stored = this.storage[savedThread]?.[ns]?.[id] as StoredCheckpoint
     const body: CheckpointBody = {
       kind: 'checkpoint',
-      thread,
+      thread: savedThread,
       ns,
       id,
       checkpoint: toBase64(stored[0]),
@@ -204,16 +205,16 @@ export class VerityCheckpointSaver extends MemorySaver {
     try {
       await this.#serial(() =>
         upsertRecord(this.vault, {
-          id: recordId('cp', [thread, ns, id]),
+          id: recordId('cp', [savedThread, ns, id]),
           text: JSON.stringify(body),
           namespace: this.namespace,
-          metadata: { kind: 'checkpoint', thread },
+          metadata: { kind: 'checkpoint', thread: savedThread },
           embedding: fixedEmbedding(this.vault),
         }),
       )
     } catch (error) {
       // Not durable, so not kept: the in-memory view never shows what the vault does not hold.
-      delete this.storage[thread]?.[ns]?.[id]
+      delete this.storage[savedThread]?.[ns]?.[id]
       throw error
     }
     return saved

@@ -1,8 +1,8 @@
 import { AIMessage } from '@langchain/core/messages'
 import { fakeModel } from '@langchain/core/testing'
 import { tool } from '@langchain/core/tools'
-import { InvalidNamespaceError } from '@langchain/langgraph-checkpoint'
-import { createAgent } from 'langchain'
+import { type BaseStore, InvalidNamespaceError } from '@langchain/langgraph-checkpoint'
+import { createAgent, type ToolRuntime } from 'langchain'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { STORE_NAMESPACE, VerityStore } from '../../src/langchain/verity-store.js'
@@ -109,15 +109,15 @@ describe('VerityStore (LangGraph BaseStore over a vault)', () => {
   it('is long-term memory for createAgent({ store }): a tool-calling model writes in one thread and reads in another', async () => {
     const store = new VerityStore({ vault, fields: ['text'] })
     const saveMemory = tool(
-      async ({ text }, runtime) => {
-        await runtime.store?.put(['user-1', 'memories'], `m-${Date.now()}`, { text })
+      async ({ text }, runtime: ToolRuntime) => {
+        await (runtime.store as unknown as BaseStore).put(['user-1', 'memories'], `m-${Date.now()}`, { text })
         return 'saved'
       },
       { name: 'save_memory', description: 'Save a fact about the user', schema: z.object({ text: z.string() }) },
     )
     const searchMemory = tool(
-      async ({ query }, runtime) => {
-        const items = (await runtime.store?.search(['user-1'], { query, limit: 1 })) ?? []
+      async ({ query }, runtime: ToolRuntime) => {
+        const items = await (runtime.store as unknown as BaseStore).search(['user-1'], { query, limit: 1 })
         return items.map((item) => String(item.value.text)).join('\n')
       },
       { name: 'search_memory', description: 'Search facts about the user', schema: z.object({ query: z.string() }) },

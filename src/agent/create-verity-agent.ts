@@ -6,13 +6,14 @@ import type { BaseCheckpointSaver, BaseStore } from '@langchain/langgraph-checkp
 import { type AgentMiddleware, type CreateAgentParams, createAgent } from 'langchain'
 import { z } from 'zod'
 import { AbortedError, InvalidInputError, isVerityError } from '../errors.js'
-import { VerityCheckpointSaver } from '../langchain/verity-checkpoint-saver.js'
 import type { AdapterVault } from '../langchain/vault-records.js'
+import { VerityCheckpointSaver } from '../langchain/verity-checkpoint-saver.js'
+import type { MemoryStore } from '../tools/memory-store.js'
 import { createMemoryTools, type NamespaceResolver } from '../tools/memory-tools.js'
+import type { PendingProof } from '../tools/pending-proof.js'
+import { createInMemoryDecisionRecorder, type DecisionRecorder } from '../trace/decision-recorder.js'
 import { parseInput } from '../validation.js'
-import { createInMemoryDecisionRecorder, type DecisionRecorder } from './decision-recorder.js'
-import type { MemoryStore } from './memory-store.js'
-import type { PendingProof, ProofPolicy } from './policy.js'
+import type { ProofPolicy } from './policy.js'
 import { createScriptedChatModel } from './scripted-chat-model.js'
 import { vaultMemoryStore } from './vault-memory-store.js'
 import { createVerityMiddleware } from './verity-middleware.js'
@@ -324,9 +325,7 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
 function vaultBehind(memory: MemoryStore | undefined): AdapterVault | undefined {
   const candidate = (memory as { vault?: Partial<AdapterVault> } | undefined)?.vault
   const methods = ['add', 'update', 'get', 'delete', 'list', 'search', 'info'] as const
-  return candidate && methods.every((method) => typeof candidate[method] === 'function')
-    ? (candidate as AdapterVault)
-    : undefined
+  return candidate && methods.every((method) => typeof candidate[method] === 'function') ? (candidate as AdapterVault) : undefined
 }
 
 /** The `createAgent` options Verity does not interpret: handed over as given. */

@@ -171,7 +171,10 @@ export class VerityVectorStore extends VectorStore {
   }
 
   /** Deletes memories by id (`{ ids }`) or every memory matching a filter (`{ filter }`). */
-  override async delete(parameters?: { ids?: string[] | undefined; filter?: VerityVectorStoreFilter | undefined }): Promise<void> {
+  override async delete(parameters?: {
+    ids?: string[] | undefined
+    filter?: VerityVectorStoreFilter | undefined
+  }): Promise<void> {
     const ids = [...(parameters?.ids ?? [])]
     if (parameters?.filter) {
       const filter = parseInput(filterSchema, parameters.filter, { what: 'VerityVectorStore delete filter' })

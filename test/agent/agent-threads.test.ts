@@ -11,8 +11,8 @@ import { vaultMemoryStore } from '../../src/agent/vault-memory-store.js'
 import { InvalidInputError } from '../../src/errors.js'
 import { CHECKPOINT_NAMESPACE, VerityCheckpointSaver } from '../../src/langchain/verity-checkpoint-saver.js'
 import { VerityStore } from '../../src/langchain/verity-store.js'
-import { exportVault, importVault } from '../../src/memory/vault-archive.js'
 import { createVault, openVault, type Vault } from '../../src/memory/vault.js'
+import { exportVault, importVault } from '../../src/memory/vault-archive.js'
 import { hashEmbedder, temporaryFolder, testGuard } from '../memory/helpers.js'
 
 const embedder = hashEmbedder(16)

@@ -1,7 +1,7 @@
 import * as vitest from 'vitest'
-import { createVault } from '../../src/memory/vault.js'
-import type { Vault } from '../../src/memory/vault.js'
 import { VerityCheckpointSaver } from '../../src/langchain/verity-checkpoint-saver.js'
+import type { Vault } from '../../src/memory/vault.js'
+import { createVault } from '../../src/memory/vault.js'
 import { hashEmbedder, temporaryFolder, testGuard } from '../memory/helpers.js'
 
 // The suite is written against Jest-style globals (describe/it/expect/beforeAll...): give it vitest's.

@@ -6,8 +6,8 @@ import { createAgent, type ToolRuntime } from 'langchain'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { STORE_NAMESPACE, VerityStore } from '../../src/langchain/verity-store.js'
-import { exportVault, importVault } from '../../src/memory/vault-archive.js'
 import { createVault, openVault, type Vault } from '../../src/memory/vault.js'
+import { exportVault, importVault } from '../../src/memory/vault-archive.js'
 import { hashEmbedder, temporaryFolder, testGuard } from '../memory/helpers.js'
 
 const embedder = hashEmbedder(32)
@@ -84,7 +84,10 @@ describe('VerityStore (LangGraph BaseStore over a vault)', () => {
       ['a', 'b'],
       ['a', 'x'],
     ])
-    expect(await store.listNamespaces({ limit: 2, offset: 1 })).toEqual([['a', 'b', 'd'], ['a', 'x']])
+    expect(await store.listNamespaces({ limit: 2, offset: 1 })).toEqual([
+      ['a', 'b', 'd'],
+      ['a', 'x'],
+    ])
 
     const [got, , listed] = await store.batch([
       { namespace: ['z'], key: 'k' },

@@ -94,7 +94,11 @@ describe('VerityVectorStore', () => {
       'green tea in the morning with honey',
       'green tea in the morning with honey and lemon',
     ])
-    const diverse = await store.maxMarginalRelevanceSearch('green tea in the morning with honey', { k: 2, fetchK: 4, lambda: 0.2 })
+    const diverse = await store.maxMarginalRelevanceSearch('green tea in the morning with honey', {
+      k: 2,
+      fetchK: 4,
+      lambda: 0.2,
+    })
     expect(diverse[0]?.pageContent).toBe('green tea in the morning with honey')
     expect(diverse[1]?.pageContent).not.toBe('green tea in the morning with honey and lemon')
     expect(diverse.every((document) => document.metadata.kind === 'habit')).toBe(true)

@@ -19,6 +19,8 @@ const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
   infer: async () => [(await import('./commands/infer.js')).registerInferCommands],
   proof: async () => [(await import('./commands/proof.js')).registerProofCommands],
   trace: async () => [(await import('./commands/trace.js')).registerTraceCommands],
+  hub: async () => [(await import('./commands/hub.js')).registerHubCommands],
+  chain: async () => [(await import('./commands/chain.js')).registerChainCommands],
 }
 
 const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))

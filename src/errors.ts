@@ -150,6 +150,14 @@ export class NetworkError extends defineError('NetworkError', 'VERITY_NETWORK') 
 export class VaultLockedError extends defineError('VaultLockedError', 'VERITY_VAULT_LOCKED') {}
 /** An embedding's id or dimension differs from what the vault records. */
 export class EmbedderMismatchError extends defineError('EmbedderMismatchError', 'VERITY_EMBEDDER_MISMATCH') {}
+// vault room (issue 10): rollback and writer-key checks
+/**
+ * A vault's commit is older than one this machine has already seen (a rolled-back `vault.json`), or
+ * its key epoch went backwards; `meta.seenSequence` / `meta.foundSequence` name both.
+ */
+export class VaultRollbackError extends defineError('VaultRollbackError', 'VERITY_VAULT_ROLLBACK') {}
+/** A vault's writer key differs from the one this machine pinned for it (`meta.pinned` / `meta.found`). */
+export class VaultWriterChangedError extends defineError('VaultWriterChangedError', 'VERITY_VAULT_WRITER_CHANGED') {}
 
 // ---------------------------------------------------------------------------------------
 // Proofs

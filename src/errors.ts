@@ -178,8 +178,6 @@ export class ProverBusyError extends defineError('ProverBusyError', 'VERITY_PROV
 
 /** A trace failed verification; `meta.seq` names the first failing entry. */
 export class TraceVerificationError extends defineError('TraceVerificationError', 'VERITY_TRACE_VERIFICATION') {}
-/** A signature does not verify or was made by another key. */
-export class SignatureError extends defineError('SignatureError', 'VERITY_SIGNATURE') {}
 /** A trace file is being appended by another writer (its `.lock` is held by a live process). */
 export class TraceLockedError extends defineError('TraceLockedError', 'VERITY_TRACE_LOCKED') {}
 
@@ -221,3 +219,13 @@ export function isVerityError(value: unknown): value is VerityError {
       typeof (value as { shortMessage?: unknown }).shortMessage === 'string')
   )
 }
+
+// ---------------------------------------------------------------------------------------
+// Chain (src/chain, contracts/)
+// ---------------------------------------------------------------------------------------
+
+/** A chain call failed: the RPC is unreachable, a transaction reverted (reason decoded in `meta.reason`), or a contract is missing. */
+export class ChainError extends defineError('ChainError', 'VERITY_CHAIN') {}
+
+/** Solidity sources did not compile (solc's messages in `details`). */
+export class SolidityCompileError extends defineError('SolidityCompileError', 'VERITY_SOLIDITY_COMPILE') {}

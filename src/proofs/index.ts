@@ -15,9 +15,7 @@
 
 export type { BuildModelPackageParameters, BuildModelPackageReturnType, BuildProgressEvent } from './build-model-package.js'
 export { buildModelPackage } from './build-model-package.js'
-export type { EzklEngine } from './ezkl-engine.js'
-export { EZKL_VERSION, getEngine } from './ezkl-engine.js'
-export { FIELD_MODULUS, feltToFloat, feltToSignedInteger, parseFelt } from './field.js'
+export { EZKL_VERSION } from './ezkl-engine.js'
 export type {
   GenerateKeysParameters,
   GenerateKeysReturnType,
@@ -29,7 +27,6 @@ export type {
 export {
   generateKeys,
   loadModelPackage,
-  MODEL_MANIFEST_FILE,
   MODEL_PACKAGE_FORMAT,
   modelManifestSchema,
   regenerateProvingKey,
@@ -85,4 +82,4 @@ export type {
 } from './verifiable-inference.js'
 export { runVerifiableInference } from './verifiable-inference.js'
 export type { RunWitnessParameters, RunWitnessReturnType } from './witness.js'
-export { assertInputShape, runWitness } from './witness.js'
+export { runWitness } from './witness.js'

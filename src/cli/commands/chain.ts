@@ -218,11 +218,18 @@ export function registerChainCommands(program: Command): void {
         deployVerityContract({ client, name: name as 'TraceAnchor' | 'ModelRegistry' | 'ProverMarket' }).then((value) => ({
           ...value,
           chainId: client.chainId.toString(),
+          from: client.address,
         })),
       )
       printResult(
         options,
-        { contract: name, address: deployed.address, chainId: deployed.chainId, gas: deployed.deployment.gasUsed.toString() },
+        {
+          contract: name,
+          address: deployed.address,
+          chainId: deployed.chainId,
+          from: deployed.from,
+          gas: deployed.deployment.gasUsed.toString(),
+        },
         () => `${name} at ${deployed.address} on chain ${deployed.chainId} (${deployed.deployment.gasUsed} gas)`,
       )
     })

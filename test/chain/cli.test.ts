@@ -30,7 +30,7 @@ describe('verity chain (CLI against a hardhat node process)', { timeout: 600_000
     const { address } = JSON.parse(deployed.stdout) as { address: string }
 
     const { path } = await writeSampleTrace()
-    const anchored = await runVerity(['chain', 'anchor', path, '--anchor', address, '--rpc', node.rpc, '--json'], environment)
+    const anchored = await runVerity(['trace', 'anchor', path, '--anchor', address, '--rpc', node.rpc, '--json'], environment)
     expect(anchored.code, anchored.stderr).toBe(0)
     expect(JSON.parse(anchored.stdout)).toMatchObject({ size: 9 })
 

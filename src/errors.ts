@@ -204,3 +204,14 @@ export function isVerityError(value: unknown): value is VerityError {
       typeof (value as { shortMessage?: unknown }).shortMessage === 'string')
   )
 }
+
+// ---------------------------------------------------------------------------------------
+// Daemon (src/daemon): HTTP API auth and limits
+// ---------------------------------------------------------------------------------------
+
+/** A daemon request carried no valid credential (missing, unknown, expired or revoked token or session). */
+export class UnauthenticatedError extends defineError('UnauthenticatedError', 'VERITY_UNAUTHENTICATED') {}
+/** A daemon credential was used more often than its rate limit allows. */
+export class RateLimitedError extends defineError('RateLimitedError', 'VERITY_RATE_LIMITED') {}
+/** A daemon request body is larger than the configured limit. */
+export class PayloadTooLargeError extends defineError('PayloadTooLargeError', 'VERITY_PAYLOAD_TOO_LARGE') {}

@@ -19,6 +19,8 @@ const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
   infer: async () => [(await import('./commands/infer.js')).registerInferCommands],
   proof: async () => [(await import('./commands/proof.js')).registerProofCommands],
   trace: async () => [(await import('./commands/trace.js')).registerTraceCommands],
+  daemon: async () => [(await import('./commands/daemon.js')).registerDaemonCommands],
+  mcp: async () => [(await import('./commands/daemon.js')).registerMcpCommand],
 }
 
 const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))

@@ -9,9 +9,9 @@ import { tool } from '@langchain/core/tools'
 import { createAgent } from 'langchain'
 import { z } from 'zod'
 import { createVerityAgent } from '../src/agent/create-verity-agent.js'
-import { createInMemoryDecisionRecorder } from '../src/agent/decision-recorder.js'
-import { createInMemoryMemoryStore } from '../src/agent/memory-store.js'
 import { createScriptedChatModel } from '../src/agent/scripted-chat-model.js'
+import { createInMemoryMemoryStore } from '../src/tools/memory-store.js'
+import { createInMemoryDecisionRecorder } from '../src/trace/decision-recorder.js'
 import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
 
 const RUNS = Number(process.env.VERITY_BENCH_AGENT_RUNS ?? 300)

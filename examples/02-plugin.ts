@@ -5,9 +5,11 @@
  * Run:  npm run build && node --import tsx examples/02-plugin.ts
  */
 import { resolve } from 'node:path'
-import { createInMemoryDecisionRecorder, createInMemoryMemoryStore, createVerityAgent } from 'verity/agent'
+import { createVerityAgent } from 'verity/agent'
 import { isVerityError } from 'verity/errors'
 import { loadPlugin } from 'verity/plugin'
+import { createInMemoryMemoryStore } from 'verity/tools'
+import { createInMemoryDecisionRecorder } from 'verity/trace'
 
 const memory = createInMemoryMemoryStore() // or vaultMemoryStore({ vault }) for an encrypted vault
 const notebookFolder = resolve(import.meta.dirname, '..', 'plugins', 'notebook')

@@ -20,36 +20,13 @@ export type {
 } from './create-verity-agent.js'
 export { createVerityAgent } from './create-verity-agent.js'
 export type {
-  CreateInMemoryDecisionRecorderParameters,
-  CreateInMemoryDecisionRecorderReturnType,
-  Decision,
-  DecisionKind,
-  DecisionRecorder,
-  DecisionRef,
-  InMemoryDecisionEntry,
-  RecordedDecision,
-} from './decision-recorder.js'
-export { createInMemoryDecisionRecorder } from './decision-recorder.js'
-export type {
-  CreateInMemoryMemoryStoreReturnType,
-  MemoryHit,
-  MemoryStore,
-  MemoryStoreAddParameters,
-  MemoryStoreAddReturnType,
-  MemoryStoreDeleteParameters,
-  MemoryStoreDeleteReturnType,
-  MemoryStoreSearchParameters,
-} from './memory-store.js'
-export { createInMemoryMemoryStore, memoryDigest } from './memory-store.js'
-export type {
   ApplyProofPolicyParameters,
   CreateProofPolicyParameters,
   CreateProofPolicyReturnType,
-  PendingProof,
-  ProofOutcome,
   ProofPolicy,
 } from './policy.js'
-export { applyProofPolicy, createProofPolicy, DEFAULT_PROOF_POLICY, findPendingProof } from './policy.js'
+export { applyProofPolicy, createProofPolicy, DEFAULT_PROOF_POLICY } from './policy.js'
+export { formatRecallContext, parseRecallContext, RECALL_CONTEXT_HEADER, type RecalledMemory } from './recall-context.js'
 export type {
   CreateScriptedChatModelParameters,
   CreateScriptedChatModelReturnType,
@@ -63,7 +40,6 @@ export {
   createScriptedChatModel,
   MEMORY_TOOL_NAMES,
   planNextStep,
-  RECALL_CONTEXT_HEADER,
   ScriptedChatModel,
 } from './scripted-chat-model.js'
 export type { TraceRecorderParameters, TraceRecorderReturnType } from './trace-recorder.js'

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { AbortedError, PolicyError } from '../errors.js'
+import type { PendingProof, ProofOutcome } from '../tools/pending-proof.js'
+import type { DecisionRecorder } from '../trace/decision-recorder.js'
 import { parseInput } from '../validation.js'
-import type { DecisionRecorder } from './decision-recorder.js'
 
 /**
  * What the agent may do with a verifiable tool's output while its proof is still being made.
@@ -12,32 +13,6 @@ import type { DecisionRecorder } from './decision-recorder.js'
  * - `allow-pending`: the model sees the output at once; the trace records that it acted on a
  *   pending proof, and a `receipt-proven` (or `receipt-failed`) entry follows when the proof lands.
  */
-
-/** The outcome of a proof, as the agent needs it. */
-export type ProofOutcome =
-  | { status: 'verified'; receiptDigest: string; proofDigest?: string | undefined }
-  | { status: 'failed'; receiptDigest: string; reason: string }
-
-/**
- * A proof being made for a tool's output. Verifiable tools attach one to their `ToolMessage`
- * artifact as `{ pendingProof }` (see {@link findPendingProof}).
- *
- * @example
- * ```ts
- * const proof: PendingProof = {
- *   specificationVersion: 'v1',
- *   receiptDigest: receipt.digest,
- *   wait: async () => ({ status: 'verified', receiptDigest: receipt.digest }),
- * }
- * ```
- */
-export interface PendingProof {
-  readonly specificationVersion: 'v1'
-  /** `sha256:` digest of the (pending) receipt. */
-  readonly receiptDigest: string
-  /** Resolves when the proof is verified or has failed; rejects only when `signal` aborts. */
-  wait(options?: { signal?: AbortSignal | undefined }): Promise<ProofOutcome>
-}
 
 /** A proof policy (see the module documentation). */
 export type ProofPolicy =
@@ -84,28 +59,6 @@ export function createProofPolicy(parameters: CreateProofPolicyParameters): Crea
 
 /** The default policy: act only on verified outputs, waiting up to two minutes. */
 export const DEFAULT_PROOF_POLICY: ProofPolicy = { specificationVersion: 'v1', proofs: 'require-verified', timeoutMs: 120_000 }
-
-/**
- * Finds the pending proof a verifiable tool attached to its result (`artifact.pendingProof`).
- *
- * @example
- * ```ts
- * const proof = findPendingProof(toolMessage.artifact)
- * ```
- */
-export function findPendingProof(artifact: unknown): PendingProof | undefined {
-  if (typeof artifact !== 'object' || artifact === null) return undefined
-  const candidate = (artifact as { pendingProof?: unknown }).pendingProof
-  if (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    (candidate as PendingProof).specificationVersion === 'v1' &&
-    typeof (candidate as PendingProof).receiptDigest === 'string' &&
-    typeof (candidate as PendingProof).wait === 'function'
-  )
-    return candidate as PendingProof
-  return undefined
-}
 
 export type ApplyProofPolicyParameters = {
   policy: ProofPolicy

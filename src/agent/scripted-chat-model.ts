@@ -11,6 +11,7 @@ import { convertToOpenAITool } from '@langchain/core/utils/function_calling'
 import { z } from 'zod'
 import { AbortedError } from '../errors.js'
 import { parseInput } from '../validation.js'
+import { parseRecallContext, RECALL_CONTEXT_HEADER, type RecalledMemory } from './recall-context.js'
 
 /**
  * The offline default chat model: a small, deterministic **planner** that does real tool calling
@@ -156,9 +157,6 @@ export function createScriptedChatModel(parameters: CreateScriptedChatModelParam
   })
   return new ScriptedChatModel({ chunkDelayMs: parsed.chunkDelayMs })
 }
-
-/** The header the Verity middleware puts before automatically recalled memories in the system message. */
-export const RECALL_CONTEXT_HEADER = 'Relevant memories from the vault:'
 
 /** Names the planner treats as memory tools rather than action tools. */
 export const MEMORY_TOOL_NAMES = { recall: 'recall', remember: 'remember', forget: 'forget' } as const
@@ -407,20 +405,6 @@ function parseJson(text: string): unknown {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-type RecalledMemory = { id: string; text: string }
-
-function parseRecallContext(systemText: string): RecalledMemory[] {
-  const start = systemText.indexOf(RECALL_CONTEXT_HEADER)
-  if (start < 0) return []
-  const memories: RecalledMemory[] = []
-  for (const line of systemText.slice(start + RECALL_CONTEXT_HEADER.length).split('\n')) {
-    const match = /^- \[([^\]]+)\] (.*)$/.exec(line.trim())
-    if (match) memories.push({ id: match[1] as string, text: match[2] as string })
-    else if (line.trim() === '' && memories.length > 0) break
-  }
-  return memories
 }
 
 function recalledFromResults(results: { name: string; content: string }[]): RecalledMemory[] {

@@ -1,6 +1,6 @@
 import type { JsonValue } from '../memory/record.js'
+import type { Decision, DecisionKind, DecisionRecorder } from '../trace/decision-recorder.js'
 import type { AppendTraceEntryParameters, TraceWriter } from '../trace/open-trace.js'
-import type { Decision, DecisionKind, DecisionRecorder } from './decision-recorder.js'
 
 /**
  * Adapter from the agent's {@link DecisionRecorder} to the signed trace (`openTrace` in

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors.js'
 import type { Vault } from '../memory/vault.js'
-import type { MemoryStore } from './memory-store.js'
-import { memoryDigest } from './memory-store.js'
+import type { MemoryStore } from '../tools/memory-store.js'
+import { memoryDigest } from '../tools/memory-store.js'
 
 export type VaultMemoryStoreParameters = {
   vault: Pick<Vault, 'add' | 'search' | 'get' | 'delete'>

@@ -5,12 +5,13 @@ import { z } from 'zod'
 import { canonicalDigest } from '../crypto/canonical-json.js'
 import { digest } from '../crypto/digest.js'
 import type { JsonValue } from '../memory/record.js'
+import type { MemoryHit, MemoryStore } from '../tools/memory-store.js'
 import { type NamespaceResolver, resolveNamespace } from '../tools/memory-tools.js'
+import { findPendingProof, type PendingProof } from '../tools/pending-proof.js'
+import type { DecisionRecorder } from '../trace/decision-recorder.js'
 import { parseInput } from '../validation.js'
-import type { DecisionRecorder } from './decision-recorder.js'
-import type { MemoryHit, MemoryStore } from './memory-store.js'
-import { applyProofPolicy, DEFAULT_PROOF_POLICY, findPendingProof, type PendingProof, type ProofPolicy } from './policy.js'
-import { RECALL_CONTEXT_HEADER } from './scripted-chat-model.js'
+import { applyProofPolicy, DEFAULT_PROOF_POLICY, type ProofPolicy } from './policy.js'
+import { formatRecallContext } from './recall-context.js'
 
 /**
  * The Verity middleware for LangChain v1 `createAgent`: it turns every model turn, tool call and
@@ -138,13 +139,7 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
       // Injected whenever automatic recall ran, with "(none)" when nothing matched, so the model
       // knows memory was consulted.
       const systemMessage = recallRan
-        ? request.systemMessage.concat(
-            `${request.systemMessage.text ? '\n\n' : ''}${RECALL_CONTEXT_HEADER}\n${
-              recalled.length > 0
-                ? recalled.map((memory) => `- [${memory.id}] ${memory.text.replace(/\s+/g, ' ')}`).join('\n')
-                : '(none)'
-            }\n`,
-          )
+        ? request.systemMessage.concat(`${request.systemMessage.text ? '\n\n' : ''}${formatRecallContext(recalled)}`)
         : request.systemMessage
       const response = (await handler({ ...request, systemMessage })) as AIMessage
       const toolCalls = (response.tool_calls ?? []).map((call) => ({

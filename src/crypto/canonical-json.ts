@@ -2,6 +2,16 @@ import canonicalize from 'canonicalize'
 import { digest } from './digest.js'
 
 /**
+ * A JSON value: what canonical JSON hashes, what memory metadata and trace bodies hold.
+ *
+ * @example
+ * ```ts
+ * const metadata: JsonValue = { source: 'chat', tags: ['tea'], score: 0.9 }
+ * ```
+ */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+
+/**
  * RFC 8785 JSON Canonicalization Scheme (JCS): sorted keys, ECMAScript number formatting,
  * minimal string escapes. Uses the `canonicalize` package by the RFC's co-author.
  * Refuses values JSON cannot represent exactly (undefined, functions, non-finite numbers, bigint).

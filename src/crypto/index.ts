@@ -22,6 +22,7 @@ export {
   u64be,
   utf8ToBytes,
 } from './bytes.js'
+export type { JsonValue } from './canonical-json.js'
 export { canonicalDigest, canonicalJson } from './canonical-json.js'
 export { DIGEST_PREFIX, digest, isDigest, sha256 } from './digest.js'
 export type { HkdfParameters, HkdfReturnType } from './hkdf.js'

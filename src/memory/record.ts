@@ -3,8 +3,9 @@
  * encrypted segments (see `docs/vault-format.md`).
  */
 
-/** A JSON value, as metadata may hold. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+import type { JsonValue } from '../crypto/canonical-json.js'
+
+export type { JsonValue }
 
 /** Where a memory came from: the trace entry or proof receipt that produced it, or a free-form source. */
 export type Provenance = {

@@ -1,8 +1,6 @@
-import type { EmbeddingsInterface } from '@langchain/core/embeddings'
 import type { StructuredToolInterface } from '@langchain/core/tools'
 import { z } from 'zod'
-import type { Guard } from '../access/guard.js'
-import type { MemoryStore } from '../agent/memory-store.js'
+import type { MemoryStore } from '../tools/memory-store.js'
 import { parseInput } from '../validation.js'
 
 /**
@@ -17,8 +15,6 @@ export type PluginPermissions = {
   memory?: { namespaces: string[] } | undefined
   /** Hosts the plugin may reach with the `fetch` it is given (`api.example.com`, or `*` for any). */
   network?: { hosts: string[] } | undefined
-  /** Whether the plugin may submit proving jobs. */
-  proving?: boolean | undefined
 }
 
 /** Scoped capabilities a plugin receives: exactly what was requested and granted, nothing more. */
@@ -29,8 +25,6 @@ export type PluginContext = {
   readonly memory: MemoryStore | undefined
   /** `fetch` restricted to the granted hosts (undefined without a network grant). */
   readonly fetch: typeof globalThis.fetch | undefined
-  /** Whether proving is allowed. */
-  readonly proving: boolean
   /** Structured log lines, prefixed with the plugin name (never log secrets). */
   log(message: string): void
 }
@@ -49,10 +43,6 @@ export type PluginDefinition = {
     | StructuredToolInterface[]
     | ((context: PluginContext) => StructuredToolInterface[] | Promise<StructuredToolInterface[]>)
     | undefined
-  /** Embedders by id (LangChain `EmbeddingsInterface`). */
-  embedders?: Record<string, EmbeddingsInterface> | undefined
-  /** Guards (vault key wrapping). */
-  guards?: Guard[] | undefined
   /** Runs once when the host loads the plugin. */
   setup?: ((context: PluginContext) => void | Promise<void>) | undefined
 }
@@ -79,7 +69,6 @@ export const pluginPermissionsSchema = z
       .object({ hosts: z.array(z.string().regex(hostPattern, 'a host name (optionally :port) or *')).max(100) })
       .strict()
       .optional(),
-    proving: z.boolean().optional(),
   })
   .strict()
 
@@ -101,13 +90,6 @@ const definitionSchema = z
         z.custom<(context: PluginContext) => StructuredToolInterface[]>((value) => typeof value === 'function'),
       ])
       .optional(),
-    embedders: z
-      .record(
-        z.string(),
-        z.custom<EmbeddingsInterface>((value) => typeof value === 'object' && value !== null && 'embedQuery' in value),
-      )
-      .optional(),
-    guards: z.array(z.custom<Guard>((value) => typeof value === 'object' && value !== null && 'kind' in value)).optional(),
     setup: z.custom<(context: PluginContext) => void>((value) => typeof value === 'function').optional(),
   })
   .strict()

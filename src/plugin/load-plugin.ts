@@ -2,12 +2,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { EmbeddingsInterface } from '@langchain/core/embeddings'
 import type { StructuredToolInterface } from '@langchain/core/tools'
 import { z } from 'zod'
-import type { Guard } from '../access/guard.js'
-import type { MemoryStore } from '../agent/memory-store.js'
 import { NotFoundError, PluginPermissionError } from '../errors.js'
+import type { MemoryStore } from '../tools/memory-store.js'
 import { parseInput } from '../validation.js'
 import {
   isVerityPlugin,
@@ -39,8 +37,6 @@ export type LoadedPlugin = {
   version: string
   permissions: PluginPermissions
   tools: StructuredToolInterface[]
-  embedders: Record<string, EmbeddingsInterface>
-  guards: Guard[]
 }
 export type LoadPluginReturnType = Promise<LoadedPlugin>
 
@@ -96,7 +92,6 @@ export async function loadPlugin(parameters: LoadPluginParameters): LoadPluginRe
     fetch: permissions.network
       ? scopeFetch({ plugin: plugin.name, hosts: permissions.network.hosts, fetch: parameters.fetch })
       : undefined,
-    proving: permissions.proving === true,
     log: (message: string) => log(`[plugin ${plugin.name}] ${message}`),
   })
   await plugin.setup?.(context)
@@ -118,8 +113,6 @@ export async function loadPlugin(parameters: LoadPluginParameters): LoadPluginRe
     version: plugin.version,
     permissions,
     tools,
-    embedders: { ...(plugin.embedders ?? {}) },
-    guards: [...(plugin.guards ?? [])],
   }
 }
 

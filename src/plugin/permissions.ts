@@ -1,5 +1,5 @@
-import type { MemoryStore } from '../agent/memory-store.js'
 import { PluginPermissionError } from '../errors.js'
+import type { MemoryStore } from '../tools/memory-store.js'
 import type { PluginPermissions } from './define-plugin.js'
 
 /**
@@ -37,7 +37,6 @@ export function narrowPermissions(parameters: NarrowPermissionsParameters): Narr
   for (const host of requested.network?.hosts ?? [])
     if (!(granted.network?.hosts ?? []).some((grant) => grant === '*' || grant.toLowerCase() === host.toLowerCase()))
       refused.push(`network host "${host}"`)
-  if (requested.proving && !granted.proving) refused.push('proving')
   if (refused.length > 0)
     throw new PluginPermissionError(`Plugin ${plugin} asks for permissions the host did not grant`, {
       details: `not granted: ${refused.join(', ')}`,
@@ -48,7 +47,6 @@ export function narrowPermissions(parameters: NarrowPermissionsParameters): Narr
   const effective: PluginPermissions = {}
   if (requested.memory?.namespaces.length) effective.memory = { namespaces: [...requested.memory.namespaces] }
   if (requested.network?.hosts.length) effective.network = { hosts: [...requested.network.hosts] }
-  if (requested.proving) effective.proving = true
   return effective
 }
 

@@ -8,8 +8,22 @@
  * const [remember, recall, forget] = createMemoryTools({ store, namespace: 'agent:helper' })
  * ```
  */
+
+export type {
+  CreateInMemoryMemoryStoreReturnType,
+  MemoryHit,
+  MemoryStore,
+  MemoryStoreAddParameters,
+  MemoryStoreAddReturnType,
+  MemoryStoreDeleteParameters,
+  MemoryStoreDeleteReturnType,
+  MemoryStoreSearchParameters,
+} from './memory-store.js'
+export { createInMemoryMemoryStore, memoryDigest } from './memory-store.js'
 export type { CreateMemoryToolsParameters, CreateMemoryToolsReturnType, NamespaceResolver } from './memory-tools.js'
 export { createMemoryTools, resolveNamespace } from './memory-tools.js'
+export type { PendingProof, ProofOutcome } from './pending-proof.js'
+export { findPendingProof } from './pending-proof.js'
 export type {
   ProvenToolArtifact,
   ProvenToolContent,

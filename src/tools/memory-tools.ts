@@ -1,11 +1,11 @@
 import type { ToolRuntime } from '@langchain/core/tools'
 import { tool } from '@langchain/core/tools'
 import { z } from 'zod'
-import type { DecisionRecorder } from '../agent/decision-recorder.js'
-import type { MemoryStore } from '../agent/memory-store.js'
 import { InvalidInputError } from '../errors.js'
 import type { JsonValue } from '../memory/record.js'
+import type { DecisionRecorder } from '../trace/decision-recorder.js'
 import { parseInput } from '../validation.js'
+import type { MemoryStore } from './memory-store.js'
 
 /**
  * `remember`, `recall` and `forget`: LangChain tools over a {@link MemoryStore} (the vault, through

@@ -1,10 +1,10 @@
 import { tool } from '@langchain/core/tools'
 import { z } from 'zod'
-import type { PendingProof, ProofOutcome } from '../agent/policy.js'
 import { AbortedError } from '../errors.js'
 import type { Receipt } from '../proofs/receipt.js'
 import type { SettledReceipt } from '../proofs/verifiable-inference.js'
 import { parseInput } from '../validation.js'
+import type { PendingProof, ProofOutcome } from './pending-proof.js'
 import type { ReceiptDirectoryFiles, ReceiptDirectoryReturnType } from './receipt-directory.js'
 import type { VerifiableInferenceToolResult, verifiableInferenceTool } from './verifiable-inference.js'
 

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { toHex } from '../crypto/bytes.js'
-import { canonicalJson } from '../crypto/canonical-json.js'
+import { canonicalJson, type JsonValue } from '../crypto/canonical-json.js'
 import { sha256 } from '../crypto/digest.js'
 
 /**
@@ -33,8 +33,7 @@ export const TRACE_ENTRY_KINDS = [
 ] as const
 export type TraceEntryKind = (typeof TRACE_ENTRY_KINDS)[number]
 
-/** Any JSON value. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+export type { JsonValue }
 
 /** A typed link to something outside the entry: a receipt, a proof, a memory record, an entry... */
 export type TraceRef = {

@@ -13,6 +13,17 @@
 
 export { readTraceBlob, traceBlobDirectory, traceBlobPath, writeTraceBlob } from './blob-store.js'
 export type {
+  CreateInMemoryDecisionRecorderParameters,
+  CreateInMemoryDecisionRecorderReturnType,
+  Decision,
+  DecisionKind,
+  DecisionRecorder,
+  DecisionRef,
+  InMemoryDecisionEntry,
+  RecordedDecision,
+} from './decision-recorder.js'
+export { createInMemoryDecisionRecorder } from './decision-recorder.js'
+export type {
   JsonValue,
   TraceCheckpointLine,
   TraceEntryHeader,

@@ -2,10 +2,11 @@ import { tool } from '@langchain/core/tools'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
-import { createInMemoryDecisionRecorder, type InMemoryDecisionEntry } from '../../src/agent/decision-recorder.js'
-import { createInMemoryMemoryStore } from '../../src/agent/memory-store.js'
-import { createProofPolicy, type PendingProof, type ProofOutcome } from '../../src/agent/policy.js'
+import { createProofPolicy } from '../../src/agent/policy.js'
 import { AbortedError, InvalidInputError, PolicyError } from '../../src/errors.js'
+import { createInMemoryMemoryStore } from '../../src/tools/memory-store.js'
+import type { PendingProof, ProofOutcome } from '../../src/tools/pending-proof.js'
+import { createInMemoryDecisionRecorder, type InMemoryDecisionEntry } from '../../src/trace/decision-recorder.js'
 
 const riskScore = tool(
   async ({ amount }: { amount: number }) => JSON.stringify({ label: amount > 100 ? 'review' : 'approve', amount }),

@@ -4,12 +4,8 @@ import fc from 'fast-check'
 import { createAgent } from 'langchain'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import {
-  createScriptedChatModel,
-  planNextStep,
-  RECALL_CONTEXT_HEADER,
-  type ScriptedChatModel,
-} from '../../src/agent/scripted-chat-model.js'
+import { RECALL_CONTEXT_HEADER } from '../../src/agent/recall-context.js'
+import { createScriptedChatModel, planNextStep, type ScriptedChatModel } from '../../src/agent/scripted-chat-model.js'
 import { InvalidInputError } from '../../src/errors.js'
 
 const add = tool(async ({ a, b }: { a: number; b: number }) => JSON.stringify({ sum: a + b }), {

@@ -1,10 +1,10 @@
 import { createAgent } from 'langchain'
 import { describe, expect, it } from 'vitest'
-import { createInMemoryDecisionRecorder } from '../../src/agent/decision-recorder.js'
-import { createInMemoryMemoryStore } from '../../src/agent/memory-store.js'
 import { createScriptedChatModel } from '../../src/agent/scripted-chat-model.js'
 import { createVerityMiddleware } from '../../src/agent/verity-middleware.js'
+import { createInMemoryMemoryStore } from '../../src/tools/memory-store.js'
 import { createMemoryTools } from '../../src/tools/memory-tools.js'
+import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
 
 describe('Verity tools and middleware inside a vanilla LangChain createAgent', () => {
   it('remembers and recalls through the memory tools, with every decision recorded by the middleware', async () => {

@@ -7,12 +7,12 @@ import { tool } from '@langchain/core/tools'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
-import { createInMemoryDecisionRecorder } from '../../src/agent/decision-recorder.js'
-import { createInMemoryMemoryStore } from '../../src/agent/memory-store.js'
 import { InvalidInputError, NotFoundError, PluginPermissionError } from '../../src/errors.js'
 import { definePlugin, isVerityPlugin } from '../../src/plugin/define-plugin.js'
 import { loadPlugin } from '../../src/plugin/load-plugin.js'
 import { narrowPermissions, patternCovers, scopeFetch } from '../../src/plugin/permissions.js'
+import { createInMemoryMemoryStore } from '../../src/tools/memory-store.js'
+import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const notebookFolder = join(root, 'plugins/notebook')
@@ -42,6 +42,13 @@ describe('definePlugin', () => {
       definePlugin({ specificationVersion: 'v1', name: 'echo', version: '1.0.0', permissions: { filesystem: true } as never }),
     ).toThrow(InvalidInputError)
   })
+
+  it('refuses the removed embedders, guards and proving fields instead of collecting them unused', () => {
+    const base = { specificationVersion: 'v1', name: 'echo', version: '1.0.0', permissions: {} } as const
+    expect(() => definePlugin({ ...base, embedders: {} } as never)).toThrow(InvalidInputError)
+    expect(() => definePlugin({ ...base, guards: [] } as never)).toThrow(InvalidInputError)
+    expect(() => definePlugin({ ...base, permissions: { proving: true } } as never)).toThrow(InvalidInputError)
+  })
 })
 
 describe('permission narrowing', () => {
@@ -53,7 +60,6 @@ describe('permission narrowing', () => {
           requested: {
             memory: { namespaces: ['user:alice', 'plugin:greedy'] },
             network: { hosts: ['evil.example'] },
-            proving: true,
           },
           granted: { memory: { namespaces: ['plugin:*'] } },
         })
@@ -63,7 +69,7 @@ describe('permission narrowing', () => {
     })() as PluginPermissionError
     expect(error).toBeInstanceOf(PluginPermissionError)
     expect(error.shortMessage).toBe('Plugin greedy asks for permissions the host did not grant')
-    expect(error.details).toBe('not granted: memory namespace "user:alice", network host "evil.example", proving')
+    expect(error.details).toBe('not granted: memory namespace "user:alice", network host "evil.example"')
     expect(error.hint).toContain('Grant them')
   })
 
@@ -72,7 +78,7 @@ describe('permission narrowing', () => {
       narrowPermissions({
         plugin: 'p',
         requested: { memory: { namespaces: ['plugin:p:notes'] } },
-        granted: { memory: { namespaces: ['plugin:*'] }, proving: true },
+        granted: { memory: { namespaces: ['plugin:*'] }, network: { hosts: ['*'] } },
       }),
     ).toEqual({
       memory: { namespaces: ['plugin:p:notes'] },

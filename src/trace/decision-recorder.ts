@@ -1,5 +1,5 @@
+import type { JsonValue } from '../crypto/canonical-json.js'
 import { canonicalDigest } from '../crypto/canonical-json.js'
-import type { JsonValue } from '../memory/record.js'
 
 /**
  * The agent runtime's view of the trace: one small, versioned interface that the Verity

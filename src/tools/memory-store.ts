@@ -1,6 +1,7 @@
+import type { JsonValue } from '../crypto/canonical-json.js'
 import { canonicalDigest } from '../crypto/canonical-json.js'
 import { randomId } from '../crypto/random.js'
-import type { JsonValue, Provenance } from '../memory/record.js'
+import type { Provenance } from '../memory/record.js'
 
 /**
  * The agent runtime's view of memory: add, search and delete text memories in namespaces.

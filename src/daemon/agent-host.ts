@@ -5,7 +5,6 @@ import { z } from 'zod'
 import {
   type AgentScript,
   type AgentScriptContext,
-  createInMemoryMemoryStore,
   createProofPolicy,
   createScriptedChatModel,
   createVerityAgent,
@@ -26,7 +25,7 @@ import {
 import type { AgentIdentity } from '../identity/index.js'
 import type { Vault } from '../memory/index.js'
 import { writeFileAtomic } from '../storage/atomic-file.js'
-import { provenTool, receiptDirectory, verifiableInferenceTool } from '../tools/index.js'
+import { createInMemoryMemoryStore, provenTool, receiptDirectory, verifiableInferenceTool } from '../tools/index.js'
 import type { TraceWriter } from '../trace/index.js'
 import type { InferenceService } from './inference-service.js'
 import type { RunStore } from './run-store.js'

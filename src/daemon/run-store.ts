@@ -133,7 +133,7 @@ export function openRunStore(parameters: OpenRunStoreParameters): OpenRunStoreRe
       const recovered: string[] = []
       for (const id of readdirSync(directory)) {
         const run = read(id)
-        if (!run || run.status !== 'running') continue
+        if (run?.status !== 'running') continue
         if (existsSync(store.tracePath(id))) {
           // Resume the trace (cutting a torn last line, never an acknowledged one) and end it as interrupted.
           const trace = await openTrace({ path: store.tracePath(id), signer: recoverySigner, repair: true })

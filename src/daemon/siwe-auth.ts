@@ -29,8 +29,8 @@ export type SiweAuthenticator = {
   authenticate(session: string): Principal
 }
 export type CreateSiweAuthenticatorParameters = {
-  /** The RFC 4501 authority the message must name (the daemon's host:port as the wallet saw it). */
-  domain: string
+  /** The RFC 4501 authority the message must name (the daemon's host:port as the wallet saw it); a function when only known once listening. */
+  domain: string | (() => string)
   /** Accepted chain ids (default: any). */
   chainIds?: readonly number[] | undefined
   nonceTtlMs?: number | undefined
@@ -59,7 +59,7 @@ const refuse = (reason: string) =>
  * ```
  */
 export function createSiweAuthenticator(parameters: CreateSiweAuthenticatorParameters): CreateSiweAuthenticatorReturnType {
-  const { domain, chainIds, nonceTtlMs = 5 * 60_000, sessionTtlMs = 60 * 60_000, now = Date.now } = parameters
+  const { chainIds, nonceTtlMs = 5 * 60_000, sessionTtlMs = 60 * 60_000, now = Date.now } = parameters
   const nonces = new Map<string, number>()
   const sessions = new Map<string, { hash: Uint8Array; address: string; expiresAt: number }>()
   const sweep = (time: number) => {
@@ -89,6 +89,7 @@ export function createSiweAuthenticator(parameters: CreateSiweAuthenticatorParam
       nonces.delete(siwe.nonce)
       if (nonceExpiry === undefined) throw refuse('unknown or already used nonce')
       if (nonceExpiry < time) throw refuse('nonce expired')
+      const domain = typeof parameters.domain === 'function' ? parameters.domain() : parameters.domain
       if (siwe.domain !== domain) throw refuse(`domain is not ${domain}`)
       if (chainIds && !chainIds.includes(siwe.chainId)) throw refuse(`chain id ${siwe.chainId} not accepted`)
       if (!siwe.expirationTime) throw refuse('message has no Expiration Time')

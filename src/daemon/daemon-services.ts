@@ -11,6 +11,18 @@ import { createSiweAuthenticator, type SiweAuthenticator } from './siwe-auth.js'
 import { openTokenStore, type TokenStore } from './token-store.js'
 import { createVaultSessions, type VaultSessions } from './vault-sessions.js'
 
+/**
+ * The EIP-4361 domain wallets sign for: the configured one, else the host:port the daemon listens on.
+ *
+ * @example
+ * ```ts
+ * siweDomainOf(config) // '127.0.0.1:8787'
+ * ```
+ */
+export function siweDomainOf(config: DaemonConfig): string {
+  return config.siweDomain ?? `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
+}
+
 /** Everything the routes, the MCP server and the explorer use: one instance per daemon process. */
 export type DaemonServices = {
   readonly config: DaemonConfig
@@ -65,7 +77,7 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
     identity,
     tokens: openTokenStore({ path: join(home, 'tokens.json') }),
     siwe: createSiweAuthenticator({
-      domain: config.siweDomain ?? `${config.host}:${config.port}`,
+      domain: () => siweDomainOf(config),
       sessionTtlMs: config.maxSessionSeconds * 1000,
     }),
     limiter: createRateLimiter({ perSecond: config.rateLimitPerSecond }),

@@ -21,7 +21,7 @@ export type {
 } from './daemon-config.js'
 export { DAEMON_ENVIRONMENT, daemonConfigSchema, resolveDaemonConfig } from './daemon-config.js'
 export type { CreateDaemonServicesParameters, CreateDaemonServicesReturnType, DaemonServices } from './daemon-services.js'
-export { createDaemonServices } from './daemon-services.js'
+export { createDaemonServices, siweDomainOf } from './daemon-services.js'
 export type { ErrorBody } from './http-error.js'
 export { errorResponse, httpStatusOf, readJsonBody } from './http-error.js'
 export type {

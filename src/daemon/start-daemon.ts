@@ -38,6 +38,8 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<St
     started.once('error', reject)
   })
   const port = (server.address() as AddressInfo).port
+  // With port 0 the OS picked one: the SIWE domain follows the real port.
+  ;(services.config as { port: number }).port = port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   let stopping: Promise<void> | undefined
   return {

@@ -44,8 +44,8 @@ async function signIn(body: unknown) {
 
 beforeAll(async () => {
   daemon = await startTestDaemon()
-  domain = `127.0.0.1:${daemon.services.config.port}`
-  // The test daemon listens on port 0: sign for the domain its config names.
+  // The daemon listened on port 0: the domain is the host:port it really listens on.
+  domain = new URL(daemon.url).host
 }, 60_000)
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { AccessDeniedError, NotFoundError } from '../../errors.js'
-import type { DaemonServices } from '../daemon-services.js'
+import { type DaemonServices, siweDomainOf } from '../daemon-services.js'
 import { type DaemonRoute, defineRoute } from '../route.js'
 import { type Scope, scopeAllows, scopeSchema } from '../scopes.js'
 import { siweSignInSchema } from '../siwe-auth.js'
@@ -31,7 +31,7 @@ export const authRoutes: DaemonRoute<DaemonServices>[] = [
     response: z.object({ nonce: z.string(), domain: z.string(), expiresAt: z.string() }),
     handler: ({ services }) => ({
       ...services.siwe.issueNonce(),
-      domain: services.config.siweDomain ?? `${services.config.host}:${services.config.port}`,
+      domain: siweDomainOf(services.config),
     }),
   }),
   defineRoute<DaemonServices>({

@@ -1,4 +1,4 @@
-import { Wallet } from 'ethers'
+import { type HDNodeWallet, Wallet } from 'ethers'
 import { SiweMessage } from 'siwe'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestDaemon, type TestDaemon } from './daemon-harness.js'
@@ -17,7 +17,7 @@ async function nonce(): Promise<string> {
 }
 
 async function signedMessage(parameters: {
-  signer?: Wallet
+  signer?: HDNodeWallet
   nonce: string
   domain?: string
   expiresInMs?: number

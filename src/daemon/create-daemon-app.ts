@@ -6,7 +6,7 @@ import { parseInput } from '../validation.js'
 import { authenticate } from './authenticate.js'
 import type { DaemonServices } from './daemon-services.js'
 import { explorerRoutes } from './explorer/explorer-routes.js'
-import { errorResponse, readJsonBody } from './http-error.js'
+import { errorResponse, httpStatusOf, readJsonBody } from './http-error.js'
 import { createVerityMcpServer } from './mcp-server.js'
 import { createOpenApiDocument } from './openapi.js'
 import { type DaemonRoute, defineRoute } from './route.js'
@@ -111,6 +111,9 @@ export function createDaemonApp(parameters: CreateDaemonAppParameters): CreateDa
     })
   app.notFound((c) => errorResponse(c, new NotFoundError('No such route', { details: `${c.req.method} ${c.req.path}` })))
   app.onError((error, c) => {
+    // A browser without a credential on an explorer page goes to the sign-in page.
+    if (c.req.method === 'GET' && c.req.path.startsWith('/explorer') && httpStatusOf(error) === 401)
+      return c.redirect('/explorer/login', 303)
     if (log && !(error as { code?: string }).code?.startsWith('VERITY_'))
       log(`error ${c.req.method} ${c.req.path}: ${(error as Error).name}`)
     return errorResponse(c, error)

@@ -29,6 +29,7 @@ export const EXPLORER_JS = `
     const response = await fetch('/v1/runs/' + encodeURIComponent(runId) + '/entries', { credentials: 'same-origin' });
     if (!response.ok) return;
     const { entries, verification } = await response.json();
+    let newEntries = 0;
     for (const entry of entries) {
       const cell = document.querySelector('[data-receipt-for="' + entry.seq + '"]');
       if (cell && entry.receiptStatus && cell.dataset.status !== entry.receiptStatus) {
@@ -37,8 +38,10 @@ export const EXPLORER_JS = `
         cell.className = 'status status-' + entry.receiptStatus;
         say('Receipt of entry ' + entry.seq + ' is now ' + entry.receiptStatus);
       }
-      if (!document.getElementById('entry-' + entry.seq)) { location.reload(); return; }
+      if (!document.getElementById('entry-' + entry.seq)) newEntries += 1;
     }
+    const more = document.getElementById('more');
+    if (more && newEntries > 0) { more.hidden = false; more.querySelector('span').textContent = String(newEntries); }
     const badge = document.getElementById('badge');
     if (badge) {
       badge.dataset.ok = String(verification.ok);

@@ -164,6 +164,7 @@ export const explorerRoutes: DaemonRoute<DaemonServices>[] = [
 <p>${escapeHtml(run.kind)}${run.agent ? ` · agent ${escapeHtml(run.agent)}` : ''} · status <strong id="run-status">${escapeHtml(run.status)}</strong></p>
 ${badge(verification)}
 <p id="live" role="status" aria-live="polite"></p>
+<p id="more" hidden><span>0</span> new entries since this page loaded: <a href="">reload</a></p>
 <table id="timeline" data-run="${escapeHtml(run.id)}"><caption>Timeline: every signed decision, in order</caption>
 <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Kind</th><th scope="col">Links</th><th scope="col">Body</th><th scope="col">Receipt</th></tr></thead>
 <tbody>${rows}</tbody></table>`,

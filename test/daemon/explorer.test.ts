@@ -90,10 +90,10 @@ describe('web trace explorer in Chromium', () => {
 
     // Marks this page load: a reload would drop the mark, so the flip below is proven to be live.
     await page.evaluate(() => {
-      ;(window as unknown as { verityMark: boolean }).verityMark = true
+      ;(globalThis as unknown as { verityMark: boolean }).verityMark = true
     })
     await status.filter({ hasText: 'verified' }).waitFor({ timeout: 300_000 })
-    await expect(page.evaluate(() => (window as unknown as { verityMark?: boolean }).verityMark)).resolves.toBe(true)
+    await expect(page.evaluate(() => (globalThis as unknown as { verityMark?: boolean }).verityMark)).resolves.toBe(true)
     await page.locator('#run-status', { hasText: 'completed' }).waitFor({ timeout: 120_000 })
     await expect(
       page

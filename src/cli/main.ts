@@ -25,6 +25,8 @@ const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
   hub: async () => [(await import('./commands/hub.js')).registerHubCommands],
   chain: async () => [(await import('./commands/chain.js')).registerChainCommands],
   prover: async () => [(await import('./commands/prover.js')).registerProverCommands],
+  daemon: async () => [(await import('./commands/daemon.js')).registerDaemonCommands],
+  mcp: async () => [(await import('./commands/daemon.js')).registerMcpCommand],
 }
 
 const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))

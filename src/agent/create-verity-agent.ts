@@ -15,6 +15,7 @@ import { createInMemoryDecisionRecorder, type DecisionRecorder } from '../trace/
 import { parseInput } from '../validation.js'
 import type { ProofPolicy } from './policy.js'
 import { createScriptedChatModel } from './scripted-chat-model.js'
+import type { TraceRecorderReturnType } from './trace-recorder.js'
 import { vaultMemoryStore } from './vault-memory-store.js'
 import { createVerityMiddleware } from './verity-middleware.js'
 
@@ -77,6 +78,12 @@ export type CreateVerityAgentParameters = {
   streamTransformers?: CreateAgentParams['streamTransformers'] | undefined
   /** `full` (default) or `digests` (the trace holds only digests of texts and arguments). */
   content?: 'full' | 'digests' | undefined
+  /**
+   * With a vault and a `traceRecorder`, the personal fields of trace bodies (texts, recalled
+   * memories, tool arguments and results) are sealed under the trace's body key kept in the vault
+   * (default `true`); `false` writes them in plaintext (explicit opt-out). See docs/trace-format.md.
+   */
+  sealTraceBodies?: boolean | undefined
   /** Finds the pending proof of a tool result (default: `artifact.pendingProof`). */
   findProof?: CreateVerityAgentFindProof | undefined
   /** More LangChain middleware, run inside Verity's. */
@@ -171,6 +178,7 @@ const parametersSchema = z.strictObject({
   signal: z.instanceof(AbortSignal).optional(),
   version: z.enum(['v1', 'v2']).optional(),
   streamTransformers: z.array(z.custom<() => unknown>((value) => typeof value === 'function')).optional(),
+  sealTraceBodies: z.boolean().optional(),
   content: z.enum(['full', 'digests']).optional(),
   findProof: z.custom<(message: unknown) => PendingProof | undefined>((value) => typeof value === 'function').optional(),
   middleware: z
@@ -215,6 +223,9 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
           : undefined
   const name = options.name ?? 'verity-agent'
   const recorder = parameters.recorder ?? createInMemoryDecisionRecorder()
+  // A trace recorder without a vault of its own seals bodies under a key kept in the agent's vault.
+  const sealable = recorder as Partial<Pick<TraceRecorderReturnType, 'sealWith'>>
+  if (vault && options.sealTraceBodies !== false && typeof sealable.sealWith === 'function') sealable.sealWith(vault)
   const namespace: NamespaceResolver =
     parameters.namespace === undefined || parameters.namespace === 'agent'
       ? `agent:${name}`

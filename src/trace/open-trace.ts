@@ -27,6 +27,7 @@ import {
 } from './entry.js'
 import { MerkleAccumulator, merkleLeafHash } from './merkle.js'
 import { readTraceFile } from './read-trace.js'
+import { sealTraceBody } from './sealed-body.js'
 import { checkpointDigest, keyRotationDigest, signatureHex, traceEntryDigest } from './signing.js'
 import { TraceChain } from './trace-chain.js'
 import { acquireTraceLock, type TraceLock } from './trace-lock.js'
@@ -73,6 +74,11 @@ export type AppendTraceEntryParameters = {
   body?: JsonValue | undefined
   /** Store the body only as a blob (so it can be withheld when sharing the trace). */
   private?: boolean | undefined
+  /**
+   * A 32-byte trace body key: seal the body's private fields (AES-256-GCM, bound to this trace's
+   * origin, agent, seq and kind; see `sealTraceBody`). `bodyDigest` commits to the sealed body.
+   */
+  seal?: Uint8Array | undefined
 }
 export type AppendTraceEntryReturnType = { seq: number; hash: string }
 
@@ -171,6 +177,10 @@ const appendSchema = z.object({
   refs: z.array(traceRefSchema).max(1024).optional(),
   body: z.json().optional(),
   private: z.boolean().optional(),
+  seal: z
+    .instanceof(Uint8Array)
+    .refine((key) => key.length === 32, 'a 32-byte key')
+    .optional(),
 })
 
 const receiptProvenSchema = z.object({
@@ -370,12 +380,22 @@ class TraceWriterImplementation implements TraceWriter {
     refs?: TraceRef[] | undefined
     body?: JsonValue | undefined
     private?: boolean | undefined
+    seal?: Uint8Array | undefined
     inline?: boolean | undefined
     /** Runs after the entry is signed, before a due checkpoint is signed (key rotation switches keys here). */
     afterSign?: (() => void) | undefined
   }): { seq: number; hash: string; acknowledged: Promise<void> } {
     this.#assertWritable()
-    const body = entry.body ?? null
+    const body = entry.seal
+      ? sealTraceBody({
+          key: entry.seal,
+          origin: this.origin,
+          agent: this.#agent,
+          seq: this.#seq,
+          kind: entry.kind,
+          body: entry.body ?? null,
+        })
+      : (entry.body ?? null)
     const bodyJson = canonicalJson(body)
     const bodyDigest = digest(bodyJson)
     const inline = entry.inline || (!entry.private && Buffer.byteLength(bodyJson) <= this.#blobThreshold)

@@ -3,6 +3,8 @@ import { parseInput } from '../validation.js'
 import { readTraceBlob, traceBlobDirectory } from './blob-store.js'
 import type { JsonValue, TraceEntryKind, TraceRef } from './entry.js'
 import { readTraceFile } from './read-trace.js'
+import { traceOrigin } from './reveal-trace.js'
+import { isSealedTraceBody, openSealedTraceBody } from './sealed-body.js'
 import { readTraceBody } from './trace-bodies.js'
 import { type TraceVerificationReport, type VerifyReceiptFunction, verifyTrace } from './verify-trace.js'
 
@@ -17,17 +19,28 @@ export type TraceTimelineRow = {
   refs: TraceRef[]
   /** Where the body is: inline, in a blob, or withheld. */
   body: 'inline' | 'blob' | 'withheld'
+  /** Whether the body's private fields are sealed (shown revealed when the timeline had the key). */
+  sealed: boolean
   /** For entries linking a receipt: verified / failed / unchecked, or proven when a receipt-proven entry points back. */
   receiptStatus: string | undefined
   hash: string
 }
 
-export type TraceTimelineParameters = { path: string; verifyReceipt?: VerifyReceiptFunction | undefined }
+export type TraceTimelineParameters = {
+  path: string
+  verifyReceipt?: VerifyReceiptFunction | undefined
+  /** The trace body key: sealed bodies are shown revealed (without it they are shown as sealed). */
+  bodyKey?: Uint8Array | undefined
+}
 export type TraceTimelineReturnType = { rows: TraceTimelineRow[]; report: TraceVerificationReport }
 
 const timelineSchema = z.object({
   path: z.string().min(1),
   verifyReceipt: z.custom<VerifyReceiptFunction>((value) => typeof value === 'function').optional(),
+  bodyKey: z
+    .instanceof(Uint8Array)
+    .refine((key) => key.length === 32, 'a 32-byte key')
+    .optional(),
 })
 
 /**
@@ -51,6 +64,7 @@ export async function traceTimeline(parameters: TraceTimelineParameters): Promis
     )
   const blobs = traceBlobDirectory(input.path)
   const rows: TraceTimelineRow[] = []
+  const origin = input.bodyKey ? traceOrigin(input.path) : ''
   for (const item of readTraceFile(input.path).lines) {
     if (!item.ok || item.line.type !== 'entry') continue
     const entry = item.line
@@ -67,6 +81,9 @@ export async function traceTimeline(parameters: TraceTimelineParameters): Promis
         }
       }
     }
+    const sealed = isSealedTraceBody(body)
+    if (sealed && input.bodyKey && body !== undefined)
+      body = openSealedTraceBody({ key: input.bodyKey, origin, agent: entry.agent, seq: entry.seq, kind: entry.kind, body })
     rows.push({
       seq: entry.seq,
       time: entry.time,
@@ -75,9 +92,10 @@ export async function traceTimeline(parameters: TraceTimelineParameters): Promis
       summary:
         body === undefined
           ? `(body ${where === 'withheld' ? 'withheld' : 'unreadable'}: ${entry.bodyDigest})`
-          : summarize(entry.kind, body),
+          : `${summarize(entry.kind, body)}${sealed && !input.bodyKey ? ' [sealed]' : ''}`,
       refs: entry.refs,
       body: where,
+      sealed,
       receiptStatus: status.get(entry.seq),
       hash: entry.hash,
     })

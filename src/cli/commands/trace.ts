@@ -1,18 +1,21 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
+import { traceBodyKey } from '../../agent/trace-body-key.js'
 import { InvalidInputError, TraceVerificationError } from '../../errors.js'
 import { createTraceReceiptVerifier } from '../../tools/trace-receipt-verifier.js'
 import type { TraceCheckpointLine } from '../../trace/entry.js'
+import { revealTrace, traceOrigin } from '../../trace/reveal-trace.js'
 import { sendTraceToOtlp } from '../../trace/send-otlp.js'
 import { traceTimeline } from '../../trace/trace-timeline.js'
 import type { TraceVerificationReport } from '../../trace/verify-trace.js'
 import { verifyTrace } from '../../trace/verify-trace.js'
 import { BUNDLED_MODELS_DIR } from '../home.js'
 import { printResult } from '../output.js'
+import { openForCommand } from './vault.js'
 
 /**
- * `verity trace verify FILE` and `verity trace show FILE`.
+ * `verity trace verify FILE`, `verity trace show FILE [--vault DIR]`, `verity trace reveal FILE --vault DIR`.
  *
  * @example
  * ```ts
@@ -109,12 +112,41 @@ export function registerTraceCommands(program: Command): void {
       )
     })
   trace
+    .command('reveal')
+    .description("Reveal the sealed (private) bodies of a trace with the owner's vault")
+    .argument('<file>', 'trace .jsonl file')
+    .requiredOption('--vault <dir>', 'the vault the agent ran with (passphrase from VERITY_PASSPHRASE or a prompt)')
+    .option('--seq <n...>', 'only these entries (default: every entry)')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: { json?: boolean; vault: string; seq?: string[] }) => {
+      const path = resolve(file)
+      const seqs = options.seq?.map((value) => {
+        const seq = Number(value)
+        if (!Number.isSafeInteger(seq) || seq < 0)
+          throw new InvalidInputError('--seq takes entry numbers', { details: value, hint: 'e.g. --seq 3 4' })
+        return seq
+      })
+      const key = await bodyKeyFromVault(path, options.vault, options)
+      const { origin, entries } = revealTrace({ path, key, seqs })
+      printResult(options, { path, origin, entries }, () =>
+        entries
+          .map(
+            (entry) =>
+              `${String(entry.seq).padStart(5)}  ${entry.kind.padEnd(14)} ${entry.sealed ? 'revealed ' : 'public   '}${JSON.stringify(entry.body ?? null)}`,
+          )
+          .join('\n'),
+      )
+    })
+  trace
     .command('show')
     .description('Print a readable timeline of a trace: seq, time, kind, summary, refs, receipt status')
     .argument('<file>', 'trace .jsonl file')
+    .option('--vault <dir>', "the owner's vault: show sealed bodies revealed (passphrase from VERITY_PASSPHRASE or a prompt)")
     .option('--json', 'print JSON')
-    .action(async (file: string, options: { json?: boolean }) => {
-      const { rows, report } = await traceTimeline({ path: resolve(file) })
+    .action(async (file: string, options: { json?: boolean; vault?: string }) => {
+      const path = resolve(file)
+      const bodyKey = options.vault ? await bodyKeyFromVault(path, options.vault, options) : undefined
+      const { rows, report } = await traceTimeline({ path, bodyKey })
       const verification = {
         ok: report.ok,
         complete: report.complete,
@@ -170,4 +202,14 @@ function humanReport(report: TraceVerificationReport): string {
   for (const item of report.withheld) lines.push(`  withheld body: seq ${item.seq} (${item.bodyDigest})`)
   for (const item of report.unchecked) lines.push(`  unchecked: seq ${item.seq} ${item.what}: ${item.reason}`)
   return lines.join('\n')
+}
+
+/** The body key of a trace, read from the owner's vault (opened read-only with the CLI's passphrase resolution). */
+async function bodyKeyFromVault(tracePath: string, vaultDirectory: string, options: { json?: boolean }): Promise<Uint8Array> {
+  const vault = await openForCommand(resolve(vaultDirectory), options, true)
+  try {
+    return await traceBodyKey({ vault, origin: traceOrigin(tracePath) })
+  } finally {
+    await vault.close()
+  }
 }

@@ -83,7 +83,15 @@ async function passphrase(confirm: boolean): Promise<string> {
   return first
 }
 
-async function openForCommand(directory: string, options: JsonOption, readOnly: boolean): Promise<Vault> {
+/**
+ * Opens a vault with the CLI's passphrase resolution (`VERITY_PASSPHRASE`, else a prompt); also used by `verity trace reveal`.
+ *
+ * @example
+ * ```ts
+ * const vault = await openForCommand('vault', { json: true }, true)
+ * ```
+ */
+export async function openForCommand(directory: string, options: JsonOption, readOnly: boolean): Promise<Vault> {
   const secret = await passphrase(false)
   const { passphraseGuard, openVault, createHashingEmbedder } = await vaultModules()
   const guard = passphraseGuard({ passphrase: secret })

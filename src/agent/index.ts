@@ -33,6 +33,8 @@ export type {
   ScriptedChatModelFields,
 } from './scripted-chat-model.js'
 export { createScriptedChatModel } from './scripted-chat-model.js'
+export type { TraceBodyKeyParameters, TraceBodyKeyReturnType } from './trace-body-key.js'
+export { TRACE_BODY_KEY_NAMESPACE, traceBodyKey, traceBodyKeyRecordId } from './trace-body-key.js'
 export type { TraceRecorderParameters, TraceRecorderReturnType } from './trace-recorder.js'
 export { traceRecorder } from './trace-recorder.js'
 export type { VaultMemoryStoreParameters, VaultMemoryStoreReturnType } from './vault-memory-store.js'

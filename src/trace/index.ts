@@ -81,6 +81,25 @@ export {
 } from './open-trace.js'
 export type { ReadTraceFileReturnType, TornTail, TraceFileLine } from './read-trace.js'
 export { readTraceFile } from './read-trace.js'
+export type { RevealedTraceEntry, RevealTraceParameters, RevealTraceReturnType } from './reveal-trace.js'
+export { revealTrace, traceOrigin } from './reveal-trace.js'
+export type {
+  OpenSealedTraceBodyParameters,
+  OpenSealedTraceBodyReturnType,
+  SealedTraceBodyContext,
+  SealedTraceBodyPart,
+  SealTraceBodyParameters,
+  SealTraceBodyReturnType,
+} from './sealed-body.js'
+export {
+  isSealedTraceBody,
+  openSealedTraceBody,
+  PUBLIC_TRACE_BODY_FIELDS,
+  SEALED_TRACE_BODY_LABEL,
+  SEALED_TRACE_BODY_VERSION,
+  sealedBodyAssociatedData,
+  sealTraceBody,
+} from './sealed-body.js'
 export type { DomainOf } from './signing.js'
 export { checkpointDigest, domainSeparatorOf, keyRotationDigest, traceEntryDigest } from './signing.js'
 export type { TraceTimelineParameters, TraceTimelineReturnType, TraceTimelineRow } from './trace-timeline.js'

@@ -4,6 +4,7 @@ import { parseInput } from '../validation.js'
 import { readTraceBlob, traceBlobDirectory } from './blob-store.js'
 import type { JsonValue, TraceEntryLine } from './entry.js'
 import { readTraceFile } from './read-trace.js'
+import { isSealedTraceBody } from './sealed-body.js'
 import { readTraceBody } from './trace-bodies.js'
 import { type TraceVerificationReport, type VerifyReceiptFunction, verifyTrace } from './verify-trace.js'
 
@@ -62,7 +63,16 @@ export async function exportTraceToOpenTelemetry(
     input.report ?? (await verifyTrace({ path: input.path, verifyReceipt: input.verifyReceipt, allowIncomplete: true }))
   const blobs = traceBlobDirectory(input.path)
   const entries = readTraceFile(input.path).lines.flatMap((item) => (item.ok && item.line.type === 'entry' ? [item.line] : []))
+  const bodies = new WeakMap<TraceEntryLine, Record<string, JsonValue>>()
   const bodyOf = (entry: TraceEntryLine): Record<string, JsonValue> => {
+    const known = bodies.get(entry)
+    if (known) return known
+    const read = readBody(entry)
+    bodies.set(entry, read)
+    return read
+  }
+  // Sealed bodies are exported as they are stored: public fields only, marked `verity.body.sealed`.
+  const readBody = (entry: TraceEntryLine): Record<string, JsonValue> => {
     let body: unknown = entry.body
     if (body === undefined) {
       const blob = readTraceBlob(blobs, entry.bodyDigest)
@@ -87,6 +97,7 @@ export async function exportTraceToOpenTelemetry(
     'verity.entry.hash': entry.hash,
     'verity.entry.signature': entry.signature,
     'verity.agent': entry.agent,
+    ...(isSealedTraceBody(bodyOf(entry)) ? { 'verity.body.sealed': true } : {}),
     ...(receiptStatus.has(entry.seq) ? { 'verity.receipt.status': receiptStatus.get(entry.seq) as string } : {}),
     ...(entry.refs.length ? { 'verity.entry.refs': entry.refs.map((ref) => `${ref.type}:${ref.digest}`) } : {}),
   })

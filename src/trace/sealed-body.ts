@@ -38,6 +38,7 @@ export const PUBLIC_TRACE_BODY_FIELDS: ReadonlySet<string> = new Set([
   'startedAt',
   'durationMs',
   'policy',
+  'outcome',
   'messages',
   'namespace',
   'ids',

@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { createVerityAgent } from '../../agent/create-verity-agent.js'
 import { createProofPolicy } from '../../agent/policy.js'
 import { createScriptedChatModel, scriptedDecision } from '../../agent/scripted-chat-model.js'
+import { traceBodyKey } from '../../agent/trace-body-key.js'
 import { traceRecorder } from '../../agent/trace-recorder.js'
 import { vaultMemoryStore } from '../../agent/vault-memory-store.js'
 import { TraceVerificationError } from '../../errors.js'
@@ -15,9 +16,11 @@ import { provenTool } from '../../tools/proven-tool.js'
 import { receiptDirectory } from '../../tools/receipt-directory.js'
 import { createTraceReceiptVerifier, type TraceReceiptDetail } from '../../tools/trace-receipt-verifier.js'
 import { verifiableInferenceTool } from '../../tools/verifiable-inference.js'
-import type { TraceEntryLine } from '../../trace/entry.js'
+import type { JsonValue, TraceEntryLine } from '../../trace/entry.js'
 import { openTrace } from '../../trace/open-trace.js'
 import { readTraceFile } from '../../trace/read-trace.js'
+import { traceOrigin } from '../../trace/reveal-trace.js'
+import { openSealedTraceBody } from '../../trace/sealed-body.js'
 import { verifyTrace } from '../../trace/verify-trace.js'
 import { newRunId, openHomeIdentity, openHomeVault, prepareHome } from '../agent-home.js'
 import { BUNDLED_MODELS_DIR, homePassphrase } from '../home.js'
@@ -201,7 +204,6 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
   })
 
   const entries = readTraceFile(tracePath).lines.flatMap((item) => (item.ok && item.line.type === 'entry' ? [item.line] : []))
-  const timeline = entries.map(summarise)
   const proven: DemoProven[] = entries
     .filter((entry) => entry.kind === 'tool-result' && entry.refs.some((ref) => ref.type === 'receipt'))
     .flatMap((entry) =>
@@ -223,14 +225,28 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
           }
         }),
     )
-  const info = await (async () => {
+  // The trace's personal fields are sealed under a key kept in the vault: the owner's view reveals them.
+  const { info, bodyKey } = await (async () => {
     const reopened = await openVault({ path: vaultPath, guards, embedder, readOnly: true })
     try {
-      return reopened.info()
+      return { info: reopened.info(), bodyKey: await traceBodyKey({ vault: reopened, origin: traceOrigin(tracePath) }) }
     } finally {
       await reopened.close()
     }
   })()
+  const timeline = entries
+    .map((entry) => ({
+      ...entry,
+      body: openSealedTraceBody({
+        key: bodyKey,
+        origin: traceOrigin(tracePath),
+        agent: entry.agent,
+        seq: entry.seq,
+        kind: entry.kind,
+        body: (entry.body ?? null) as JsonValue,
+      }),
+    }))
+    .map(summarise)
   // `npx verity` runs this package's own bin from a clone as well as from an install.
   const cli = 'npx verity'
   const shown = (path: string) => {

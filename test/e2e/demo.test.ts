@@ -60,13 +60,16 @@ describe('verity demo, checked by independent verification', () => {
     expect(proof.valid).toBe(true)
     expect(proof.receipt.output).toEqual(proven.output)
 
-    // Tamper with one line: the tool result's content (the output the agent acted on).
+    // Tamper with one line: the tool result's content (the output the agent acted on), which the
+    // demo trace holds sealed (its vault keeps the key): flip one byte of the ciphertext.
     const original = readFileSync(summary.files.trace, 'utf8')
     const lines = original.split('\n')
     const index = lines.findIndex((line) => line.includes('"kind":"tool-result"') && line.includes('transaction-risk'))
     expect(index).toBeGreaterThan(0)
     const entry = JSON.parse(lines[index] as string)
-    entry.body.content = entry.body.content.replace(/0\.\d+/, '0.01')
+    expect(entry.body.content).toBeUndefined()
+    const ciphertext: string = entry.body.sealed.ciphertext
+    entry.body.sealed.ciphertext = `${ciphertext[0] === 'A' ? 'B' : 'A'}${ciphertext.slice(1)}`
     lines[index] = JSON.stringify(entry)
     writeFileSync(summary.files.trace, lines.join('\n'))
     const tampered = await verity(['trace', 'verify', summary.files.trace, '--json'])

@@ -20,6 +20,8 @@ const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
   proof: async () => [(await import('./commands/proof.js')).registerProofCommands],
   trace: async () => [(await import('./commands/trace.js')).registerTraceCommands],
   prover: async () => [(await import('./commands/prover.js')).registerProverCommands],
+  hub: async () => [(await import('./commands/hub.js')).registerHubCommands],
+  chain: async () => [(await import('./commands/chain.js')).registerChainCommands],
 }
 
 const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))

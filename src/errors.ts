@@ -178,8 +178,6 @@ export class ProverBusyError extends defineError('ProverBusyError', 'VERITY_PROV
 
 /** A trace failed verification; `meta.seq` names the first failing entry. */
 export class TraceVerificationError extends defineError('TraceVerificationError', 'VERITY_TRACE_VERIFICATION') {}
-/** A signature does not verify or was made by another key. */
-export class SignatureError extends defineError('SignatureError', 'VERITY_SIGNATURE') {}
 /** A trace file is being appended by another writer (its `.lock` is held by a live process). */
 export class TraceLockedError extends defineError('TraceLockedError', 'VERITY_TRACE_LOCKED') {}
 
@@ -240,3 +238,14 @@ export class ChainError extends defineError('ChainError', 'VERITY_CHAIN') {}
 
 /** Solidity sources did not compile (solc's messages in `details`). */
 export class SolidityCompileError extends defineError('SolidityCompileError', 'VERITY_SOLIDITY_COMPILE') {}
+
+// ---------------------------------------------------------------------------------------
+// Daemon (src/daemon): HTTP API auth and limits
+// ---------------------------------------------------------------------------------------
+
+/** A daemon request carried no valid credential (missing, unknown, expired or revoked token or session). */
+export class UnauthenticatedError extends defineError('UnauthenticatedError', 'VERITY_UNAUTHENTICATED') {}
+/** A daemon credential was used more often than its rate limit allows. */
+export class RateLimitedError extends defineError('RateLimitedError', 'VERITY_RATE_LIMITED') {}
+/** A daemon request body is larger than the configured limit. */
+export class PayloadTooLargeError extends defineError('PayloadTooLargeError', 'VERITY_PAYLOAD_TOO_LARGE') {}

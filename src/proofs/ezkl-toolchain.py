@@ -107,6 +107,36 @@ async def build(request):
     answer({"ok": True, "logrows": logrows})
 
 
+async def evm_verifier(request):
+    import ezkl
+
+    out = request["out"]
+    os.makedirs(out, exist_ok=True)
+    reusable = bool(request.get("reusable"))
+    targets = [("verifier", "Halo2VerifierReusable.sol" if reusable else "Halo2Verifier.sol")]
+    if reusable:
+        targets.append(("vka", "Halo2VerifyingArtifact.sol"))
+    files = {}
+    for kind, name in targets:
+        sol = os.path.join(out, name)
+        abi = os.path.join(out, name + ".abi.json")
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(sol)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                if kind == "verifier":
+                    await settle(ezkl.create_evm_verifier(request["vk"], request["settings"], sol, abi, request["srs"], reusable))
+                else:
+                    await settle(ezkl.create_evm_vka(request["vk"], request["settings"], sol, abi, request["srs"]))
+        except Exception as error:  # noqa: BLE001
+            # ezkl renders the Solidity first, then asks svm for a native solc to write the ABI: offline that
+            # second step fails; Verity compiles the rendered source with solc-js instead.
+            if not os.path.exists(sol) or os.path.getsize(sol) == 0:
+                fail("evm-render-failed", "EZKL could not render the EVM verifier", str(error))
+        files[kind] = sol
+    answer({"ok": True, "files": files})
+
+
 def serve():
     """The native prover's worker loop: ezkl is imported once and the process lives for many proofs."""
     import importlib.metadata
@@ -145,36 +175,6 @@ def serve():
                 reply({"id": job, "ok": False, "message": f"unknown op {request['op']!r}"})
         except Exception as error:  # noqa: BLE001
             reply({"id": job, "ok": False, "message": str(error)})
-
-
-async def evm_verifier(request):
-    import ezkl
-
-    out = request["out"]
-    os.makedirs(out, exist_ok=True)
-    reusable = bool(request.get("reusable"))
-    targets = [("verifier", "Halo2VerifierReusable.sol" if reusable else "Halo2Verifier.sol")]
-    if reusable:
-        targets.append(("vka", "Halo2VerifyingArtifact.sol"))
-    files = {}
-    for kind, name in targets:
-        sol = os.path.join(out, name)
-        abi = os.path.join(out, name + ".abi.json")
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(sol)
-        try:
-            with contextlib.redirect_stdout(sys.stderr):
-                if kind == "verifier":
-                    await settle(ezkl.create_evm_verifier(request["vk"], request["settings"], sol, abi, request["srs"], reusable))
-                else:
-                    await settle(ezkl.create_evm_vka(request["vk"], request["settings"], sol, abi, request["srs"]))
-        except Exception as error:  # noqa: BLE001
-            # ezkl renders the Solidity first, then asks svm for a native solc to write the ABI: offline that
-            # second step fails; Verity compiles the rendered source with solc-js instead.
-            if not os.path.exists(sol) or os.path.getsize(sol) == 0:
-                fail("evm-render-failed", "EZKL could not render the EVM verifier", str(error))
-        files[kind] = sol
-    answer({"ok": True, "files": files})
 
 
 def main():

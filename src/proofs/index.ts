@@ -15,11 +15,9 @@
 
 export type { BuildModelPackageParameters, BuildModelPackageReturnType, BuildProgressEvent } from './build-model-package.js'
 export { buildModelPackage } from './build-model-package.js'
+export { EZKL_VERSION } from './ezkl-engine.js'
 export type { CreateProverParameters } from './create-prover.js'
 export { createProver } from './create-prover.js'
-export type { EzklEngine } from './ezkl-engine.js'
-export { EZKL_VERSION, getEngine } from './ezkl-engine.js'
-export { FIELD_MODULUS, feltToFloat, feltToSignedInteger, parseFelt } from './field.js'
 export type { FleetDeadLetter, FleetJob, FleetResult } from './fleet-job.js'
 export {
   FLEET_CANCEL_CHANNEL,
@@ -41,7 +39,6 @@ export type {
 export {
   generateKeys,
   loadModelPackage,
-  MODEL_MANIFEST_FILE,
   MODEL_PACKAGE_FORMAT,
   modelManifestSchema,
   regenerateProvingKey,
@@ -113,4 +110,4 @@ export { runVerifiableInference } from './verifiable-inference.js'
 export type { CreateWasmProverParameters } from './wasm-backend.js'
 export { createWasmProver } from './wasm-backend.js'
 export type { RunWitnessParameters, RunWitnessReturnType } from './witness.js'
-export { assertInputShape, runWitness } from './witness.js'
+export { runWitness } from './witness.js'

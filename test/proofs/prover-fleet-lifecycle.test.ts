@@ -8,8 +8,10 @@ import { promisify } from 'node:util'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
+import { createProofPolicy } from '../../src/agent/policy.js'
 import { digest } from '../../src/crypto/digest.js'
-import { AbortedError } from '../../src/errors.js'
+import { AbortedError, PolicyError } from '../../src/errors.js'
 import { startHubGateway } from '../../src/hub/gateway-server.js'
 import { openHub } from '../../src/hub/open-hub.js'
 import { publishRelease } from '../../src/hub/publish-release.js'
@@ -24,6 +26,9 @@ import { createQueueProver } from '../../src/proofs/queue-backend.js'
 import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { runVerifiableInference } from '../../src/proofs/verifiable-inference.js'
 import { runWitness } from '../../src/proofs/witness.js'
+import { provenTool } from '../../src/tools/proven-tool.js'
+import { verifiableInferenceTool } from '../../src/tools/verifiable-inference.js'
+import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
 import { SHARED_FIXTURES } from '../shared-fixtures.js'
 import { freePort, killHard, startRedis } from './redis-server.js'
 
@@ -32,6 +37,7 @@ import { freePort, killHard, startRedis } from './redis-server.js'
 const ONNX = process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx')
 const work = mkdtempSync(join(tmpdir(), 'verity-fleet-life-'))
 const CLI = resolve('src/cli/main.ts')
+const TSX_FLAG = '--import'
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href
 const PASSPHRASE = 'fleet-lifecycle-passphrase'
 let redisUrl: string
@@ -69,6 +75,50 @@ const until = async (check: () => Promise<boolean>, what: string) => {
     await new Promise((resolveWait) => setTimeout(resolveWait, 100))
   }
   throw new Error(`timed out waiting for ${what}`)
+}
+
+function startNode(name: string, models: string, extra: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    [
+      TSX_FLAG,
+      TSX,
+      CLI,
+      'prover',
+      'start',
+      '--redis',
+      redisUrl,
+      '--models',
+      models,
+      '--home',
+      join(work, name),
+      '--prover',
+      'native',
+      '--json',
+      ...extra,
+    ],
+    { env: { ...process.env, VERITY_PASSPHRASE: PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  children.push(child)
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000)
+  })
+  const lines: Array<Record<string, unknown>> = []
+  const started = new Promise<string>((resolveStarted, reject) => {
+    child.once('exit', (code) => reject(new Error(`node exited ${code}: ${stderr}`)))
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      try {
+        const event = JSON.parse(line) as Record<string, unknown>
+        lines.push(event)
+        if (event.type === 'node-started') resolveStarted(String(event.node))
+      } catch {
+        // not a JSON line
+      }
+    })
+  })
+  started.catch(() => {})
+  return { child, started, lines }
 }
 
 describe('prover fleet lifecycle', () => {
@@ -172,48 +222,7 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
     const gateway = await startHubGateway({ hub, token })
     const empty = join(work, 'empty-models')
     mkdirSync(empty)
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        TSX,
-        CLI,
-        'prover',
-        'start',
-        '--redis',
-        redisUrl,
-        '--models',
-        empty,
-        '--hub',
-        gateway.url,
-        '--hub-token',
-        token,
-        '--home',
-        join(work, 'hub-node'),
-        '--prover',
-        'native',
-        '--json',
-      ],
-      { env: { ...process.env, VERITY_PASSPHRASE: PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    children.push(child)
-    let stderr = ''
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000)
-    })
-    const lines: Array<Record<string, unknown>> = []
-    const started = new Promise<string>((resolveStarted, reject) => {
-      child.once('exit', (code) => reject(new Error(`node exited ${code}: ${stderr}`)))
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-        try {
-          const event = JSON.parse(line) as Record<string, unknown>
-          lines.push(event)
-          if (event.type === 'node-started') resolveStarted(String(event.node))
-        } catch {
-          // not a JSON line
-        }
-      })
-    })
+    const { child, started, lines } = startNode('hub-node', empty, ['--hub', gateway.url, '--hub-token', token])
     try {
       const address = await started
       expect(lines[0]?.models).toEqual([]) // it starts without the package
@@ -232,4 +241,65 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
       await gateway.close()
     }
   }, 300_000)
+
+  it('the agent’s require-verified policy waits for the fleet’s verified receipt, and refuses a wrong-package node’s failure', async () => {
+    const settledReceipts: Array<{ status: string; prover: string | undefined }> = []
+    const agentFor = (recorder: ReturnType<typeof createInMemoryDecisionRecorder>) =>
+      createVerityAgent({
+        tools: [
+          provenTool({
+            tool: verifiableInferenceTool({ package: model, prover: queueProver, name: 'risk' }),
+            onSettled: (settled) =>
+              settledReceipts.push({ status: settled.receipt.status, prover: settled.receipt.prover?.address }),
+          }),
+        ],
+        recorder,
+        policy: createProofPolicy({ proofs: 'require-verified', timeoutMs: 240_000 }),
+      })
+
+    const good = startNode('agent-node', join(work, 'models'))
+    const address = await good.started
+    try {
+      const recorder = createInMemoryDecisionRecorder()
+      const { answer } = await agentFor(recorder).invoke('score the risk of 0.5 -1 2')
+      const sequence = recorder.entries.map((entry) => entry.kind)
+      const proven = sequence.indexOf('receipt-proven')
+      expect(proven).toBeGreaterThan(sequence.indexOf('tool-result'))
+      expect(sequence.indexOf('final-answer')).toBeGreaterThan(proven) // the answer came after the verified receipt
+      expect(typeof answer).toBe('string')
+      expect(settledReceipts).toEqual([{ status: 'verified', prover: address }])
+    } finally {
+      await killHard(good.child)
+    }
+
+    // a node whose package of the same name has another digest refuses; the policy refuses the unverified result
+    await buildModelPackage({
+      model: join(ONNX, '1l_linear', 'network.onnx'),
+      sample: JSON.parse(readFileSync(join(ONNX, '1l_linear', 'input.json'), 'utf8')),
+      out: join(work, 'wrong-models', 'risk'),
+      srs: 'dev',
+      name: 'risk',
+    })
+    const wrong = startNode('wrong-node', join(work, 'wrong-models'))
+    await wrong.started
+    try {
+      const recorder = createInMemoryDecisionRecorder()
+      const error = await agentFor(recorder)
+        .invoke('score the risk of 1 1 -1')
+        .catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(PolicyError)
+      expect((error as PolicyError).shortMessage).toMatch(/failed; the agent may not act on its output/)
+      const sequence = recorder.entries.map((entry) => entry.kind)
+      expect(sequence).toContain('receipt-failed')
+      expect(sequence).not.toContain('final-answer')
+      expect(settledReceipts.at(-1)?.status).toBe('failed')
+      // the node's own event may trail the enqueuer's result
+      await until(
+        async () => wrong.lines.some((line) => line.type === 'job-failed' && String(line.reason).includes('refused')),
+        'the node to report its refusal',
+      )
+    } finally {
+      await killHard(wrong.child)
+    }
+  }, 400_000)
 })

@@ -33,7 +33,8 @@ function toStruct(checkpoint: AnchorableCheckpoint) {
 }
 
 /**
- * The latest signed checkpoint of a trace file, ready to anchor (the trace's own signature, nothing re-signed).
+ * The latest signed checkpoint of a trace file, ready to anchor (the trace's own signature, nothing re-signed). A run
+ * still open may be anchored (agents anchor as they go); the trace must otherwise verify.
  *
  * @example
  * ```ts
@@ -42,7 +43,7 @@ function toStruct(checkpoint: AnchorableCheckpoint) {
  * ```
  */
 export async function latestCheckpoint(path: string): Promise<AnchorableCheckpoint> {
-  const report = await verifyTrace({ path, workers: 0 })
+  const report = await verifyTrace({ path, workers: 0, allowIncomplete: true })
   if (!report.ok)
     throw new ChainError('The trace does not verify: it is not anchored', {
       details: report.firstFailure
@@ -242,7 +243,8 @@ export type VerifyAnchoredTraceReturnType = {
 /**
  * Checks a local trace against the checkpoint anchored on chain: the anchored (size, root) must be a prefix of the
  * local log (RFC 9162 consistency proof from the anchored tree to the local one), and the log must verify. A
- * truncated, forked or rewritten trace is named.
+ * truncated, forked or rewritten trace is named. A run still open is accepted (its checkpoints may be anchored as it
+ * goes); every other failure of the trace makes it `invalid` or `rewritten`.
  *
  * @example
  * ```ts
@@ -254,7 +256,7 @@ export async function verifyAnchoredTrace(parameters: {
   path: string
 }): Promise<VerifyAnchoredTraceReturnType> {
   const { anchor, path } = parameters
-  const report = await verifyTrace({ path, workers: 0 })
+  const report = await verifyTrace({ path, workers: 0, allowIncomplete: true })
   const lines = readTraceFile(path).lines.flatMap((entry) => (entry.ok ? [entry.line] : []))
   const leaves = lines.flatMap((line) => (line.type === 'entry' ? [merkleLeafHash(getBytes(line.hash))] : []))
   const localRoot = hexlify(new MerkleTree(leaves).root())

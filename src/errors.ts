@@ -150,6 +150,14 @@ export class NetworkError extends defineError('NetworkError', 'VERITY_NETWORK') 
 export class VaultLockedError extends defineError('VaultLockedError', 'VERITY_VAULT_LOCKED') {}
 /** An embedding's id or dimension differs from what the vault records. */
 export class EmbedderMismatchError extends defineError('EmbedderMismatchError', 'VERITY_EMBEDDER_MISMATCH') {}
+// vault room (issue 10): rollback and writer-key checks
+/**
+ * A vault's commit is older than one this machine has already seen (a rolled-back `vault.json`), or
+ * its key epoch went backwards; `meta.seenSequence` / `meta.foundSequence` name both.
+ */
+export class VaultRollbackError extends defineError('VaultRollbackError', 'VERITY_VAULT_ROLLBACK') {}
+/** A vault's writer key differs from the one this machine pinned for it (`meta.pinned` / `meta.found`). */
+export class VaultWriterChangedError extends defineError('VaultWriterChangedError', 'VERITY_VAULT_WRITER_CHANGED') {}
 
 // ---------------------------------------------------------------------------------------
 // Proofs
@@ -170,8 +178,6 @@ export class ProverBusyError extends defineError('ProverBusyError', 'VERITY_PROV
 
 /** A trace failed verification; `meta.seq` names the first failing entry. */
 export class TraceVerificationError extends defineError('TraceVerificationError', 'VERITY_TRACE_VERIFICATION') {}
-/** A signature does not verify or was made by another key. */
-export class SignatureError extends defineError('SignatureError', 'VERITY_SIGNATURE') {}
 /** A trace file is being appended by another writer (its `.lock` is held by a live process). */
 export class TraceLockedError extends defineError('TraceLockedError', 'VERITY_TRACE_LOCKED') {}
 
@@ -185,6 +191,24 @@ export class PluginPermissionError extends defineError('PluginPermissionError', 
 export class PolicyError extends defineError('PolicyError', 'VERITY_POLICY') {}
 /** A user's agent script (`verity agent run`) could not be loaded or threw a non-Verity error. */
 export class AgentScriptError extends defineError('AgentScriptError', 'VERITY_AGENT_SCRIPT') {}
+
+// ---------------------------------------------------------------------------------------
+// Hub (src/hub): content-addressed packages, signed releases
+// ---------------------------------------------------------------------------------------
+
+/** A block whose bytes do not hash to its CID, a block missing from a package's DAG, or a CID Verity refuses. */
+export class BlockIntegrityError extends defineError('BlockIntegrityError', 'VERITY_BLOCK_INTEGRITY') {}
+/** A release whose signature, publisher, name scope, version order or parent chain does not hold. */
+export class ReleaseVerificationError extends defineError('ReleaseVerificationError', 'VERITY_RELEASE_VERIFICATION') {}
+
+// ---------------------------------------------------------------------------------------
+// Prover backends and fleet (room: proofs, issue 12)
+// ---------------------------------------------------------------------------------------
+
+/** A prover worker process died while it held a job (the worker is restarted; retry the job). */
+export class ProverCrashedError extends defineError('ProverCrashedError', 'VERITY_PROVER_CRASHED') {}
+/** A prover-fleet job was refused or dead-lettered (malformed, wrong package, out of attempts). */
+export class ProverJobError extends defineError('ProverJobError', 'VERITY_PROVER_JOB') {}
 
 /**
  * True when `value` is a {@link VerityError} (works across module copies by checking the code).

@@ -22,7 +22,9 @@ const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
     (await import('./commands/trace.js')).registerTraceCommands,
     (await import('./commands/chain.js')).registerTraceAnchorCommand,
   ],
+  hub: async () => [(await import('./commands/hub.js')).registerHubCommands],
   chain: async () => [(await import('./commands/chain.js')).registerChainCommands],
+  prover: async () => [(await import('./commands/prover.js')).registerProverCommands],
 }
 
 const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))

@@ -231,3 +231,7 @@ export class ChainError extends defineError('ChainError', 'VERITY_CHAIN') {}
 
 /** Solidity sources did not compile (solc's messages in `details`). */
 export class SolidityCompileError extends defineError('SolidityCompileError', 'VERITY_SOLIDITY_COMPILE') {}
+
+// --- langchain room (issue 11): a named chat model whose provider package is missing or unknown ---
+/** `--model provider:model` names a provider that is unknown or whose LangChain package is not installed. */
+export class ModelProviderError extends defineError('ModelProviderError', 'VERITY_MODEL_PROVIDER') {}

@@ -201,6 +201,15 @@ export class BlockIntegrityError extends defineError('BlockIntegrityError', 'VER
 /** A release whose signature, publisher, name scope, version order or parent chain does not hold. */
 export class ReleaseVerificationError extends defineError('ReleaseVerificationError', 'VERITY_RELEASE_VERIFICATION') {}
 
+// ---------------------------------------------------------------------------------------
+// Prover backends and fleet (room: proofs, issue 12)
+// ---------------------------------------------------------------------------------------
+
+/** A prover worker process died while it held a job (the worker is restarted; retry the job). */
+export class ProverCrashedError extends defineError('ProverCrashedError', 'VERITY_PROVER_CRASHED') {}
+/** A prover-fleet job was refused or dead-lettered (malformed, wrong package, out of attempts). */
+export class ProverJobError extends defineError('ProverJobError', 'VERITY_PROVER_JOB') {}
+
 /**
  * True when `value` is a {@link VerityError} (works across module copies by checking the code).
  *

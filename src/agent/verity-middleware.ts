@@ -141,7 +141,10 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
       const systemMessage = recallRan
         ? request.systemMessage.concat(`${request.systemMessage.text ? '\n\n' : ''}${formatRecallContext(recalled)}`)
         : request.systemMessage
+      // The model call is timed from before the handler runs (the entry is written after it answers).
+      const startedAt = new Date()
       const response = (await handler({ ...request, systemMessage })) as AIMessage
+      const durationMs = Date.now() - startedAt.getTime()
       const toolCalls = (response.tool_calls ?? []).map((call) => ({
         id: call.id ?? '',
         name: call.name,
@@ -150,7 +153,16 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
       const answer = typeof response.content === 'string' ? response.content : JSON.stringify(response.content)
       await recorder.record({
         kind: 'model-turn',
-        body: { turn: request.messages.filter((message) => message.getType() === 'ai').length, ...text(answer), toolCalls },
+        // Fields as in src/trace/trace-bodies.ts (modelCallBodySchema), read by `trace show` and the OTel export.
+        body: {
+          turn: request.messages.filter((message) => message.getType() === 'ai').length,
+          ...modelIdentity(request.model, response),
+          ...text(answer),
+          toolCalls,
+          ...tokenUsage(response),
+          startedAt: startedAt.toISOString(),
+          durationMs,
+        },
         inputDigest: conversationDigest(request.messages),
         outputDigest: digest(answer),
         refs: recalled.map((memory) => ({ type: 'memory', digest: memory.digest })),
@@ -249,6 +261,39 @@ function conversationDigest(messages: BaseMessage[]): string {
     parts.push(known)
   }
   return digest(parts.join('\n'))
+}
+
+/** `model` (as the provider reports it, else as configured) and `provider` of a model call. */
+function modelIdentity(model: unknown, response: AIMessage): Record<string, JsonValue> {
+  const metadata = (response.response_metadata ?? {}) as Record<string, unknown>
+  let langsmith: { ls_model_name?: unknown; ls_provider?: unknown } = {}
+  try {
+    langsmith = (model as { getLsParams?: (options: unknown) => typeof langsmith }).getLsParams?.({}) ?? {}
+  } catch {
+    langsmith = {}
+  }
+  const configured = model as { model?: unknown; modelName?: unknown; _llmType?: () => unknown }
+  const name = [metadata.model_name, metadata.model, langsmith.ls_model_name, configured.model, configured.modelName].find(
+    (value): value is string => typeof value === 'string' && value.length > 0,
+  )
+  let type: unknown
+  try {
+    type = configured._llmType?.()
+  } catch {
+    type = undefined
+  }
+  const modelName = name ?? (typeof type === 'string' ? type : undefined)
+  const provider = typeof langsmith.ls_provider === 'string' ? langsmith.ls_provider : undefined
+  return { ...(modelName ? { model: modelName } : {}), ...(provider ? { provider } : {}) }
+}
+
+/** LangChain's `usage_metadata` as `{ usage: { inputTokens, outputTokens, totalTokens } }`. */
+function tokenUsage(response: AIMessage): Record<string, JsonValue> {
+  const usage = response.usage_metadata as { input_tokens: number; output_tokens: number; total_tokens: number } | undefined
+  if (!usage) return {}
+  return {
+    usage: { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens, totalTokens: usage.total_tokens },
+  }
 }
 
 function lastHumanIndex(messages: BaseMessage[]): number {

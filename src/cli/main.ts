@@ -21,6 +21,7 @@ const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
   trace: async () => [(await import('./commands/trace.js')).registerTraceCommands],
   hub: async () => [(await import('./commands/hub.js')).registerHubCommands],
   chain: async () => [(await import('./commands/chain.js')).registerChainCommands],
+  prover: async () => [(await import('./commands/prover.js')).registerProverCommands],
 }
 
 const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))

@@ -20,12 +20,10 @@ import type {
  * and as the ground truth of recall measurements; it never touches the disk.
  */
 
-/** Opens an index for a vault: the vault calls it on open, with the decrypted snapshot when there is one. */
-export type VectorIndexFactory = {
-  /** Recorded with snapshots, so a snapshot is only restored by the index kind that wrote it. */
-  readonly id: string
-  open(parameters: { dimension: number; snapshot?: IndexSnapshotReader | undefined }): Promise<VectorIndex>
-}
+/** Moved beside {@link VectorIndex}; re-exported here so older imports keep working. */
+import type { VectorIndexFactory } from './vector-index.js'
+
+export type { VectorIndexFactory }
 
 const SNAPSHOT_FILE = 'exact-index.records'
 

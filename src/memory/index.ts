@@ -23,6 +23,7 @@ export type {
   CreateVaultParameters,
   CreateVaultReturnType,
   Grant,
+  GrantOptions,
   ListParameters,
   ListReturnType,
   OpenVaultParameters,

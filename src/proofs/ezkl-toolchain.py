@@ -1,7 +1,10 @@
 """Verity's bridge to the pinned EZKL toolchain (Python package ezkl==21.0.0).
 
 Driven by src/proofs/toolchain.ts: one JSON request on stdin, one JSON answer on stdout
-(the last line). Diagnostics go to stderr. Commands:
+(the last line). Diagnostics go to stderr. With `--serve` it is instead the native prover's
+long-lived worker (src/proofs/native-backend.ts): JSON lines over stdio, one request per line
+{"id", "op": "prove"|"verify", ...file paths}, one answer per line {"id", "ok", ...}; it prints
+{"type": "ready", "version"} first. Commands:
   {"command": "version"}
   {"command": "build", "model": ..., "sample": ..., "witnessSample": ..., "lookupSafetyMargin": float,
    "out": ..., "srs": PATH|null,
@@ -134,7 +137,50 @@ async def evm_verifier(request):
     answer({"ok": True, "files": files})
 
 
+def serve():
+    """The native prover's worker loop: ezkl is imported once and the process lives for many proofs."""
+    import importlib.metadata
+    import time
+
+    import ezkl
+
+    out = sys.stdout
+    sys.stdout = sys.stderr  # anything ezkl prints must not corrupt the protocol
+
+    def reply(value):
+        out.write(json.dumps(value) + "\n")
+        out.flush()
+
+    reply({"type": "ready", "version": importlib.metadata.version("ezkl")})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        job = request.get("id")
+        try:
+            if request["op"] == "prove":
+                started = time.perf_counter()
+                result = ezkl.prove(request["witness"], request["compiled"], request["pk"], request["proof"], "single", request["srs"])
+                if hasattr(result, "__await__"):
+                    asyncio.run(settle(result))
+                reply({"id": job, "ok": True, "ms": (time.perf_counter() - started) * 1000})
+            elif request["op"] == "verify":
+                started = time.perf_counter()
+                try:
+                    valid = bool(ezkl.verify(request["proof"], request["settings"], request["vk"], request["srs"]))
+                except Exception:  # noqa: BLE001 - a proof that does not parse or verify
+                    valid = False
+                reply({"id": job, "ok": True, "valid": valid, "ms": (time.perf_counter() - started) * 1000})
+            else:
+                reply({"id": job, "ok": False, "message": f"unknown op {request['op']!r}"})
+        except Exception as error:  # noqa: BLE001
+            reply({"id": job, "ok": False, "message": str(error)})
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve()
+        return
     request = json.loads(sys.stdin.read())
     try:
         import importlib.metadata

@@ -9,8 +9,8 @@ import { vaultMemoryStore } from '../../agent/vault-memory-store.js'
 import { TraceVerificationError } from '../../errors.js'
 import { AGENT_KEYSTORE_FILE } from '../../identity/agent-identity.js'
 import { openVault } from '../../memory/vault.js'
+import { createProver } from '../../proofs/create-prover.js'
 import { loadModelPackage } from '../../proofs/model-package.js'
-import { createProverPool } from '../../proofs/prover-pool.js'
 import { provenTool } from '../../tools/proven-tool.js'
 import { receiptDirectory } from '../../tools/receipt-directory.js'
 import { createTraceReceiptVerifier, type TraceReceiptDetail } from '../../tools/trace-receipt-verifier.js'
@@ -131,7 +131,9 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
   mkdirSync(runDir, { recursive: true })
   const tracePath = join(runDir, 'trace.jsonl')
   const receiptsDir = join(runDir, 'receipts')
-  const pool = createProverPool({ workers: 1 })
+  // the fastest backend here: native EZKL when the pinned toolchain is installed, else wasm
+  const prover = await createProver({ workers: 1 })
+  step(`proving with the ${prover.kind} backend`)
   let answer = ''
   let decision = ''
   try {
@@ -148,7 +150,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
     // 3. The agent: offline planner, vault memory, the proven model, the signed trace.
     const model = loadModelPackage({ dir: join(BUNDLED_MODELS_DIR, DEMO_MODEL) })
     const risk = provenTool({
-      tool: verifiableInferenceTool({ package: model, pool }),
+      tool: verifiableInferenceTool({ package: model, prover }),
       receipts: receiptDirectory({ dir: receiptsDir }),
     })
     const trace = await openTrace({
@@ -182,7 +184,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
       throw error
     }
   } finally {
-    await pool.close({ drain: false })
+    await prover.close()
     await vault.close()
   }
 

@@ -238,3 +238,14 @@ export class ChainError extends defineError('ChainError', 'VERITY_CHAIN') {}
 
 /** Solidity sources did not compile (solc's messages in `details`). */
 export class SolidityCompileError extends defineError('SolidityCompileError', 'VERITY_SOLIDITY_COMPILE') {}
+
+// ---------------------------------------------------------------------------------------
+// Daemon (src/daemon): HTTP API auth and limits
+// ---------------------------------------------------------------------------------------
+
+/** A daemon request carried no valid credential (missing, unknown, expired or revoked token or session). */
+export class UnauthenticatedError extends defineError('UnauthenticatedError', 'VERITY_UNAUTHENTICATED') {}
+/** A daemon credential was used more often than its rate limit allows. */
+export class RateLimitedError extends defineError('RateLimitedError', 'VERITY_RATE_LIMITED') {}
+/** A daemon request body is larger than the configured limit. */
+export class PayloadTooLargeError extends defineError('PayloadTooLargeError', 'VERITY_PAYLOAD_TOO_LARGE') {}

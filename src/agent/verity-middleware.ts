@@ -1,5 +1,5 @@
-import type { AIMessage, BaseMessage } from '@langchain/core/messages'
-import { ToolMessage } from '@langchain/core/messages'
+import type { BaseMessage } from '@langchain/core/messages'
+import { AIMessage, ToolMessage } from '@langchain/core/messages'
 import { createMiddleware } from 'langchain'
 import { z } from 'zod'
 import { canonicalDigest } from '../crypto/canonical-json.js'
@@ -143,14 +143,16 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
         : request.systemMessage
       // The model call is timed from before the handler runs (the entry is written after it answers).
       const startedAt = new Date()
-      const response = (await handler({ ...request, systemMessage })) as AIMessage
+      const handled = await handler({ ...request, systemMessage })
       const durationMs = Date.now() - startedAt.getTime()
+      // With a responseFormat the model call may come back as a Command whose update carries the AI message.
+      const response = modelMessage(handled)
       const toolCalls = (response.tool_calls ?? []).map((call) => ({
         id: call.id ?? '',
         name: call.name,
         ...(full ? { args: call.args as JsonValue } : { argsDigest: canonicalDigest(call.args) }),
       }))
-      const answer = typeof response.content === 'string' ? response.content : JSON.stringify(response.content)
+      const answer = typeof response.content === 'string' ? response.content : (JSON.stringify(response.content) ?? '')
       await recorder.record({
         kind: 'model-turn',
         // Fields as in src/trace/trace-bodies.ts (modelCallBodySchema), read by `trace show` and the OTel export.
@@ -169,7 +171,7 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
       })
       if (toolCalls.length === 0)
         await recorder.record({ kind: 'final-answer', body: { agent: agentName, ...text(answer) }, outputDigest: digest(answer) })
-      return response
+      return handled
     },
     wrapToolCall: async (request, handler) => {
       const call = request.toolCall
@@ -305,4 +307,12 @@ function lastHumanText(messages: BaseMessage[]): string {
   const message = messages[lastHumanIndex(messages)]
   if (!message) return ''
   return typeof message.content === 'string' ? message.content : message.text
+}
+
+/** The AI message of a model call: the message itself, or the last AI message of a Command's update. */
+function modelMessage(handled: unknown): AIMessage {
+  if (AIMessage.isInstance(handled)) return handled
+  const messages = (handled as { update?: { messages?: unknown[] } } | undefined)?.update?.messages ?? []
+  const found = [...messages].reverse().find((message) => AIMessage.isInstance(message))
+  return (found ?? new AIMessage('')) as AIMessage
 }

@@ -30,11 +30,15 @@ export function registerTraceCommands(program: Command): void {
     .option('--checkpoint <file...>', 'trusted checkpoint JSON file(s) (e.g. anchored) the trace must contain')
     .option('--receipts <dir...>', 'receipt folders (<id>.json + <id>.proof.json; default: receipts/ beside the trace)')
     .option('--models <dir...>', 'model packages or folders of them (default: ./models and the bundled models)')
+    .option('--anchored <address>', 'check the trace against its checkpoint anchored in this TraceAnchor (see `verity chain`)')
+    .option('--rpc <url>', 'with --anchored: JSON-RPC URL')
     .option('--json', 'print JSON')
     .action(
       async (
         file: string,
         options: {
+          anchored?: string
+          rpc?: string
           allowIncomplete?: boolean
           requireComplete?: boolean
           checkpoint?: string[]
@@ -43,6 +47,8 @@ export function registerTraceCommands(program: Command): void {
           json?: boolean
         },
       ) => {
+        if (options.anchored)
+          return (await import('./chain.js')).verifyAnchoredTraceAction(file, { ...options, anchored: options.anchored })
         const trustedCheckpoints = (options.checkpoint ?? []).map((path) => readCheckpoint(path))
         // Linked receipts are checked through the proofs module when receipts are at hand.
         const receiptDirectories = options.receipts ?? [join(dirname(resolve(file)), 'receipts')].filter((dir) => existsSync(dir))

@@ -1,0 +1,172 @@
+/**
+ * The daemon on loopback (127.0.0.1, a port the OS picks), bounded in count and time:
+ * - vault search through the HTTP API vs the same open vault searched in process, query by query alternating
+ *   (overhead p50 target <= 1 ms);
+ * - 50 agents running tasks concurrently through the API (throughput, p99 run latency), beside one run alone;
+ * - 200 open SSE streams (memory per stream: heap and RSS after GC, before and after; the clients live in the same
+ *   process, so this is an upper bound for the daemon's share).
+ * Scale: `VERITY_BENCH_DAEMON_MEMORIES` (default 2000), `VERITY_BENCH_QUERIES` (default 200).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { resolveDaemonConfig, startDaemon } from '../src/daemon/index.js'
+import { type BenchmarkReport, machine, metric, percentile, round, rssSampler } from './lib/measure.js'
+
+const MEMORIES = Number(process.env.VERITY_BENCH_DAEMON_MEMORIES ?? 2000)
+const QUERIES = Number(process.env.VERITY_BENCH_QUERIES ?? 200)
+const AGENTS = 50
+const STREAMS = 200
+const WORDS = ['invoice', 'billing', 'lisbon', 'card', 'travel', 'phone', 'refund', 'email', 'night', 'merchant', 'tea', 'salary']
+
+function sentence(index: number): string {
+  return Array.from({ length: 8 }, (_, offset) => WORDS[(index * 7 + offset * 3) % WORDS.length]).join(' ') + ` #${index}`
+}
+
+function gc(): void {
+  ;(globalThis as { gc?: () => void }).gc?.()
+}
+
+export default async function run(): Promise<BenchmarkReport> {
+  const home = mkdtempSync(join(tmpdir(), 'verity-daemon-bench-'))
+  const rss = rssSampler()
+  const daemon = await startDaemon({
+    config: resolveDaemonConfig({
+      overrides: {
+        home,
+        identityPassphrase: 'bench daemon passphrase',
+        port: 0,
+        rateLimitPerSecond: 1_000_000,
+        modelDirectories: [resolve(import.meta.dirname, '..', 'models')],
+      },
+    }),
+  })
+  try {
+    const { services } = daemon
+    const token = services.tokens.create({ owner: 'bench', scopes: ['admin:vault', 'admin:agent'] }).token
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    const post = (path: string, body: unknown) =>
+      fetch(`${daemon.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) })
+
+    // 1. Vault search: HTTP vs in process, on the same open vault.
+    await post('/v1/vaults', {
+      name: 'bench',
+      guard: { kind: 'passphrase', passphrase: 'bench vault passphrase' },
+      ttlSeconds: 3600,
+    })
+    for (let start = 0; start < MEMORIES; start += 500) {
+      const memories = Array.from({ length: Math.min(500, MEMORIES - start) }, (_, offset) => ({
+        text: sentence(start + offset),
+      }))
+      const response = await post('/v1/vaults/bench/memories', { memories })
+      if (response.status !== 200) throw new Error(`add failed: ${response.status}`)
+      await response.arrayBuffer()
+    }
+    const httpMs: number[] = []
+    const directMs: number[] = []
+    for (let index = 0; index < QUERIES + 20; index++) {
+      const query = `${WORDS[index % WORDS.length]} ${WORDS[(index * 5) % WORDS.length]}`
+      const startedHttp = performance.now()
+      const response = await post('/v1/vaults/bench/search', { query, k: 10 })
+      const hits = (await response.json()) as { results: unknown[] }
+      const http = performance.now() - startedHttp
+      const startedDirect = performance.now()
+      const direct = await services.vaults.use('bench', 'bench', (vault) => vault.search({ query, k: 10 }))
+      const inProcess = performance.now() - startedDirect
+      if (hits.results.length !== direct.length) throw new Error('HTTP and in-process results differ')
+      // The first 20 warm up both paths (JIT, connection).
+      if (index >= 20) {
+        httpMs.push(http)
+        directMs.push(inProcess)
+      }
+    }
+    const httpP50 = percentile(httpMs, 50)
+    const directP50 = percentile(directMs, 50)
+
+    // 2. Agents: one run alone, then 50 concurrently.
+    await post('/v1/agents', { kind: 'definition', name: 'worker', definition: {} })
+    const runOnce = async (task: string) => {
+      const started = performance.now()
+      const { runId } = (await (await post('/v1/agents/worker/runs', { task })).json()) as { runId: string }
+      await services.agents.done(runId)
+      const status = services.runs.get(runId)?.status
+      if (status !== 'completed') throw new Error(`run ${runId} ended ${status}`)
+      return performance.now() - started
+    }
+    const aloneMs = await runOnce('Remember that the bench runs alone.')
+    const concurrentStarted = performance.now()
+    const latencies = await Promise.all(
+      Array.from({ length: AGENTS }, (_, index) => runOnce(`Remember that bench agent ${index} ran.`)),
+    )
+    const concurrentSeconds = (performance.now() - concurrentStarted) / 1000
+
+    // 3. SSE: 200 open streams on a run that stays open (this owner's MCP session run).
+    await services.mcpTrace.record({ owner: 'bench', tool: 'bench', arguments: {} }, async () => ({ result: null }))
+    const mcpRun = services.mcpTrace.runOf('bench')!
+    gc()
+    await new Promise((done) => setTimeout(done, 200))
+    const heapBefore = process.memoryUsage().heapUsed
+    const rssBefore = process.memoryUsage.rss()
+    const controllers = Array.from({ length: STREAMS }, () => new AbortController())
+    const streams = await Promise.all(
+      controllers.map((controller) => fetch(`${daemon.url}/v1/runs/${mcpRun}/events`, { headers, signal: controller.signal })),
+    )
+    if (streams.some((response) => response.status !== 200)) throw new Error('an SSE stream was refused')
+    await new Promise((done) => setTimeout(done, 500))
+    gc()
+    await new Promise((done) => setTimeout(done, 200))
+    const heapPerStream = (process.memoryUsage().heapUsed - heapBefore) / STREAMS
+    const rssPerStream = (process.memoryUsage.rss() - rssBefore) / STREAMS
+    for (const controller of controllers) controller.abort()
+
+    return {
+      benchmark: 'daemon',
+      startedAt: new Date().toISOString(),
+      machine: machine(),
+      parameters: { memories: MEMORIES, queries: QUERIES, agents: AGENTS, streams: STREAMS, loopback: daemon.url },
+      metrics: [
+        metric({
+          name: 'vault search through the daemon: overhead p50 (HTTP p50 - in-process p50)',
+          value: round(httpP50 - directP50),
+          unit: 'ms',
+          target: '<= 1',
+        }),
+        metric({
+          name: 'vault search through the daemon, p50',
+          value: round(httpP50),
+          unit: 'ms',
+          baseline: { name: 'same vault searched in process, p50', value: round(directP50) },
+        }),
+        metric({ name: 'vault search through the daemon, p99', value: round(percentile(httpMs, 99)), unit: 'ms' }),
+        metric({
+          name: `${AGENTS} concurrent agent runs: throughput`,
+          value: round(AGENTS / concurrentSeconds),
+          unit: 'runs/s',
+          baseline: { name: 'one run alone (runs/s)', value: round(1000 / aloneMs) },
+        }),
+        metric({
+          name: `${AGENTS} concurrent agent runs: p99 latency`,
+          value: round(percentile(latencies, 99)),
+          unit: 'ms',
+          baseline: { name: 'one run alone', value: round(aloneMs) },
+        }),
+        metric({ name: `${AGENTS} concurrent agent runs: p50 latency`, value: round(percentile(latencies, 50)), unit: 'ms' }),
+        metric({
+          name: `${STREAMS} open SSE streams: heap per stream (client + server)`,
+          value: round(heapPerStream / 1024),
+          unit: 'KiB',
+        }),
+        metric({
+          name: `${STREAMS} open SSE streams: RSS per stream (client + server)`,
+          value: round(rssPerStream / 1024),
+          unit: 'KiB',
+        }),
+      ],
+      peakRssBytes: rss.stop(),
+    }
+  } finally {
+    await daemon.stop()
+    rmSync(home, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,122 @@
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
+import { Hono } from 'hono'
+import { cors } from 'hono/cors'
+import { NotFoundError } from '../errors.js'
+import { parseInput } from '../validation.js'
+import { authenticate } from './authenticate.js'
+import type { DaemonServices } from './daemon-services.js'
+import { explorerRoutes } from './explorer/explorer-routes.js'
+import { errorResponse, httpStatusOf, readJsonBody } from './http-error.js'
+import { createVerityMcpServer } from './mcp-server.js'
+import { createOpenApiDocument } from './openapi.js'
+import { type DaemonRoute, defineRoute } from './route.js'
+import { agentRoutes } from './routes/agent-routes.js'
+import { authRoutes } from './routes/auth-routes.js'
+import { inferenceRoutes } from './routes/inference-routes.js'
+import { runRoutes } from './routes/run-routes.js'
+import { vaultRoutes } from './routes/vault-routes.js'
+
+/** The daemon's version, reported in OpenAPI and to MCP clients. */
+export const DAEMON_VERSION = '0.1.0'
+
+const mcpRoute = defineRoute<DaemonServices>({
+  method: 'post',
+  path: '/mcp',
+  summary: 'MCP over Streamable HTTP (stateless: one JSON-RPC exchange per request); tools act for the token owner',
+  access: { level: 'read', resource: 'agent' },
+  produces: 'application/json',
+  handler: async ({ c, principal, services, body }) => {
+    const server = createVerityMcpServer({ services, principal, version: DAEMON_VERSION })
+    const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true })
+    await server.connect(transport)
+    try {
+      return await transport.handleRequest(c.req.raw, { parsedBody: body })
+    } finally {
+      void server.close()
+    }
+  },
+})
+
+const openApiRoute = defineRoute<DaemonServices>({
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This OpenAPI document, generated from the routes’ zod schemas',
+  access: 'authenticated',
+  handler: () => createOpenApiDocument({ routes: daemonRoutes as DaemonRoute<never>[], version: DAEMON_VERSION }),
+})
+
+/**
+ * Every route of the daemon: the API, MCP, OpenAPI and the explorer pages. Servers, the OpenAPI document and the
+ * auth tests all iterate this one table, so a new route is authenticated, documented and tested by adding it here.
+ *
+ * @example
+ * ```ts
+ * daemonRoutes.filter((route) => route.access === 'public').map((route) => route.path)
+ * ```
+ */
+export const daemonRoutes: DaemonRoute<DaemonServices>[] = [
+  ...authRoutes,
+  ...vaultRoutes,
+  ...agentRoutes,
+  ...runRoutes,
+  ...inferenceRoutes,
+  mcpRoute,
+  openApiRoute,
+  ...explorerRoutes,
+]
+
+export type CreateDaemonAppParameters = { services: DaemonServices; log?: ((line: string) => void) | undefined }
+export type CreateDaemonAppReturnType = Hono
+
+/**
+ * The daemon's hono app: every route authenticated and scope-checked, bodies bounded and validated with zod,
+ * typed errors as 4xx JSON, CORS only for configured origins, a request log without secrets.
+ *
+ * @example
+ * ```ts
+ * const app = createDaemonApp({ services })
+ * const response = await app.request('/v1/whoami', { headers: { authorization: `Bearer ${token}` } })
+ * ```
+ */
+export function createDaemonApp(parameters: CreateDaemonAppParameters): CreateDaemonAppReturnType {
+  const { services, log } = parameters
+  const app = new Hono()
+  if (log)
+    app.use(async (c, next) => {
+      const started = performance.now()
+      await next()
+      // Path only: no query string, headers or bodies (they may hold tokens or personal data).
+      log(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms`)
+    })
+  if (services.config.corsOrigins.length > 0) app.use(cors({ origin: services.config.corsOrigins, credentials: false }))
+  app.use(async (c, next) => {
+    await next()
+    c.header('x-content-type-options', 'nosniff')
+    c.header('referrer-policy', 'no-referrer')
+    c.header('cache-control', 'no-store')
+  })
+  for (const route of daemonRoutes)
+    app.on(route.method.toUpperCase(), route.path, async (c) => {
+      const principal = authenticate(c, services, route.access)
+      const rawBody =
+        route.body || route.path === '/mcp' ? await readJsonBody(c.req.raw, services.config.maxBodyBytes) : undefined
+      const body = route.body
+        ? parseInput(route.body, rawBody ?? {}, { what: `${route.method.toUpperCase()} ${route.path} body` })
+        : rawBody
+      const query = (
+        route.query ? parseInput(route.query, c.req.query(), { what: `${route.path} query` }) : c.req.query()
+      ) as Record<string, string>
+      const result = await route.handler({ c, principal, params: c.req.param() as Record<string, string>, body, query, services })
+      return result instanceof Response ? result : c.json(result as object)
+    })
+  app.notFound((c) => errorResponse(c, new NotFoundError('No such route', { details: `${c.req.method} ${c.req.path}` })))
+  app.onError((error, c) => {
+    // A browser without a credential on an explorer page goes to the sign-in page.
+    if (c.req.method === 'GET' && c.req.path.startsWith('/explorer') && httpStatusOf(error) === 401)
+      return c.redirect('/explorer/login', 303)
+    if (log && !(error as { code?: string }).code?.startsWith('VERITY_'))
+      log(`error ${c.req.method} ${c.req.path}: ${(error as Error).name}`)
+    return errorResponse(c, error)
+  })
+  return app
+}

@@ -1,0 +1,101 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { AGENT_KEYSTORE_FILE } from '../identity/agent-identity.js'
+import { type AgentIdentity, createAgentIdentity, loadAgentIdentity } from '../identity/index.js'
+import { type AgentHost, createAgentHost } from './agent-host.js'
+import type { DaemonConfig } from './daemon-config.js'
+import { createInferenceService, type InferenceService } from './inference-service.js'
+import { createMcpTraceLog, type McpTraceLog } from './mcp-trace-log.js'
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js'
+import { openRunStore, type RunStore } from './run-store.js'
+import { createSiweAuthenticator, type SiweAuthenticator } from './siwe-auth.js'
+import { openTokenStore, type TokenStore } from './token-store.js'
+import { createVaultSessions, type VaultSessions } from './vault-sessions.js'
+
+/**
+ * The EIP-4361 domain wallets sign for: the configured one, else the host:port the daemon listens on.
+ *
+ * @example
+ * ```ts
+ * siweDomainOf(config) // '127.0.0.1:8787'
+ * ```
+ */
+export function siweDomainOf(config: DaemonConfig): string {
+  return config.siweDomain ?? `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
+}
+
+/** Everything the routes, the MCP server and the explorer use: one instance per daemon process. */
+export type DaemonServices = {
+  readonly config: DaemonConfig
+  readonly identity: AgentIdentity
+  readonly tokens: TokenStore
+  readonly siwe: SiweAuthenticator
+  readonly limiter: RateLimiter
+  readonly vaults: VaultSessions
+  readonly runs: RunStore
+  readonly inference: InferenceService
+  readonly agents: AgentHost
+  readonly mcpTrace: McpTraceLog
+  /** Runs left `running` by a previous process, now marked interrupted. */
+  readonly interrupted: string[]
+  /** Drains runs, ends traces and closes vaults and the prover. */
+  close(parameters?: { abortRuns?: boolean | undefined }): Promise<void>
+}
+export type CreateDaemonServicesParameters = { config: DaemonConfig }
+export type CreateDaemonServicesReturnType = DaemonServices
+
+/**
+ * Opens the daemon's state under its home: identity (encrypted keystore), tokens, runs (recovering interrupted ones),
+ * vault sessions, inference and agents.
+ *
+ * @example
+ * ```ts
+ * const services = await createDaemonServices({ config: resolveDaemonConfig({ home: '.verity-daemon', identityPassphrase }) })
+ * ```
+ */
+export async function createDaemonServices(parameters: CreateDaemonServicesParameters): Promise<CreateDaemonServicesReturnType> {
+  const { config } = parameters
+  const home = resolve(config.home)
+  mkdirSync(home, { recursive: true, mode: 0o700 })
+  const identityHome = join(home, 'identity')
+  mkdirSync(identityHome, { recursive: true, mode: 0o700 })
+  const identity = existsSync(join(identityHome, AGENT_KEYSTORE_FILE))
+    ? await loadAgentIdentity({ home: identityHome, passphrase: config.identityPassphrase })
+    : await createAgentIdentity({ home: identityHome, passphrase: config.identityPassphrase })
+  const runs = openRunStore({ directory: join(home, 'runs'), signer: identity.signer })
+  const interrupted = await runs.recoverInterrupted(identity.signer)
+  const vaults = createVaultSessions({ directory: join(home, 'vaults'), maxTtlSeconds: config.maxSessionSeconds })
+  const inference = createInferenceService({
+    modelDirectories: config.modelDirectories,
+    receiptsDirectory: join(home, 'receipts'),
+    proverWorkers: config.proverWorkers,
+  })
+  const agents = createAgentHost({ directory: join(home, 'agents'), identity, runs, vaults, inference })
+  const mcpTrace = createMcpTraceLog({ runs })
+  let closing: Promise<void> | undefined
+  return {
+    config,
+    identity,
+    tokens: openTokenStore({ path: join(home, 'tokens.json') }),
+    siwe: createSiweAuthenticator({
+      domain: () => siweDomainOf(config),
+      sessionTtlMs: config.maxSessionSeconds * 1000,
+    }),
+    limiter: createRateLimiter({ perSecond: config.rateLimitPerSecond }),
+    vaults,
+    runs,
+    inference,
+    agents,
+    mcpTrace,
+    interrupted,
+    close({ abortRuns = true } = {}) {
+      closing ??= (async () => {
+        await agents.drain({ abort: abortRuns })
+        await mcpTrace.endAll()
+        await vaults.closeAll()
+        await inference.close({ drain: false })
+      })()
+      return closing
+    },
+  }
+}

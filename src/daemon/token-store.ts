@@ -1,0 +1,155 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { z } from 'zod'
+import { constantTimeEqual, fromHex, toHex } from '../crypto/bytes.js'
+import { sha256 } from '../crypto/digest.js'
+import { randomBytes } from '../crypto/random.js'
+import { InvalidInputError, UnauthenticatedError } from '../errors.js'
+import { writeFileAtomic } from '../storage/atomic-file.js'
+import { parseInput } from '../validation.js'
+import { type Principal, type Scope, scopeSchema } from './scopes.js'
+
+/** Prefix of every API token, so scanners and people recognise one. */
+export const TOKEN_PREFIX = 'vty_'
+
+const storedTokenSchema = z.object({
+  id: z.string().regex(/^[0-9a-f]{16}$/),
+  /** hex SHA-256 of the secret part; the secret itself is never stored. */
+  secretHash: z.string().regex(/^[0-9a-f]{64}$/),
+  owner: z.string().min(1).max(200),
+  scopes: z.array(scopeSchema).min(1),
+  label: z.string().max(200).optional(),
+  createdAt: z.string(),
+  revoked: z.boolean().optional(),
+})
+export type StoredToken = z.infer<typeof storedTokenSchema>
+const tokenFileSchema = z.object({
+  format: z.literal('verity-daemon-tokens'),
+  version: z.literal(1),
+  tokens: z.array(storedTokenSchema),
+})
+
+/** What `create` answers: the token text appears here once and nowhere else. */
+export type CreatedToken = { id: string; token: string; owner: string; scopes: Scope[]; label?: string | undefined }
+
+export type CreateTokenParameters = { owner: string; scopes: Scope[]; label?: string | undefined }
+const createSchema = z.object({
+  owner: z.string().min(1).max(200),
+  scopes: z.array(scopeSchema).min(1),
+  label: z.string().max(200).optional(),
+})
+
+export type TokenStore = {
+  create(parameters: CreateTokenParameters): CreatedToken
+  /** The principal of a presented token; throws `UnauthenticatedError` for anything else. */
+  authenticate(token: string): Principal
+  revoke(id: string, owner?: string | undefined): boolean
+  list(owner?: string | undefined): Omit<StoredToken, 'secretHash'>[]
+}
+export type OpenTokenStoreParameters = { path: string }
+export type OpenTokenStoreReturnType = TokenStore
+
+const refused = () =>
+  new UnauthenticatedError('Invalid or revoked token', {
+    hint: 'Send Authorization: Bearer <token> with a token from `verity daemon token create`.',
+  })
+
+/**
+ * The daemon's API tokens: random 32-byte secrets shown once, stored as SHA-256 hashes in a file written
+ * atomically (mode 0600), compared in constant time.
+ *
+ * @example
+ * ```ts
+ * const tokens = openTokenStore({ path: join(home, 'tokens.json') })
+ * const { token } = tokens.create({ owner: 'alice', scopes: ['write:vault'] })
+ * tokens.authenticate(token).owner // 'alice'
+ * ```
+ */
+export function openTokenStore(parameters: OpenTokenStoreParameters): OpenTokenStoreReturnType {
+  const { path } = parameters
+  const read = (): StoredToken[] => {
+    if (!existsSync(path)) return []
+    const parsed = parseInput(tokenFileSchema, JSON.parse(readFileSync(path, 'utf8')), { what: 'daemon token file' })
+    return parsed.tokens
+  }
+  let tokens = read()
+  const save = () =>
+    writeFileAtomic({
+      path,
+      data: `${JSON.stringify({ format: 'verity-daemon-tokens', version: 1, tokens }, null, 2)}\n`,
+      mode: 0o600,
+    })
+  return {
+    create(input) {
+      const options = parseInput(createSchema, input, {
+        what: 'token parameters',
+        hint: 'Pass { owner, scopes: ["read:vault", ...] }.',
+      })
+      tokens = read()
+      const id = toHex(randomBytes(8))
+      const secret = randomBytes(32)
+      const stored: StoredToken = {
+        id,
+        secretHash: toHex(sha256(secret)),
+        owner: options.owner,
+        scopes: [...new Set(options.scopes)],
+        ...(options.label ? { label: options.label } : {}),
+        createdAt: new Date().toISOString(),
+      }
+      tokens.push(stored)
+      save()
+      return {
+        id,
+        token: `${TOKEN_PREFIX}${id}_${toHex(secret)}`,
+        owner: stored.owner,
+        scopes: stored.scopes,
+        label: options.label,
+      }
+    },
+    authenticate(token) {
+      const match = /^vty_([0-9a-f]{16})_([0-9a-f]{64})$/.exec(token)
+      if (!match) throw refused()
+      const stored = tokens.find((candidate) => candidate.id === match[1])
+      // Hash even when the id is unknown, so timing does not tell ids apart.
+      const presented = sha256(fromHex(match[2]!))
+      const expected = stored ? fromHex(stored.secretHash) : new Uint8Array(32)
+      const equal = constantTimeEqual(presented, expected)
+      if (!stored || !equal || stored.revoked) throw refused()
+      return { owner: stored.owner, credentialId: `token:${stored.id}`, kind: 'token', scopes: stored.scopes }
+    },
+    revoke(id, owner) {
+      tokens = read()
+      const stored = tokens.find((candidate) => candidate.id === id && (owner === undefined || candidate.owner === owner))
+      if (!stored) return false
+      stored.revoked = true
+      save()
+      return true
+    },
+    list(owner) {
+      return tokens
+        .filter((token) => owner === undefined || token.owner === owner)
+        .map(({ secretHash: _secretHash, ...rest }) => rest)
+    },
+  }
+}
+
+/**
+ * Parses `--scope` values (comma separated) into scopes, with a typed error for unknown ones.
+ *
+ * @example
+ * ```ts
+ * parseScopes('read:vault,write:agent')
+ * ```
+ */
+export function parseScopes(text: string): Scope[] {
+  const parts = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+  const result = z.array(scopeSchema).min(1).safeParse(parts)
+  if (!result.success)
+    throw new InvalidInputError('Unknown scope', {
+      details: text,
+      hint: 'Scopes are read|write|admin : vault|agent, e.g. read:vault,write:agent.',
+    })
+  return result.data
+}

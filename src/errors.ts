@@ -150,6 +150,14 @@ export class NetworkError extends defineError('NetworkError', 'VERITY_NETWORK') 
 export class VaultLockedError extends defineError('VaultLockedError', 'VERITY_VAULT_LOCKED') {}
 /** An embedding's id or dimension differs from what the vault records. */
 export class EmbedderMismatchError extends defineError('EmbedderMismatchError', 'VERITY_EMBEDDER_MISMATCH') {}
+// vault room (issue 10): rollback and writer-key checks
+/**
+ * A vault's commit is older than one this machine has already seen (a rolled-back `vault.json`), or
+ * its key epoch went backwards; `meta.seenSequence` / `meta.foundSequence` name both.
+ */
+export class VaultRollbackError extends defineError('VaultRollbackError', 'VERITY_VAULT_ROLLBACK') {}
+/** A vault's writer key differs from the one this machine pinned for it (`meta.pinned` / `meta.found`). */
+export class VaultWriterChangedError extends defineError('VaultWriterChangedError', 'VERITY_VAULT_WRITER_CHANGED') {}
 
 // ---------------------------------------------------------------------------------------
 // Proofs
@@ -186,6 +194,15 @@ export class PolicyError extends defineError('PolicyError', 'VERITY_POLICY') {}
 /** A user's agent script (`verity agent run`) could not be loaded or threw a non-Verity error. */
 export class AgentScriptError extends defineError('AgentScriptError', 'VERITY_AGENT_SCRIPT') {}
 
+// ---------------------------------------------------------------------------------------
+// Hub (src/hub): content-addressed packages, signed releases
+// ---------------------------------------------------------------------------------------
+
+/** A block whose bytes do not hash to its CID, a block missing from a package's DAG, or a CID Verity refuses. */
+export class BlockIntegrityError extends defineError('BlockIntegrityError', 'VERITY_BLOCK_INTEGRITY') {}
+/** A release whose signature, publisher, name scope, version order or parent chain does not hold. */
+export class ReleaseVerificationError extends defineError('ReleaseVerificationError', 'VERITY_RELEASE_VERIFICATION') {}
+
 /**
  * True when `value` is a {@link VerityError} (works across module copies by checking the code).
  *
@@ -204,6 +221,16 @@ export function isVerityError(value: unknown): value is VerityError {
       typeof (value as { shortMessage?: unknown }).shortMessage === 'string')
   )
 }
+
+// ---------------------------------------------------------------------------------------
+// Chain (src/chain, contracts/)
+// ---------------------------------------------------------------------------------------
+
+/** A chain call failed: the RPC is unreachable, a transaction reverted (reason decoded in `meta.reason`), or a contract is missing. */
+export class ChainError extends defineError('ChainError', 'VERITY_CHAIN') {}
+
+/** Solidity sources did not compile (solc's messages in `details`). */
+export class SolidityCompileError extends defineError('SolidityCompileError', 'VERITY_SOLIDITY_COMPILE') {}
 
 // ---------------------------------------------------------------------------------------
 // Daemon (src/daemon): HTTP API auth and limits

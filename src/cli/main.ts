@@ -21,6 +21,8 @@ const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
   trace: async () => [(await import('./commands/trace.js')).registerTraceCommands],
   daemon: async () => [(await import('./commands/daemon.js')).registerDaemonCommands],
   mcp: async () => [(await import('./commands/daemon.js')).registerMcpCommand],
+  hub: async () => [(await import('./commands/hub.js')).registerHubCommands],
+  chain: async () => [(await import('./commands/chain.js')).registerChainCommands],
 }
 
 const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))

@@ -39,9 +39,12 @@ export type ExportVaultParameters = {
 }
 export type ExportVaultReturnType = { out: string; bytes: number; files: number; vaultId: string; sequence: number }
 
-function referencedFiles(document: CommitDocument): { digest: string; id: string }[] {
-  const out = document.manifest.segments.map((entry) => ({ digest: entry.digest, id: entry.id }))
-  if (document.manifest.snapshot) out.push({ digest: document.manifest.snapshot.digest, id: document.manifest.snapshot.id })
+function referencedFiles(document: CommitDocument): { digest: string; id: string; bytes: number }[] {
+  const out = document.manifest.segments.map((entry) => ({ digest: entry.digest, id: entry.id, bytes: entry.bytes }))
+  if (document.manifest.snapshot) {
+    const { digest, id, bytes } = document.manifest.snapshot
+    out.push({ digest, id, bytes })
+  }
   return out
 }
 

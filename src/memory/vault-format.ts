@@ -6,7 +6,8 @@ import { bytesToUtf8, constantTimeEqual, fromBase64, fromHex, toBase64, toHex, u
 import { canonicalJson } from '../crypto/canonical-json.js'
 import { hkdf } from '../crypto/hkdf.js'
 import { randomBytes } from '../crypto/random.js'
-import { IntegrityError, UnsupportedFormatError } from '../errors.js'
+import { IntegrityError, InvalidStateError, UnsupportedFormatError } from '../errors.js'
+import { signCommit } from './vault-writer-key.js'
 
 /**
  * The vault's commit file (`vault.json`): a header (format, vault id, embedder, guard stanzas)
@@ -16,8 +17,13 @@ import { IntegrityError, UnsupportedFormatError } from '../errors.js'
 
 /** `header.format` of every Verity vault. */
 export const VAULT_FORMAT = 'verity-vault'
-/** The newest format version this build reads and the one it writes. */
-export const VAULT_FORMAT_VERSION = 1
+/**
+ * The format version this build writes (2: commits signed by the writer key, `keyEpoch`). It also
+ * reads version 1 (MAC only) and upgrades such a vault to 2 on the first writable open.
+ */
+export const VAULT_FORMAT_VERSION = 2
+/** Format versions this build reads. */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2]
 /** Name of the commit file inside a vault folder. */
 export const COMMIT_FILE = 'vault.json'
 /** Folder of segment files inside a vault folder. */
@@ -26,15 +32,25 @@ export const SEGMENTS_FOLDER = 'segments'
 const hex32 = z.string().regex(/^[0-9a-f]{32}$/)
 const digestString = z.string().regex(/^sha256:[0-9a-f]{64}$/)
 
+/** The writer section of a version-2 header: the Ed25519 public key and who holds the seed. */
+export const writerSchema = z
+  .object({
+    publicKey: z.string().regex(/^[0-9a-f]{64}$/),
+    recipients: z.array(z.object({ kind: z.string().min(1).max(64), recipient: z.string().min(1).max(512) }).strict()).max(1024),
+  })
+  .strict()
+
 /** zod schema of the header section. */
 export const headerSchema = z
   .object({
     format: z.literal(VAULT_FORMAT),
-    formatVersion: z.literal(VAULT_FORMAT_VERSION),
+    formatVersion: z.union([z.literal(1), z.literal(2)]),
     vaultId: hex32,
     createdAt: z.number().int().nonnegative(),
     embedder: z.object({ id: z.string().min(1).max(256), dimension: z.number().int().min(1).max(65536) }).strict(),
     stanzas: z.array(stanzaSchema).min(1).max(1024),
+    /** Version 2 only. */
+    writer: writerSchema.optional(),
   })
   .strict()
 
@@ -58,6 +74,8 @@ export const keyringEntrySchema = z.object({ keyId: hex32, nonce: z.string().max
 export const manifestSchema = z
   .object({
     sequence: z.number().int().nonnegative(),
+    /** Version 2 only: grows by one at every revoke and rotate. */
+    keyEpoch: z.number().int().nonnegative().optional(),
     keyId: hex32,
     updatedAt: z.number().int().nonnegative(),
     keyring: z.array(keyringEntrySchema).max(100_000),
@@ -69,13 +87,27 @@ export const manifestSchema = z
   })
   .strict()
 
-export type VaultHeader = z.output<typeof headerSchema>
-export type SegmentEntry = z.output<typeof segmentEntrySchema>
-export type SnapshotEntry = SegmentEntry & { indexId: string }
-export type KeyringEntry = z.output<typeof keyringEntrySchema>
-export type VaultManifest = z.output<typeof manifestSchema>
+/** zod schema of the whole commit file; `signature` is present in version 2 (checked in {@link decodeCommit}). */
+export const commitSchema = z
+  .object({
+    header: headerSchema,
+    manifest: manifestSchema,
+    mac: z.string().regex(/^[0-9a-f]{64}$/),
+    signature: z
+      .string()
+      .regex(/^[0-9a-f]{128}$/)
+      .optional(),
+  })
+  .strict()
+
+export type VaultHeader = z.infer<typeof headerSchema>
+export type VaultWriter = z.infer<typeof writerSchema>
+export type SegmentEntry = z.infer<typeof segmentEntrySchema>
+export type SnapshotEntry = NonNullable<z.infer<typeof manifestSchema>['snapshot']>
+export type KeyringEntry = z.infer<typeof keyringEntrySchema>
+export type VaultManifest = z.infer<typeof manifestSchema>
 /** The parsed commit file. */
-export type CommitDocument = { header: VaultHeader; manifest: VaultManifest; mac: string }
+export type CommitDocument = z.infer<typeof commitSchema>
 
 /** HKDF salt of every vault key: the 16 bytes of the vault id. */
 function vaultSalt(vaultId: string): Uint8Array {
@@ -138,9 +170,23 @@ export function computeCommitMac(parameters: { header: VaultHeader; manifest: Va
  * writeFileAtomic({ path, data: encodeCommit({ header, manifest, dataKey }) })
  * ```
  */
-export function encodeCommit(parameters: { header: VaultHeader; manifest: VaultManifest; dataKey: Uint8Array }): string {
+export function encodeCommit(parameters: {
+  header: VaultHeader
+  manifest: VaultManifest
+  dataKey: Uint8Array
+  /** The writer seed; required for version 2 (the commit is signed). */
+  writerSeed?: Uint8Array | undefined
+}): string {
+  const { header, manifest, writerSeed } = parameters
   const mac = computeCommitMac(parameters)
-  return canonicalJson({ header: parameters.header, manifest: parameters.manifest, mac })
+  if (header.formatVersion === 1) return canonicalJson({ header, manifest, mac })
+  if (!writerSeed)
+    throw new InvalidStateError('This vault was opened without the writer key', {
+      details: `vault ${header.vaultId}: the guards it was opened with hold a reader stanza only`,
+      hint: 'Open it with a guard that was granted write access (the creator, or grant({ write: true })), or read-only.',
+      docsPath: 'access.md',
+    })
+  return canonicalJson({ header, manifest, mac, signature: signCommit({ header, manifest }, writerSeed) })
 }
 
 /**
@@ -174,7 +220,7 @@ export function decodeCommit(bytes: Uint8Array, where: string): CommitDocument {
       hint: 'Point at a folder made by `verity vault create` or `verity vault import`.',
       docsPath: 'vault-format.md',
     })
-  if (typeof header.formatVersion !== 'number' || header.formatVersion !== VAULT_FORMAT_VERSION)
+  if (typeof header.formatVersion !== 'number' || !READABLE_FORMAT_VERSIONS.includes(header.formatVersion))
     throw new UnsupportedFormatError(`Unsupported vault format version ${String(header.formatVersion)}`, {
       details: `${where}: this build reads version ${VAULT_FORMAT_VERSION}`,
       hint:
@@ -184,10 +230,23 @@ export function decodeCommit(bytes: Uint8Array, where: string): CommitDocument {
       docsPath: 'vault-format.md',
       meta: { formatVersion: header.formatVersion },
     })
-  const document = z
-    .object({ header: headerSchema, manifest: manifestSchema, mac: z.string().regex(/^[0-9a-f]{64}$/) })
-    .strict()
-    .safeParse(raw)
+  const document = commitSchema.safeParse(raw)
+  const version2 = document.success && document.data.header.formatVersion === 2
+  const sectionsMatchVersion =
+    document.success &&
+    (version2
+      ? document.data.header.writer !== undefined &&
+        document.data.manifest.keyEpoch !== undefined &&
+        document.data.signature !== undefined
+      : document.data.header.writer === undefined &&
+        document.data.manifest.keyEpoch === undefined &&
+        document.data.signature === undefined)
+  if (document.success && !sectionsMatchVersion)
+    throw new IntegrityError('Vault commit file is malformed', {
+      details: `${where}: format version ${document.data.header.formatVersion} ${version2 ? 'needs' : 'has no'} header.writer, manifest.keyEpoch and signature`,
+      hint: 'The file was corrupted or tampered with; restore the vault from an export or backup.',
+      docsPath: 'vault-format.md',
+    })
   if (!document.success)
     throw new IntegrityError('Vault commit file is malformed', {
       details: `${where}: ${document.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import type { Guard, Stanza } from '../access/guard.js'
@@ -23,6 +23,7 @@ import { type OpenSegmentParameters, openSegment, openSegmentChunks, type Segmen
 import { assertSameEmbedder, canEmbed, type EmbedderDescription, toEmbedding } from './vault-embedder.js'
 import {
   hashSegmentFile,
+  makeFolder,
   readCommit,
   readSegmentBytes,
   removeUnreferencedFiles,
@@ -42,9 +43,12 @@ import {
   VAULT_FORMAT_VERSION,
   type VaultHeader,
   type VaultManifest,
+  type VaultWriter,
   verifyCommitMac,
 } from './vault-format.js'
 import { acquireVaultLock, type VaultLock } from './vault-lock.js'
+import { checkVaultState, defaultVaultStateFolder, type ObservedVaultState, recordVaultState } from './vault-state.js'
+import { newWriterKey, splitStanzaPayload, verifyCommitSignature, writerPublicKey } from './vault-writer-key.js'
 import type { IndexSnapshotReader, SearchFilter, SearchMode, VectorIndex } from './vector-index.js'
 
 /** A progress event of a long vault operation (decrypting segments, indexing). */
@@ -152,6 +156,7 @@ const createSchema = z
     embedder: embedderSchema,
     index: indexFactorySchema.optional(),
     snapshotThreshold: z.number().int().min(0).optional(),
+    stateFolder: z.string().min(1).optional(),
   })
   .strict()
 const openSchema = z
@@ -163,6 +168,7 @@ const openSchema = z
     readOnly: z.boolean().optional(),
     onProgress: progressSchema.optional(),
     snapshotThreshold: z.number().int().min(0).optional(),
+    stateFolder: z.string().min(1).optional(),
   })
   .strict()
 const addItemSchema = z
@@ -214,6 +220,7 @@ const searchSchema = z
   .refine((value) => value.query !== undefined || value.vector !== undefined, 'pass `query` (text) or `vector`')
 const revokeSchema = z.object({ guards: z.array(guardSchema).min(1, 'pass the guards that keep access') }).strict()
 const rotateSchema = z.object({ guards: z.array(guardSchema).min(1).optional() }).strict()
+const grantOptionsSchema = z.object({ write: z.boolean().optional() }).strict()
 
 // ---------------------------------------------------------------------------------------
 // Public types
@@ -230,6 +237,8 @@ export type CreateVaultParameters = {
   index?: VectorIndexFactory | undefined
   /** Write an encrypted index snapshot on close once this many operations were applied since the last one (default 1000). */
   snapshotThreshold?: number | undefined
+  /** Where this machine remembers each vault's last sequence, key epoch and writer key (default `$VERITY_VAULT_STATE` or `~/.verity/vault-state`). */
+  stateFolder?: string | undefined
 }
 export type CreateVaultReturnType = Promise<Vault>
 
@@ -244,6 +253,8 @@ export type OpenVaultParameters = {
   readOnly?: boolean | undefined
   onProgress?: VaultProgress | undefined
   snapshotThreshold?: number | undefined
+  /** Rollback state folder (see {@link CreateVaultParameters.stateFolder}); a commit older than one seen there is refused. */
+  stateFolder?: string | undefined
 }
 export type OpenVaultReturnType = Promise<Vault>
 
@@ -280,7 +291,15 @@ export type SearchParameters = {
   metadata?: Record<string, JsonValue> | undefined
 }
 export type SearchResult = { record: MemoryRecord; score: number; distance?: number | undefined }
-export type Grant = { kind: string; recipient: string; keyId: string; version: number }
+export type Grant = {
+  kind: string
+  recipient: string
+  keyId: string
+  version: number
+  /** True when the recipient holds the writer key (can commit), false for a reader. */
+  write: boolean
+}
+export type GrantOptions = { /** Also give the writer key (default false: a reader). */ write?: boolean | undefined }
 export type VaultInfo = {
   path: string
   vaultId: string
@@ -291,6 +310,10 @@ export type VaultInfo = {
   segments: number
   records: number
   readOnly: boolean
+  /** Grows at every revoke and rotate (0 for a new vault). */
+  keyEpoch: number
+  /** The writer's Ed25519 public key (hex). */
+  writerPublicKey: string | undefined
   /** Where the index came from on open: a restored snapshot (plus replayed segments) or a full rebuild. */
   indexSource: 'snapshot' | 'rebuild' | 'new'
 }
@@ -311,8 +334,8 @@ export type Vault = {
   search(parameters: SearchParameters): Promise<SearchResult[]>
   /** Rewrites live records into fresh segments (dropping tombstones and old versions) and snapshots the index. */
   compact(): Promise<{ segmentsBefore: number; segmentsAfter: number; records: number }>
-  /** Wraps the current data key for another guard. */
-  grant(guard: Guard): Promise<Grant>
+  /** Wraps the current data key for another guard (a reader; with `{ write: true }` also the writer key). */
+  grant(guard: Guard, options?: GrantOptions): Promise<Grant>
   grants(): Grant[]
   /** New data key for all later writes, wrapped only for `guards`; older keys stay readable to them. */
   revoke(recipient: string, parameters: { guards: Guard[] }): Promise<{ keyId: string }>
@@ -329,19 +352,21 @@ function isEmptyFolder(path: string): boolean {
   return !existsSync(path) || readdirSync(path).length === 0
 }
 
-async function unlockDataKey(header: VaultHeader, keyId: string, guards: readonly Guard[], where: string): Promise<Uint8Array> {
+type UnlockedKeys = { dataKey: Uint8Array; writerSeed: Uint8Array | undefined; unlockedBy: Guard }
+
+/** Unwraps the current data key (and, from a writer's stanza, the writer seed) with the first guard that can; writer stanzas first. */
+async function unlockDataKey(header: VaultHeader, keyId: string, guards: readonly Guard[], where: string): Promise<UnlockedKeys> {
   const context = { vaultId: header.vaultId, keyId }
   const failures: unknown[] = []
   const kinds = new Set(guards.map((guard) => guard.kind))
-  for (const stanza of header.stanzas) {
+  const writers = new Set((header.writer?.recipients ?? []).map(recipientKey))
+  const ordered = [...header.stanzas].sort((a, b) => Number(writers.has(recipientKey(b))) - Number(writers.has(recipientKey(a))))
+  for (const stanza of ordered) {
     if (stanza.keyId !== keyId) continue
     for (const guard of guards) {
       if (guard.kind !== stanza.kind) continue
       try {
-        const key = await guard.unwrap(stanza, context)
-        if (key.length !== 32)
-          throw new IntegrityError('Unwrapped data key has the wrong length', { details: `${key.length} bytes` })
-        return key
+        return { ...splitStanzaPayload(await guard.unwrap(stanza, context)), unlockedBy: guard }
       } catch (error) {
         failures.push(error)
       }
@@ -366,6 +391,22 @@ async function unlockDataKey(header: VaultHeader, keyId: string, guards: readonl
     docsPath: 'vault-format.md',
     cause: failures[0],
   })
+}
+
+/** How writer recipients are compared: kind and recipient. */
+function recipientKey(entry: { kind: string; recipient: string }): string {
+  return `${entry.kind}\u0000${entry.recipient}`
+}
+
+/** What a verified commit tells the rollback state. */
+function observedState(header: VaultHeader, manifest: VaultManifest): ObservedVaultState {
+  return {
+    vaultId: header.vaultId,
+    sequence: manifest.sequence,
+    keyEpoch: manifest.keyEpoch ?? 0,
+    formatVersion: header.formatVersion,
+    writerPublicKey: header.writer?.publicKey ?? null,
+  }
 }
 
 /** What {@link openSegment} needs for a manifest entry: its file bytes (read now unless given), size-checked, and its key. */
@@ -536,6 +577,12 @@ type SessionState = {
   manifest: VaultManifest
   /** key id -> data key; includes the current one. */
   keys: Map<string, Uint8Array>
+  /** The writer key's seed (undefined when opened by a reader: read-only). */
+  writerSeed: Uint8Array | undefined
+  /** Rollback state folder of this machine. */
+  stateFolder: string
+  /** The guard whose stanza opened the vault (undefined for a vault just created). */
+  unlockedBy?: Guard | undefined
   records: Map<string, MemoryRecord>
   index: VectorIndex
   indexFactory: VectorIndexFactory
@@ -574,6 +621,8 @@ class VaultSession implements Vault {
       segments: state.manifest.segments.length,
       records: state.records.size,
       readOnly: state.lock === undefined,
+      keyEpoch: state.manifest.keyEpoch ?? 0,
+      writerPublicKey: state.header.writer?.publicKey,
       indexSource: state.indexSource,
     }
   }
@@ -626,15 +675,31 @@ class VaultSession implements Vault {
     return { id, digest, kind, sequence, keyId, operations, bytes: length }
   }
 
-  /** The commit point: writes the commit file durably; only then does the new state become current. */
+  /**
+   * The commit point: writes the signed commit file durably; only then does the new state become
+   * current and is remembered in this machine's rollback state.
+   */
   private async commit(
     manifest: VaultManifest,
     header: VaultHeader = this.state.header,
     dataKey: Uint8Array = this.currentKey,
+    writerSeed: Uint8Array | undefined = this.state.writerSeed,
   ): Promise<void> {
-    await writeFileAtomicAsync({ path: join(this.state.folder, COMMIT_FILE), data: encodeCommit({ header, manifest, dataKey }) })
+    const data = encodeCommit({ header, manifest, dataKey, writerSeed })
+    await writeFileAtomicAsync({ path: join(this.state.folder, COMMIT_FILE), data })
+    const writerChanged = header.writer?.publicKey !== this.state.header.writer?.publicKey
     this.state.header = header
     this.state.manifest = manifest
+    this.state.writerSeed = writerSeed
+    try {
+      recordVaultState({
+        folder: this.state.stateFolder,
+        observed: observedState(header, manifest),
+        replaceWriter: writerChanged,
+      })
+    } catch {
+      // The commit is durable; a state folder that cannot be written only weakens the next rollback check.
+    }
   }
 
   private async embedMissing(items: readonly { text: string; embedding?: Float32Array | number[] | undefined }[], what: string) {
@@ -760,7 +825,14 @@ class VaultSession implements Vault {
       if (!committed || indexError !== undefined)
         for (const operation of operations) state.staleIds.add(operation.type === 'put' ? operation.record.id : operation.id)
     }
-    await this.mergeTail()
+    // The write is committed: from here on it must be reported as done. Merging the tail is
+    // housekeeping; if it fails (a full disk, an unreadable older segment) nothing of this write is
+    // lost and the merge is tried again after the next write.
+    try {
+      await this.mergeTail()
+    } catch {
+      // left for the next write (or compact) to merge
+    }
   }
 
   /** Re-applies records whose index entries may be wrong (after a failed write) before the index is read. */
@@ -1001,42 +1073,88 @@ class VaultSession implements Vault {
 
   grants(): Grant[] {
     this.assertOpen()
+    const writers = new Set((this.state.header.writer?.recipients ?? []).map(recipientKey))
     return this.state.header.stanzas.map((stanza) => ({
       kind: stanza.kind,
       recipient: stanza.recipient,
       keyId: stanza.keyId,
       version: stanza.version,
+      write: writers.has(recipientKey(stanza)),
     }))
   }
 
-  async grant(guard: Guard): Promise<Grant> {
+  /** The stanza payload for a recipient: the data key (reader) or data key || writer seed (writer). */
+  private payload(dataKey: Uint8Array, writerSeed: Uint8Array | undefined): Uint8Array {
+    if (!writerSeed) return dataKey
+    const out = new Uint8Array(64)
+    out.set(dataKey, 0)
+    out.set(writerSeed, 32)
+    return out
+  }
+
+  async grant(guard: Guard, options: GrantOptions = {}): Promise<Grant> {
     this.assertWritable()
     const parsed = parseInput(guardSchema, guard, { what: 'vault.grant guard' })
+    const { write = false } = parseInput(grantOptionsSchema, options, { what: 'vault.grant options' })
     return this.exclusive(async () => {
       this.assertWritable()
       const { state } = this
-      const stanza = await parsed.wrap(this.currentKey, { vaultId: state.header.vaultId, keyId: state.manifest.keyId })
+      const writer = state.header.writer
+      const stanza = await parsed.wrap(this.payload(this.currentKey, write ? state.writerSeed : undefined), {
+        vaultId: state.header.vaultId,
+        keyId: state.manifest.keyId,
+      })
       if (state.header.stanzas.some((existing) => existing.kind === stanza.kind && existing.recipient === stanza.recipient))
         throw new InvalidInputError('This recipient already has access', {
           details: `${stanza.kind}:${stanza.recipient}`,
           hint: 'Revoke it first to replace its stanza.',
         })
-      await this.commit(
-        { ...state.manifest, sequence: state.manifest.sequence + 1, updatedAt: Date.now() },
-        { ...state.header, stanzas: [...state.header.stanzas, stanza] },
-      )
-      return { kind: stanza.kind, recipient: stanza.recipient, keyId: stanza.keyId, version: stanza.version }
+      const header: VaultHeader = {
+        ...state.header,
+        stanzas: [...state.header.stanzas, stanza],
+        ...(writer && write
+          ? { writer: { ...writer, recipients: [...writer.recipients, { kind: stanza.kind, recipient: stanza.recipient }] } }
+          : {}),
+      }
+      await this.commit({ ...state.manifest, sequence: state.manifest.sequence + 1, updatedAt: Date.now() }, header)
+      return { kind: stanza.kind, recipient: stanza.recipient, keyId: stanza.keyId, version: stanza.version, write }
     })
   }
 
-  private async wrapForAll(guards: readonly Guard[], dataKey: Uint8Array, keyId: string): Promise<Stanza[]> {
+  /**
+   * Wraps a new data key for `guards`: writers (their kind and recipient are in `writerRecipients`)
+   * get data key || writer seed, everyone else the data key. Returns the stanzas and the writer section.
+   */
+  private async wrapForAll(
+    guards: readonly Guard[],
+    dataKey: Uint8Array,
+    keyId: string,
+    writerSeed: Uint8Array,
+    writerRecipients: ReadonlySet<string>,
+  ): Promise<{ stanzas: Stanza[]; writer: VaultWriter }> {
+    const context = { vaultId: this.state.header.vaultId, keyId }
     const stanzas: Stanza[] = []
+    const writers: VaultWriter['recipients'] = []
     for (const guard of guards) {
-      const stanza = await guard.wrap(dataKey, { vaultId: this.state.header.vaultId, keyId })
-      if (!stanzas.some((existing) => existing.kind === stanza.kind && existing.recipient === stanza.recipient))
-        stanzas.push(stanza)
+      let stanza = await guard.wrap(dataKey, context)
+      if (stanzas.some((existing) => recipientKey(existing) === recipientKey(stanza))) continue
+      if (writerRecipients.has(recipientKey(stanza))) {
+        stanza = await guard.wrap(this.payload(dataKey, writerSeed), context)
+        writers.push({ kind: stanza.kind, recipient: stanza.recipient })
+      }
+      stanzas.push(stanza)
     }
-    return stanzas
+    if (writers.length === 0)
+      throw new InvalidInputError('None of the remaining guards can write', {
+        details: `writers: ${[...writerRecipients].map((key) => key.replace('\u0000', ':')).join(', ') || 'none'}`,
+        hint: 'Include the guard of at least one writer (e.g. your own) among the guards that keep access.',
+        docsPath: 'access.md',
+      })
+    return { stanzas, writer: { publicKey: writerPublicKey(writerSeed), recipients: writers } }
+  }
+
+  private currentWriterRecipients(): Set<string> {
+    return new Set((this.state.header.writer?.recipients ?? []).map(recipientKey))
   }
 
   async revoke(recipient: string, parameters: { guards: Guard[] }): Promise<{ keyId: string }> {
@@ -1056,7 +1174,12 @@ class VaultSession implements Vault {
         })
       const keyId = newId()
       const dataKey = randomBytes(32)
-      const stanzas = await this.wrapForAll(guards, dataKey, keyId)
+      const writers = this.currentWriterRecipients()
+      // A revoked writer knows the writer seed: the writer key changes too (machines that pinned it are told).
+      const revokedWriter = [...writers].some((key) => key.endsWith(`\u0000${who}`))
+      for (const key of [...writers]) if (key.endsWith(`\u0000${who}`)) writers.delete(key)
+      const writerSeed = revokedWriter ? newWriterKey().seed : (state.writerSeed as Uint8Array)
+      const { stanzas, writer } = await this.wrapForAll(guards, dataKey, keyId, writerSeed, writers)
       if (stanzas.some((stanza) => stanza.recipient === who))
         throw new InvalidInputError('A remaining guard is the revoked recipient', {
           details: `'${who}'`,
@@ -1065,9 +1188,17 @@ class VaultSession implements Vault {
       const oldKeys = new Map([...state.keys].filter(([id]) => id !== keyId))
       const keyring = sealKeyring({ keys: oldKeys, currentKey: dataKey, vaultId: state.header.vaultId })
       await this.commit(
-        { ...state.manifest, sequence: state.manifest.sequence + 1, updatedAt: Date.now(), keyId, keyring },
-        { ...state.header, stanzas },
+        {
+          ...state.manifest,
+          sequence: state.manifest.sequence + 1,
+          keyEpoch: (state.manifest.keyEpoch ?? 0) + 1,
+          updatedAt: Date.now(),
+          keyId,
+          keyring,
+        },
+        { ...state.header, stanzas, writer },
         dataKey,
+        writerSeed,
       )
       state.keys.set(keyId, dataKey)
       state.guards = [...guards]
@@ -1084,14 +1215,20 @@ class VaultSession implements Vault {
       const guards = parsed.guards ?? state.guards
       const keyId = newId()
       const dataKey = randomBytes(32)
-      const stanzas = await this.wrapForAll(guards, dataKey, keyId)
+      const { stanzas, writer } = await this.wrapForAll(
+        guards,
+        dataKey,
+        keyId,
+        state.writerSeed as Uint8Array,
+        this.currentWriterRecipients(),
+      )
       const previous = state.manifest
       // Write under the new key; the commit makes it current.
       state.keys.set(keyId, dataKey)
-      state.manifest = { ...previous, keyId }
+      state.manifest = { ...previous, keyId, keyEpoch: (previous.keyEpoch ?? 0) + 1 }
       let segments: number
       try {
-        segments = await this.rewriteAll({ ...state.header, stanzas }, [])
+        segments = await this.rewriteAll({ ...state.header, stanzas, writer }, [])
       } catch (error) {
         state.manifest = previous
         state.keys.delete(keyId)
@@ -1104,6 +1241,37 @@ class VaultSession implements Vault {
         }
       state.guards = [...guards]
       return { keyId, segments }
+    })
+  }
+
+  /**
+   * Upgrades a format-1 vault on its first writable open: a new writer key, the stanza that opened
+   * it rewrapped as a writer's (data key || writer seed), other stanzas left as readers', and a
+   * signed format-2 commit. Called by {@link openVault}.
+   */
+  async upgradeFromVersion1(): Promise<void> {
+    return this.exclusive(async () => {
+      const { state } = this
+      const guard = state.unlockedBy
+      if (state.header.formatVersion !== 1 || !guard) return
+      const writerKey = newWriterKey()
+      const keyId = state.manifest.keyId
+      const stanza = await guard.wrap(this.payload(this.currentKey, writerKey.seed), { vaultId: state.header.vaultId, keyId })
+      const stanzas = state.header.stanzas.map((existing) =>
+        existing.keyId === keyId && recipientKey(existing) === recipientKey(stanza) ? stanza : existing,
+      )
+      if (!stanzas.includes(stanza)) stanzas.push(stanza)
+      await this.commit(
+        { ...state.manifest, sequence: state.manifest.sequence + 1, keyEpoch: 0, updatedAt: Date.now() },
+        {
+          ...state.header,
+          formatVersion: 2,
+          stanzas,
+          writer: { publicKey: writerKey.publicKey, recipients: [{ kind: stanza.kind, recipient: stanza.recipient }] },
+        },
+        this.currentKey,
+        writerKey.seed,
+      )
     })
   }
 
@@ -1159,14 +1327,20 @@ export async function createVault(parameters: CreateVaultParameters): CreateVaul
       details: folder,
       hint: 'Choose a new folder; to open an existing vault use openVault.',
     })
-  mkdirSync(join(folder, SEGMENTS_FOLDER), { recursive: true, mode: 0o700 })
+  makeFolder(join(folder, SEGMENTS_FOLDER))
   const lock = acquireVaultLock(folder)
   try {
     const vaultId = newId()
     const keyId = newId()
     const dataKey = randomBytes(32)
+    const writerKey = newWriterKey()
+    // The creator's guards are writers: each stanza wraps data key || writer seed.
+    const payload = new Uint8Array(64)
+    payload.set(dataKey, 0)
+    payload.set(writerKey.seed, 32)
     const stanzas: Stanza[] = []
-    for (const guard of parsed.guards) stanzas.push(await guard.wrap(dataKey, { vaultId, keyId }))
+    for (const guard of parsed.guards) stanzas.push(await guard.wrap(payload, { vaultId, keyId }))
+    payload.fill(0)
     const header: VaultHeader = {
       format: VAULT_FORMAT,
       formatVersion: VAULT_FORMAT_VERSION,
@@ -1174,9 +1348,26 @@ export async function createVault(parameters: CreateVaultParameters): CreateVaul
       createdAt: Date.now(),
       embedder: { id: parsed.embedder.id, dimension: parsed.embedder.dimension },
       stanzas,
+      writer: {
+        publicKey: writerKey.publicKey,
+        recipients: stanzas.map((stanza) => ({ kind: stanza.kind, recipient: stanza.recipient })),
+      },
     }
-    const manifest: VaultManifest = { sequence: 0, keyId, updatedAt: Date.now(), keyring: [], segments: [], snapshot: null }
-    await writeFileAtomicAsync({ path: join(folder, COMMIT_FILE), data: encodeCommit({ header, manifest, dataKey }) })
+    const manifest: VaultManifest = {
+      sequence: 0,
+      keyEpoch: 0,
+      keyId,
+      updatedAt: Date.now(),
+      keyring: [],
+      segments: [],
+      snapshot: null,
+    }
+    const stateFolder = parsed.stateFolder ?? defaultVaultStateFolder()
+    await writeFileAtomicAsync({
+      path: join(folder, COMMIT_FILE),
+      data: encodeCommit({ header, manifest, dataKey, writerSeed: writerKey.seed }),
+    })
+    recordVaultState({ folder: stateFolder, observed: observedState(header, manifest) })
     const indexFactory = parsed.index ?? lanceDbIndexFactory
     const index = await indexFactory.open({ dimension: header.embedder.dimension })
     return new VaultSession({
@@ -1184,6 +1375,8 @@ export async function createVault(parameters: CreateVaultParameters): CreateVaul
       header,
       manifest,
       keys: new Map([[keyId, dataKey]]),
+      writerSeed: writerKey.seed,
+      stateFolder,
       records: new Map(),
       index,
       indexFactory,
@@ -1230,12 +1423,19 @@ async function loadVault(
   indexFactory: VectorIndexFactory,
   onProgress: VaultProgress | undefined,
   embedder: EmbedderDescription | undefined,
+  stateFolder: string,
 ): Promise<LoadedState> {
   const where = join(folder, COMMIT_FILE)
   const document = readCommit(folder)
   const { header, manifest } = document
   const snapshotEntry = manifest.snapshot
   const useSnapshot = snapshotEntry !== null && snapshotEntry.indexId === indexFactory.id
+  // Before any expensive guard work (scrypt, a wallet, the Lit network): refuse a commit older than
+  // this machine saw, and check the signature. Once the writer key is pinned here, that signature
+  // authenticates the stanzas' public parameters (a scrypt cost raised by an attacker is refused
+  // before it is spent).
+  checkVaultState({ folder: stateFolder, observed: observedState(header, manifest), where })
+  if (header.formatVersion >= 2) verifyCommitSignature(document as Parameters<typeof verifyCommitSignature>[0], where)
   const unlocking = unlockDataKey(header, manifest.keyId, guards, where)
   unlocking.catch(() => undefined) // awaited below, after the prefetch
   // While the guard works (scrypt on the thread pool, a wallet or the Lit network), read the
@@ -1243,8 +1443,17 @@ async function loadVault(
   // the manifest only after its MAC has been verified. A failure here is left for the checks
   // below to report in their usual order (a wrong key first).
   const prefetched = useSnapshot ? await prefetchSnapshot(folder, manifest, snapshotEntry) : undefined
-  const dataKey = await unlocking
+  const { dataKey, writerSeed, unlockedBy } = await unlocking
   verifyCommitMac(document, dataKey, where)
+  if (document.header.formatVersion >= 2) {
+    if (writerSeed && writerPublicKey(writerSeed) !== header.writer?.publicKey)
+      throw new IntegrityError('The writer key in your stanza does not match the vault header', {
+        details: `${where}: the header names writer ${header.writer?.publicKey}`,
+        hint: 'The header was replaced by someone else; restore the vault from an export or backup.',
+        docsPath: 'vault-format.md',
+        meta: { reason: 'writer-key' },
+      })
+  }
   if (embedder) assertSameEmbedder({ recorded: header.embedder, offered: embedder, where: folder })
   const keys = openKeyring({ keyring: manifest.keyring, currentKey: dataKey, vaultId: header.vaultId, where })
   keys.set(manifest.keyId, dataKey)
@@ -1267,11 +1476,26 @@ async function loadVault(
       },
     )
     // Check the segments the snapshot covers against the manifest; if its records cannot be
-    // used, they are decrypted below anyway.
-    for (const entry of manifest.segments)
-      if (entry.sequence <= snapshotEntry.sequence) verifySegmentFile(folder, entry, prefetched?.hashes.get(entry.digest))
+    // used, they are decrypted below anyway. The restore is always awaited (and an index it opened
+    // closed) before a failed check is reported: a rejection left behind would kill the process.
+    let checkFailure: { error: unknown } | undefined
+    try {
+      for (const entry of manifest.segments)
+        if (entry.sequence <= snapshotEntry.sequence) verifySegmentFile(folder, entry, prefetched?.hashes.get(entry.digest))
+    } catch (error) {
+      checkFailure = { error }
+    }
+    const restored = await opening.then(
+      (opened) => ({ opened }),
+      (error: unknown) => ({ opened: undefined, error }),
+    )
+    if (checkFailure) {
+      await restored.opened?.close().catch(() => undefined)
+      throw checkFailure.error
+    }
+    if ('error' in restored) throw restored.error
     verifiedSequence = snapshotEntry.sequence
-    index = await opening
+    index = restored.opened
     if (index) indexSource = 'snapshot'
     if (index?.readRecords) {
       try {
@@ -1283,41 +1507,50 @@ async function loadVault(
     }
   }
   const touched = new Set<string>()
-  const total = manifest.segments.length
-  onProgress?.({ phase: 'decrypt', done: 0, total })
-  manifest.segments.forEach((entry, position) => {
-    if (entry.sequence <= coveredSequence) {
-      // Its operations are in the snapshot's records: only check the file is the one the manifest names.
-      if (entry.sequence > verifiedSequence) verifySegmentFile(folder, entry)
-    } else {
-      const operations = decodeOperations(
-        decodeSegment(folder, entry, 'operations', keys, header.vaultId),
-        dimension,
-        entry.digest,
-      )
-      const replay = indexSource === 'snapshot' && entry.sequence > (snapshotEntry as SnapshotEntry).sequence
-      for (const operation of operations) {
-        applyOperation(records, operation)
-        if (replay) touched.add(operation.type === 'put' ? operation.record.id : operation.id)
+  try {
+    const total = manifest.segments.length
+    onProgress?.({ phase: 'decrypt', done: 0, total })
+    manifest.segments.forEach((entry, position) => {
+      if (entry.sequence <= coveredSequence) {
+        // Its operations are in the snapshot's records: only check the file is the one the manifest names.
+        if (entry.sequence > verifiedSequence) verifySegmentFile(folder, entry)
+      } else {
+        const operations = decodeOperations(
+          decodeSegment(folder, entry, 'operations', keys, header.vaultId),
+          dimension,
+          entry.digest,
+        )
+        const replay = indexSource === 'snapshot' && entry.sequence > (snapshotEntry as SnapshotEntry).sequence
+        for (const operation of operations) {
+          applyOperation(records, operation)
+          if (replay) touched.add(operation.type === 'put' ? operation.record.id : operation.id)
+        }
+      }
+      onProgress?.({ phase: 'decrypt', done: position + 1, total })
+    })
+    if (index && touched.size) await resyncIndex(index, records, [...touched])
+    if (!index) {
+      index = await indexFactory.open({ dimension })
+      const all = [...records.values()]
+      onProgress?.({ phase: 'index', done: 0, total: all.length })
+      for (let start = 0; start < all.length; start += INDEX_BATCH) {
+        await index.upsert(all.slice(start, start + INDEX_BATCH))
+        onProgress?.({ phase: 'index', done: Math.min(all.length, start + INDEX_BATCH), total: all.length })
       }
     }
-    onProgress?.({ phase: 'decrypt', done: position + 1, total })
-  })
-  if (index && touched.size) await resyncIndex(index, records, [...touched])
-  if (!index) {
-    index = await indexFactory.open({ dimension })
-    const all = [...records.values()]
-    onProgress?.({ phase: 'index', done: 0, total: all.length })
-    for (let start = 0; start < all.length; start += INDEX_BATCH) {
-      await index.upsert(all.slice(start, start + INDEX_BATCH))
-      onProgress?.({ phase: 'index', done: Math.min(all.length, start + INDEX_BATCH), total: all.length })
-    }
+  } catch (error) {
+    // Never leave an index (its tmpfs folder holds plaintext) behind a failed open.
+    await index?.close().catch(() => undefined)
+    throw error
   }
   return {
     folder,
     header,
     manifest,
     keys,
+    writerSeed,
+    unlockedBy,
+    stateFolder,
     records,
     index,
     indexSource,
@@ -1345,6 +1578,7 @@ export async function openVault(parameters: OpenVaultParameters): OpenVaultRetur
   })
   const folder = resolve(parsed.path)
   const indexFactory = parsed.index ?? lanceDbIndexFactory
+  const stateFolder = parsed.stateFolder ?? defaultVaultStateFolder()
   readCommit(folder) // a named NotFoundError before anything is created in a folder that is no vault
   const lock = parsed.readOnly ? undefined : acquireVaultLock(folder)
   try {
@@ -1352,15 +1586,25 @@ export async function openVault(parameters: OpenVaultParameters): OpenVaultRetur
     // A read-only open may race a writer's compaction that deletes superseded segments: retry.
     for (let attempt = 0; !loaded; attempt++) {
       try {
-        loaded = await loadVault(folder, parsed.guards, indexFactory, parsed.onProgress, parsed.embedder)
+        loaded = await loadVault(folder, parsed.guards, indexFactory, parsed.onProgress, parsed.embedder, stateFolder)
       } catch (error) {
         const missing = error instanceof IntegrityError && error.meta?.missing !== undefined
         if (!lock && missing && attempt < 3) continue
         throw error
       }
     }
+    recordVaultState({ folder: stateFolder, observed: observedState(loaded.header, loaded.manifest) })
+    if (lock && !loaded.writerSeed && loaded.header.formatVersion >= 2) {
+      await loaded.index.close()
+      throw new AccessDeniedError('These guards can read this vault but not write it', {
+        details: `${folder}: the stanza they open is a reader's (no writer key)`,
+        hint: 'Open it with `readOnly: true` (CLI: commands that only read), or ask a writer to grant({ write: true }).',
+        docsPath: 'access.md',
+        meta: { reason: 'reader' },
+      })
+    }
     if (lock) removeUnreferencedFilesOf(loaded)
-    return new VaultSession({
+    const session = new VaultSession({
       ...loaded,
       indexFactory,
       staleIds: new Set(),
@@ -1369,6 +1613,14 @@ export async function openVault(parameters: OpenVaultParameters): OpenVaultRetur
       embedder: parsed.embedder,
       lock,
     })
+    if (lock && loaded.header.formatVersion === 1)
+      try {
+        await session.upgradeFromVersion1()
+      } catch (error) {
+        await session.close().catch(() => undefined)
+        throw error
+      }
+    return session
   } catch (error) {
     lock?.release()
     throw error

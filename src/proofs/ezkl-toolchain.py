@@ -7,6 +7,8 @@ Driven by src/proofs/toolchain.ts: one JSON request on stdin, one JSON answer on
    "out": ..., "srs": PATH|null,
    "visibility": {"input": ..., "output": ..., "params": ...}, "scales": [int], "decompBase": int,
    "decompLegs": int, "maxLogrows": int|null}
+  {"command": "evm-verifier", "vk": ..., "settings": ..., "srs": ..., "out": DIR, "reusable": bool}
+    -> renders Halo2Verifier.sol (or Halo2VerifierReusable.sol + Halo2VerifyingArtifact.sol) into DIR
 """
 import asyncio
 import contextlib
@@ -102,6 +104,36 @@ async def build(request):
     answer({"ok": True, "logrows": logrows})
 
 
+async def evm_verifier(request):
+    import ezkl
+
+    out = request["out"]
+    os.makedirs(out, exist_ok=True)
+    reusable = bool(request.get("reusable"))
+    targets = [("verifier", "Halo2VerifierReusable.sol" if reusable else "Halo2Verifier.sol")]
+    if reusable:
+        targets.append(("vka", "Halo2VerifyingArtifact.sol"))
+    files = {}
+    for kind, name in targets:
+        sol = os.path.join(out, name)
+        abi = os.path.join(out, name + ".abi.json")
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(sol)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                if kind == "verifier":
+                    await settle(ezkl.create_evm_verifier(request["vk"], request["settings"], sol, abi, request["srs"], reusable))
+                else:
+                    await settle(ezkl.create_evm_vka(request["vk"], request["settings"], sol, abi, request["srs"]))
+        except Exception as error:  # noqa: BLE001
+            # ezkl renders the Solidity first, then asks svm for a native solc to write the ABI: offline that
+            # second step fails; Verity compiles the rendered source with solc-js instead.
+            if not os.path.exists(sol) or os.path.getsize(sol) == 0:
+                fail("evm-render-failed", "EZKL could not render the EVM verifier", str(error))
+        files[kind] = sol
+    answer({"ok": True, "files": files})
+
+
 def main():
     request = json.loads(sys.stdin.read())
     try:
@@ -117,6 +149,9 @@ def main():
         fail("wrong-version", f"ezkl {version} is installed, Verity needs {request['expectVersion']}")
     if request["command"] == "build":
         asyncio.run(build(request))
+        return
+    if request["command"] == "evm-verifier":
+        asyncio.run(evm_verifier(request))
         return
     fail("bad-request", f"unknown command {request['command']!r}")
 

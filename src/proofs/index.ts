@@ -37,8 +37,17 @@ export {
 } from './model-package.js'
 export type { CreateOnnxRunnerParameters, OnnxRunner, TensorShape } from './onnx-runtime.js'
 export { createOnnxRunner, inspectOnnx } from './onnx-runtime.js'
+export { normalizeProof, proofFileProblem } from './proof-file.js'
 export type { ProveParameters, VerifyProofParameters } from './prove.js'
 export { proofOutputs, prove, verifyProof } from './prove.js'
+export type { ProverAttestation, ProverSigner } from './prover-attestation.js'
+export {
+  PROVER_ATTESTATION_TYPES,
+  PROVER_DOMAIN,
+  proverAttestationDigest,
+  signProverAttestation,
+  verifyProverAttestation,
+} from './prover-attestation.js'
 export type {
   CreateProverPoolParameters,
   ProofJob,

@@ -61,6 +61,28 @@ export const modelManifestSchema = z.object({
   }),
   /** sha256 of every file in the package (except this manifest). */
   files: z.record(z.string(), digestSchema),
+  /**
+   * EVM verifiers deployed for this package (written by the chain room, `verity chain verifier`). A deployment
+   * does not change the circuit: this field is left out of the package digest.
+   */
+  evm: z
+    .array(
+      z.object({
+        chainId: z.string().regex(/^[0-9]+$/),
+        verifier: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+        /** The VK artifact contract when `verifier` is a reusable Halo2 verifier. */
+        vk: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{40}$/)
+          .optional(),
+        reusable: z.boolean(),
+        /** sha256 of the verifier's runtime bytecode as read back from the chain. */
+        bytecodeDigest: digestSchema,
+        vkBytecodeDigest: digestSchema.optional(),
+        deployedAt: z.string(),
+      }),
+    )
+    .optional(),
 })
 export type ModelManifest = z.output<typeof modelManifestSchema>
 
@@ -81,6 +103,19 @@ export type ModelPackage = {
   peekProvingKey(): Uint8Array | undefined
   /** Keeps a proving key regenerated elsewhere (e.g. in a prover worker) if its digest matches. */
   cacheProvingKey(bytes: Uint8Array): void
+}
+
+/**
+ * The digest that names a package in receipts: `canonicalDigest` of its manifest without the `evm` deployments.
+ *
+ * @example
+ * ```ts
+ * modelManifestDigest(model.manifest) === model.digest // true
+ * ```
+ */
+export function modelManifestDigest(manifest: ModelManifest): string {
+  const { evm: _deployments, ...identity } = manifest
+  return canonicalDigest(identity)
 }
 
 export type LoadModelPackageParameters = {
@@ -214,7 +249,7 @@ export function loadModelPackage(parameters: LoadModelPackageParameters): ModelP
   const model: ModelPackage = {
     dir,
     manifest,
-    digest: canonicalDigest(manifest),
+    digest: modelManifestDigest(manifest),
     onnx,
     settings,
     compiled,

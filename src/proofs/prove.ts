@@ -2,11 +2,13 @@ import { ProofError } from '../errors.js'
 import { callEngine, getEngine, toClamped } from './ezkl-engine.js'
 import { feltToFloat, parseFelt } from './field.js'
 import type { ModelPackage } from './model-package.js'
+import { normalizeProof } from './proof-file.js'
 
 export type ProveParameters = { package: ModelPackage; witness: Uint8Array }
 
 /**
- * Proves a witness with the package's proving key on this thread (seconds; blocks the event loop).
+ * Proves a witness with the package's proving key on this thread (seconds; blocks the event loop)
+ * and returns the proof file in {@link normalizeProof normal form}.
  * Agents use the {@link createProverPool prover pool} instead.
  *
  * @example
@@ -18,13 +20,15 @@ export function prove(parameters: ProveParameters): Uint8Array {
   const model = parameters.package
   const engine = getEngine()
   try {
-    return new Uint8Array(
-      callEngine('prove', () =>
-        engine.prove(
-          toClamped(parameters.witness),
-          toClamped(model.provingKey()),
-          toClamped(model.compiled),
-          toClamped(model.srs),
+    return normalizeProof(
+      new Uint8Array(
+        callEngine('prove', () =>
+          engine.prove(
+            toClamped(parameters.witness),
+            toClamped(model.provingKey()),
+            toClamped(model.compiled),
+            toClamped(model.srs),
+          ),
         ),
       ),
     )

@@ -6,6 +6,7 @@ import { AbortedError, ProofError, ProverBusyError } from '../errors.js'
 import { parseInput } from '../validation.js'
 import { engineModulePath } from './ezkl-engine.js'
 import type { ModelPackage } from './model-package.js'
+import { normalizeProof } from './proof-file.js'
 
 /**
  * The worker's code (CommonJS, run with `eval: true` so it needs no loader or build step):
@@ -286,6 +287,7 @@ export function createProverPool(parameters: CreateProverPoolParameters = {}): P
         slot.worker.postMessage({ type: 'prove', jobId: job.id, key: job.model.digest, witness: job.witness, verify })
       })
       if (slot.busy !== job) return
+      result.proof = normalizeProof(result.proof)
       slot.busy = undefined
       finishJob(job, result, undefined)
     } catch (error) {

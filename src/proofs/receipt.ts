@@ -5,7 +5,9 @@ import { digest, isDigest } from '../crypto/digest.js'
 import { randomBytes } from '../crypto/random.js'
 import { parseInput } from '../validation.js'
 import type { ModelPackage } from './model-package.js'
+import { proofFileProblem } from './proof-file.js'
 import { proofOutputs, verifyProof } from './prove.js'
+import { verifyProverAttestation } from './prover-attestation.js'
 
 /** Format tag of receipts. */
 export const RECEIPT_FORMAT = 'verity-receipt/v1'
@@ -16,12 +18,15 @@ const digestSchema = z.string().refine(isDigest, 'expected sha256:<64 hex>')
 export const receiptStatusSchema = z.enum(['pending', 'proven', 'verified', 'failed'])
 export type ReceiptStatus = z.output<typeof receiptStatusSchema>
 
-/** A receipt (zod schema): what was computed, by which circuit, and where its proof stands. */
-export const receiptSchema = z.object({
+/**
+ * A receipt (zod schema): what was computed, by which circuit, and where its proof stands.
+ * Strict: a field this format does not define is refused, so nothing rides along unbound.
+ */
+export const receiptSchema = z.strictObject({
   format: z.literal(RECEIPT_FORMAT),
   /** Digest of the claim (model, input commitment, output, createdAt): stable across statuses. */
   id: digestSchema,
-  model: z.object({
+  model: z.strictObject({
     name: z.string(),
     version: z.string(),
     digest: digestSchema,
@@ -30,7 +35,7 @@ export const receiptSchema = z.object({
     srsDigest: digestSchema,
     srsKind: z.enum(['dev', 'ceremony']),
   }),
-  input: z.object({
+  input: z.strictObject({
     /** `sha256(canonicalJson({ input, salt }))` for private input; without `salt` when public. */
     commitment: digestSchema,
     salted: z.boolean(),
@@ -44,6 +49,13 @@ export const receiptSchema = z.object({
   provenAt: z.string().optional(),
   verifiedAt: z.string().optional(),
   error: z.string().optional(),
+  /** The prover node's EIP-712 signature over (id, proofDigest, address); see prover-attestation.ts. */
+  prover: z
+    .strictObject({
+      address: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+      signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+    })
+    .optional(),
 })
 export type Receipt = z.output<typeof receiptSchema>
 
@@ -142,7 +154,13 @@ export type VerifyReceiptParameters = {
   /** The model package (only its vk, settings, SRS and manifest are used). */
   package: ModelPackage
 }
-export type VerifyReceiptReturnType = { valid: boolean; checks: ReceiptCheck[]; receipt?: Receipt | undefined }
+export type VerifyReceiptReturnType = {
+  valid: boolean
+  checks: ReceiptCheck[]
+  receipt?: Receipt | undefined
+  /** The prover whose signature the receipt carries and which verified (undefined when unsigned). */
+  prover?: string | undefined
+}
 
 const verifySchema = z.object({
   receipt: z.unknown(),
@@ -151,9 +169,12 @@ const verifySchema = z.object({
 })
 
 /**
- * Verifies a receipt offline with nothing but the receipt, the proof and the package's
- * vk + settings + SRS: format, claim id, model/settings/vk/SRS digests, proof digest, the proof
- * itself, and that the proof's public outputs equal the receipt's output. Never throws for a
+ * Verifies a receipt offline with nothing but the receipt, the proof and the package: format
+ * (strict: no unknown field), claim id, model/settings/vk/SRS digests, the model labels (name,
+ * version, SRS kind and digest, input visibility) against the package's manifest, proof digest, the
+ * proof file's normal form (`hex_proof` equal to the proof bytes, no unbound field), the proof
+ * itself, that the proof's public outputs equal the receipt's output, and the prover's signature
+ * when the receipt carries one. Never throws for a
  * bad receipt or proof: `valid` is false and `checks` says which check failed.
  *
  * @example
@@ -187,9 +208,37 @@ export function verifyReceipt(parameters: VerifyReceiptParameters): VerifyReceip
   add('model digest', receipt.model.digest === model.digest, `receipt ${receipt.model.digest}, package ${model.digest}`)
   add('settings digest', receipt.model.settingsDigest === digest(model.settings))
   add('vk digest', receipt.model.vkDigest === digest(model.vk))
-  add('srs digest', receipt.model.srsDigest === digest(model.srs))
+  add('srs digest', receipt.model.srsDigest === digest(model.srs) && receipt.model.srsDigest === model.manifest.srs.digest)
+  const manifest = model.manifest
+  const labels: string[] = []
+  if (receipt.model.name !== manifest.name)
+    labels.push(`name ${JSON.stringify(receipt.model.name)} ≠ ${JSON.stringify(manifest.name)}`)
+  if (receipt.model.version !== manifest.version)
+    labels.push(`version ${JSON.stringify(receipt.model.version)} ≠ ${JSON.stringify(manifest.version)}`)
+  if (receipt.model.srsKind !== manifest.srs.kind) labels.push(`srsKind ${receipt.model.srsKind} ≠ ${manifest.srs.kind}`)
+  add('model labels', labels.length === 0, labels.length ? labels.join('; ') : 'name, version and SRS kind are the manifest’s')
+  add(
+    'input visibility',
+    receipt.input.visibility === manifest.visibility.input && receipt.input.salted === (manifest.visibility.input !== 'public'),
+    `receipt ${receipt.input.visibility}${receipt.input.salted ? ' (salted)' : ''}, package ${manifest.visibility.input}`,
+  )
   add('status', receipt.status === 'proven' || receipt.status === 'verified', `status is ${receipt.status}`)
+  add(
+    'status fields',
+    (receipt.status !== 'verified' || (receipt.provenAt !== undefined && receipt.verifiedAt !== undefined)) &&
+      (receipt.status === 'failed' || receipt.error === undefined),
+    'a verified receipt has provenAt and verifiedAt; only a failed one has an error',
+  )
   add('proof digest', receipt.proofDigest === digest(options.proof))
+  const fileProblem = proofFileProblem(options.proof)
+  add('proof file', fileProblem === undefined, fileProblem)
+  let prover: string | undefined
+  if (receipt.prover) {
+    const signed =
+      receipt.proofDigest !== null &&
+      verifyProverAttestation({ receiptId: receipt.id, proofDigest: receipt.proofDigest, attestation: receipt.prover })
+    if (add('prover signature', signed, `prover ${receipt.prover.address}`)) prover = receipt.prover.address
+  }
   const proofOk = add('proof', verifyProof({ proof: options.proof, vk: model.vk, settings: model.settings, srs: model.srs }))
   if (proofOk) {
     let outputs: number[][] | undefined
@@ -201,5 +250,5 @@ export function verifyReceipt(parameters: VerifyReceiptParameters): VerifyReceip
     if (outputs)
       add('public outputs', canonicalJson(outputs) === canonicalJson(receipt.output), `proof attests ${canonicalJson(outputs)}`)
   } else add('public outputs', false, 'the proof does not verify')
-  return { valid: checks.every((check) => check.ok), checks, receipt }
+  return { valid: checks.every((check) => check.ok), checks, receipt, prover }
 }

@@ -55,7 +55,8 @@ export async function exportTraceToOpenTelemetry(
   parameters: ExportTraceToOpenTelemetryParameters,
 ): Promise<ExportTraceToOpenTelemetryReturnType> {
   const input = parseInput(exportSchema, parameters, { what: 'exportTraceToOpenTelemetry parameters' })
-  const report = input.report ?? (await verifyTrace({ path: input.path, verifyReceipt: input.verifyReceipt }))
+  const report =
+    input.report ?? (await verifyTrace({ path: input.path, verifyReceipt: input.verifyReceipt, allowIncomplete: true }))
   const blobs = traceBlobDirectory(input.path)
   const entries = readTraceFile(input.path).lines.flatMap((item) => (item.ok && item.line.type === 'entry' ? [item.line] : []))
   const bodyOf = (entry: TraceEntryLine): Record<string, JsonValue> => {

@@ -28,6 +28,7 @@ import {
 import { MerkleAccumulator, merkleLeafHash } from './merkle.js'
 import { readTraceFile } from './read-trace.js'
 import { checkpointDigest, keyRotationDigest, signatureHex, traceEntryDigest } from './signing.js'
+import { TraceChain } from './trace-chain.js'
 import { acquireTraceLock, type TraceLock } from './trace-lock.js'
 
 /**
@@ -220,7 +221,7 @@ class TraceWriterImplementation implements TraceWriter {
   #lock: TraceLock
   #seq = 0
   #prevHash = ZERO_HASH
-  #accumulator = new MerkleAccumulator()
+  #accumulator: MerkleAccumulator = new MerkleAccumulator()
   #lastCheckpointSize = 0
   #checkpointInterval: number
   #blobThreshold: number
@@ -303,46 +304,41 @@ class TraceWriterImplementation implements TraceWriter {
       }
       this.repaired = { lineNumber: tornTail.lineNumber, bytes: tornTail.bytes }
     }
+    // The same chain walk as verifyTrace (signatures are left to verify): any problem refuses the resume.
+    const chain = new TraceChain({
+      collectSignatures: false,
+      onFailure: (failure) => {
+        throw new IntegrityError('Trace is damaged and cannot be appended to', {
+          details: `${input.path} line ${failure.line}${failure.seq === undefined ? '' : ` (seq ${failure.seq})`}, ${failure.field}: ${failure.reason}`,
+          hint: 'Run `verity trace verify` on it; start a new trace for new entries.',
+          meta: { failure },
+        })
+      },
+    })
     for (const item of lines) {
       if (!item.ok)
         throw new IntegrityError('Trace is damaged and cannot be appended to', {
           details: `${input.path} line ${item.lineNumber}: ${item.reason}`,
           hint: 'Run `verity trace verify` on it; start a new trace for new entries.',
         })
-      const line = item.line
-      if (line.type === 'checkpoint') {
-        this.#lastCheckpointSize = line.size
-        continue
-      }
-      const fail = (reason: string) => {
+      chain.line(item.line, item.lineNumber)
+    }
+    if (chain.size > 0) {
+      if (chain.origin === undefined || chain.chainId === undefined || chain.agent === undefined)
         throw new IntegrityError('Trace is damaged and cannot be appended to', {
-          details: `${input.path} line ${item.lineNumber} (seq ${line.seq}): ${reason}`,
+          details: `${input.path}: no valid run-start entry`,
           hint: 'Run `verity trace verify` on it; start a new trace for new entries.',
         })
-      }
-      if (line.seq !== this.#seq) fail(`expected seq ${this.#seq}`)
-      if (line.prevHash !== this.#prevHash) fail('prevHash does not link to the previous entry')
-      if (entryHash(line) !== line.hash) fail('entry hash does not match its content')
-      if (line.seq === 0) {
-        const body = line.body as { origin?: unknown; chainId?: unknown } | undefined
-        if (typeof body?.origin !== 'string' || typeof body.chainId !== 'number') fail('run-start body lacks origin or chainId')
-        this.origin = body?.origin as string
-        this.chainId = body?.chainId as number
-        const interval = (line.body as { checkpointInterval?: unknown }).checkpointInterval
-        if (typeof interval === 'number' && Number.isSafeInteger(interval) && interval >= 1) this.#checkpointInterval = interval
-        this.#agent = line.agent
-      }
-      if (line.agent !== this.#agent) fail(`signed by ${line.agent}, expected ${this.#agent}`)
-      if (line.kind === 'key-rotation') {
-        const next = (line.body as { nextAgent?: unknown } | undefined)?.nextAgent
-        if (typeof next !== 'string') fail('key-rotation body lacks nextAgent')
-        this.#agent = next as string
-      }
-      if (line.kind === 'run-end') this.#ended = true
-      this.#accumulator.push(merkleLeafHash(fromHex(line.hash)))
-      this.#prevHash = line.hash
-      this.#seq++
+      this.origin = chain.origin
+      this.chainId = chain.chainId
+      this.#agent = chain.agent
+      if (chain.checkpointInterval !== undefined) this.#checkpointInterval = chain.checkpointInterval
     }
+    this.#accumulator = chain.accumulator
+    this.#prevHash = chain.prevHash
+    this.#seq = chain.size
+    this.#lastCheckpointSize = chain.lastCheckpointSize
+    this.#ended = chain.ended
     if (this.#ended)
       throw new InvalidStateError('Trace has ended', {
         details: `${input.path} ends with a run-end entry`,

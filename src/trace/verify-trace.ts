@@ -1,25 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { fromHex, toHex } from '../crypto/bytes.js'
-import { canonicalDigest } from '../crypto/canonical-json.js'
-import { digest } from '../crypto/digest.js'
-import { checksumAddress } from '../identity/secp256k1-signer.js'
 import { parseInput } from '../validation.js'
-import { readTraceBlob, traceBlobDirectory } from './blob-store.js'
-import {
-  entryHash,
-  type JsonValue,
-  TRACE_FORMAT,
-  type TraceCheckpointLine,
-  type TraceEntryLine,
-  type TraceRef,
-  ZERO_HASH,
-} from './entry.js'
-import { MerkleAccumulator, merkleLeafHash, merkleRoot } from './merkle.js'
+import { traceBlobDirectory } from './blob-store.js'
+import type { TraceCheckpointLine, TraceEntryLine, TraceRef } from './entry.js'
+import { merkleRoot } from './merkle.js'
 import { traceCheckpointSidecarPath } from './open-trace.js'
 import { parseTraceLine, readTraceFile, type TornTail, type TraceFileLine } from './read-trace.js'
 import { createRecoverPool, type RecoverPool, recoverSigners } from './recover-signers.js'
-import { checkpointDigest, keyRotationDigest, traceEntryDigest } from './signing.js'
+import { checkpointDigest } from './signing.js'
+import { TraceChain, type TraceFailure } from './trace-chain.js'
 
 /** What a receipt verifier says about one linked receipt. */
 export type ReceiptVerdict = 'verified' | 'failed' | 'unchecked'
@@ -30,18 +20,7 @@ export type ReceiptVerdict = 'verified' | 'failed' | 'unchecked'
  */
 export type VerifyReceiptFunction = (ref: TraceRef, entry: TraceEntryLine) => Promise<ReceiptVerdict>
 
-/** One verification failure, naming where and why. */
-export type TraceFailure = {
-  /** What failed: an entry, a checkpoint line, the file itself, the sidecar or a trusted checkpoint. */
-  what: 'entry' | 'checkpoint' | 'file' | 'sidecar' | 'trusted-checkpoint' | 'receipt'
-  /** 1-based line in the file (0 when not in the file). */
-  line: number
-  /** Seq of the failing entry (for checkpoints: the size they claim). */
-  seq: number | undefined
-  /** The field that does not check out (`prevHash`, `signature`, `body`, `root`...). */
-  field: string
-  reason: string
-}
+export type { TraceFailure } from './trace-chain.js'
 
 /** Verdict on one receipt linked from an entry. */
 export type TraceReceiptStatus = {
@@ -66,8 +45,13 @@ export type TraceVerificationReport = {
   checkpoints: number
   /** `0x` RFC 9162 root over all entry hashes. */
   root: string
-  /** The run ended: last entry is `run-end` and a checkpoint covers every entry. */
+  /**
+   * The run ended: the last entry is `run-end`, a checkpoint line covers every entry and the sidecar
+   * holds that final checkpoint. Unless `allowIncomplete`, an unfinished run is a failure.
+   */
   complete: boolean
+  /** Why the run is not complete (empty when it is); with `allowIncomplete` these are reported, not failures. */
+  incomplete: TraceFailure[]
   firstFailure: TraceFailure | undefined
   /** Failures in file order (at most 1000). */
   failures: TraceFailure[]
@@ -86,7 +70,13 @@ export type VerifyTraceParameters = {
   verifyReceipt?: VerifyReceiptFunction | undefined
   /** Checkpoints known from elsewhere (anchored on chain, published): the log must contain them. */
   trustedCheckpoints?: TraceCheckpointLine[] | undefined
-  /** Fail when the run has not ended (no `run-end` + final checkpoint). */
+  /**
+   * Accept a run that has not ended (still being written, or cut short): by default a trace
+   * without `run-end`, a final checkpoint line covering every entry and a sidecar holding it fails
+   * verification. With `true` those problems are only reported in `incomplete`.
+   */
+  allowIncomplete?: boolean | undefined
+  /** @deprecated Completeness is required by default now; kept so older callers still type-check. */
   requireComplete?: boolean | undefined
   /** Worker threads for signature recovery (default: one per core; 0 = none). */
   workers?: number | undefined
@@ -97,19 +87,20 @@ const verifySchema = z.object({
   path: z.string().min(1),
   verifyReceipt: z.custom<VerifyReceiptFunction>((value) => typeof value === 'function', 'a function').optional(),
   trustedCheckpoints: z.array(z.unknown()).optional(),
+  allowIncomplete: z.boolean().optional(),
   requireComplete: z.boolean().optional(),
   workers: z.number().int().min(0).max(64).optional(),
 })
 
 const MAX_FAILURES = 1000
 
-type SignatureCheck = { digest: Uint8Array; signature: Uint8Array; expected: string; failure: Omit<TraceFailure, 'reason'> }
-
 /**
  * Verifies a trace offline: the hash chain, every signature and agent address, seq order, the
  * Merkle checkpoints, the checkpoint sidecar and any trusted checkpoints (so truncation after a
  * checkpoint is caught), blob bodies, key rotations and every linked receipt (through
- * `verifyReceipt`). Never throws on a bad trace: returns a report naming the first failure.
+ * `verifyReceipt`). A run that has not ended (no `run-end`, no final checkpoint covering it, no
+ * sidecar holding that checkpoint) fails unless `allowIncomplete`. Never throws on a bad trace:
+ * returns a report naming the first failure.
  *
  * @example
  * ```ts
@@ -120,7 +111,7 @@ type SignatureCheck = { digest: Uint8Array; signature: Uint8Array; expected: str
 export async function verifyTrace(parameters: VerifyTraceParameters): Promise<VerifyTraceReturnType> {
   const input = parseInput(verifySchema, parameters, {
     what: 'verifyTrace parameters',
-    hint: 'Pass { path } and optionally { verifyReceipt, trustedCheckpoints }.',
+    hint: 'Pass { path } and optionally { verifyReceipt, trustedCheckpoints, allowIncomplete }.',
   })
   const path = input.path
   const { lines, tornTail } = readTraceFile(path)
@@ -137,37 +128,21 @@ async function verifyLines(
   input: {
     verifyReceipt?: VerifyReceiptFunction | undefined
     trustedCheckpoints?: unknown[] | undefined
-    requireComplete?: boolean | undefined
+    allowIncomplete?: boolean | undefined
   },
   path: string,
   lines: TraceFileLine[],
   tornTail: TornTail | undefined,
   pool: RecoverPool | undefined,
 ): Promise<TraceVerificationReport> {
-  const blobDirectory = traceBlobDirectory(path)
   const failures: TraceFailure[] = []
   const fail = (failure: TraceFailure) => {
     if (failures.length < MAX_FAILURES) failures.push(failure)
   }
-  const checks: SignatureCheck[] = []
+  const chain = new TraceChain({ onFailure: fail, blobDirectory: traceBlobDirectory(path), keepLeaves: true })
   const withheld: TraceVerificationReport['withheld'] = []
   const unchecked: TraceVerificationReport['unchecked'] = []
-  const receiptLinks: { seq: number; ref: TraceRef; entry: TraceEntryLine }[] = []
-  const provenBy = new Map<number, number>()
-  const agents: string[] = []
-  const leaves: Uint8Array[] = []
-  const accumulator = new MerkleAccumulator()
-
-  let origin: string | undefined
-  let chainId: number | undefined
-  let agent: string | undefined
-  let expectedSeq = 0
-  let prevHash = ZERO_HASH
-  let checkpointCount = 0
-  let lastCheckpointSize = 0
-  let lastKind: string | undefined
-  let checkpointInterval: number | undefined
-  let ended = false
+  const receiptLinks: { seq: number; line: number; ref: TraceRef; entry: TraceEntryLine }[] = []
 
   for (const item of lines) {
     if (!item.ok) {
@@ -175,167 +150,11 @@ async function verifyLines(
       continue
     }
     const line = item.line
-    if (line.type === 'checkpoint') {
-      checkpointCount++
-      const at = { what: 'checkpoint' as const, line: item.lineNumber, seq: line.size }
-      if (origin !== undefined && line.origin !== origin)
-        fail({ ...at, field: 'origin', reason: `checkpoint origin ${line.origin} is not the trace origin ${origin}` })
-      if (line.size !== accumulator.size)
-        fail({
-          ...at,
-          field: 'size',
-          reason: `checkpoint covers ${line.size} entries but ${accumulator.size} precede it (entries were removed or added)`,
-        })
-      else if (line.root !== hex(accumulator.root()))
-        fail({ ...at, field: 'root', reason: 'checkpoint root does not match the entries before it' })
-      if (line.size <= lastCheckpointSize)
-        fail({
-          ...at,
-          field: 'size',
-          reason: `checkpoint size ${line.size} does not grow past the previous checkpoint (${lastCheckpointSize}): a duplicated or reordered checkpoint`,
-        })
-      lastCheckpointSize = Math.max(lastCheckpointSize, line.size)
-      if (agent !== undefined && line.agent !== agent)
-        fail({ ...at, field: 'agent', reason: `checkpoint signed as ${line.agent}, current agent is ${agent}` })
-      if (chainId !== undefined)
-        checks.push({
-          digest: checkpointDigest({ agent: line.agent, chainId }, { origin: line.origin, size: line.size, root: line.root }),
-          signature: fromHex(line.signature),
-          expected: line.agent,
-          failure: { ...at, field: 'signature' },
-        })
-      continue
-    }
-
-    const at = { what: 'entry' as const, line: item.lineNumber, seq: line.seq }
-    if (checkpointInterval !== undefined && accumulator.size - lastCheckpointSize >= checkpointInterval)
-      fail({
-        ...at,
-        field: 'checkpoint',
-        reason: `a checkpoint was due after ${lastCheckpointSize + checkpointInterval} entries and is missing (deleted or moved)`,
-      })
-    if (line.seq !== expectedSeq)
-      fail({
-        ...at,
-        field: 'seq',
-        reason: `expected seq ${expectedSeq}, found ${line.seq}: an entry was deleted, inserted, duplicated or reordered`,
-      })
-    if (line.prevHash !== prevHash)
-      fail({ ...at, field: 'prevHash', reason: 'prevHash does not match the hash of the previous entry' })
-    const recomputed = entryHash(line)
-    if (recomputed !== line.hash)
-      fail({ ...at, field: 'hash', reason: 'entry content does not match its hash: a field of this entry was changed' })
-    if (ended) fail({ ...at, field: 'kind', reason: 'entry after run-end' })
-    if (safeChecksum(line.agent) !== line.agent)
-      fail({ ...at, field: 'agent', reason: 'agent address is not in EIP-55 checksum form' })
-
-    // Body: inline, in a blob, or withheld.
-    let body: JsonValue | undefined
-    let bodyKnown = false
-    if (line.body !== undefined) {
-      body = line.body as JsonValue
-      bodyKnown = true
-      if (canonicalDigest(body) !== line.bodyDigest)
-        fail({ ...at, field: 'body', reason: 'inline body does not match bodyDigest: the body was changed' })
-    } else if (/^sha256:[0-9a-f]{64}$/.test(line.bodyDigest)) {
-      const blob = readTraceBlob(blobDirectory, line.bodyDigest)
-      if (blob === undefined) withheld.push({ seq: line.seq, bodyDigest: line.bodyDigest })
-      else if (digest(blob) !== line.bodyDigest)
-        fail({ ...at, field: 'body', reason: `blob ${line.bodyDigest} does not match its digest: the blob was changed` })
-      else {
-        const parsed = parseJson(blob)
-        if (parsed.ok) {
-          body = parsed.value
-          bodyKnown = true
-        } else fail({ ...at, field: 'body', reason: 'blob is not JSON' })
-      }
-    } else withheld.push({ seq: line.seq, bodyDigest: line.bodyDigest })
-
-    if (line.seq === 0 || line.kind === 'run-start') {
-      if (line.kind !== 'run-start' || line.seq !== 0)
-        fail({ ...at, field: 'kind', reason: 'a trace starts with exactly one run-start entry, at seq 0' })
-      const start = body as { format?: unknown; origin?: unknown; chainId?: unknown } | undefined
-      if (
-        line.kind === 'run-start' &&
-        (!bodyKnown ||
-          start?.format !== TRACE_FORMAT ||
-          typeof start.origin !== 'string' ||
-          typeof start.chainId !== 'number' ||
-          !Number.isSafeInteger(start.chainId))
-      )
-        fail({ ...at, field: 'body', reason: `run-start body must hold { format: '${TRACE_FORMAT}', origin, chainId }` })
-      else if (line.kind === 'run-start' && origin === undefined) {
-        origin = start?.origin as string
-        chainId = start?.chainId as number
-        const interval = (start as { checkpointInterval?: unknown }).checkpointInterval
-        if (interval !== undefined) {
-          if (typeof interval === 'number' && Number.isSafeInteger(interval) && interval >= 1) checkpointInterval = interval
-          else fail({ ...at, field: 'body.checkpointInterval', reason: 'checkpointInterval must be a positive integer' })
-        }
-        agent = line.agent
-        agents.push(agent)
-      }
-    }
-    if (agent === undefined) {
-      agent = line.agent
-      agents.push(agent)
-    }
-    if (line.agent !== agent)
-      fail({ ...at, field: 'agent', reason: `signed as ${line.agent}, but the current agent is ${agent}` })
-    const domainChain = chainId ?? 0
-    checks.push({
-      digest: traceEntryDigest(
-        { agent: line.agent, chainId: domainChain },
-        { seq: line.seq, prevHash: line.prevHash, entryHash: line.hash },
-      ),
-      signature: fromHex(line.signature),
-      expected: line.agent,
-      failure: { ...at, field: 'signature' },
-    })
-
-    if (line.kind === 'key-rotation') {
-      const rotation = body as { previousAgent?: unknown; nextAgent?: unknown; nextAgentSignature?: unknown } | undefined
-      if (
-        !bodyKnown ||
-        typeof rotation?.previousAgent !== 'string' ||
-        typeof rotation.nextAgent !== 'string' ||
-        !/^0x[0-9a-fA-F]{40}$/.test(rotation.nextAgent) ||
-        typeof rotation.nextAgentSignature !== 'string' ||
-        !/^0x[0-9a-f]{130}$/.test(rotation.nextAgentSignature)
-      )
-        fail({ ...at, field: 'body', reason: 'key-rotation body must hold previousAgent, nextAgent and nextAgentSignature' })
-      else {
-        if (rotation.previousAgent !== line.agent)
-          fail({ ...at, field: 'body.previousAgent', reason: 'previousAgent is not the key that signed the rotation' })
-        const nextAgent = safeChecksum(rotation.nextAgent) ?? rotation.nextAgent
-        checks.push({
-          digest: keyRotationDigest(
-            { agent: nextAgent, chainId: domainChain },
-            { previousAgent: line.agent, nextAgent, seq: line.seq, prevHash: line.prevHash },
-          ),
-          signature: fromHex(rotation.nextAgentSignature),
-          expected: nextAgent,
-          failure: { ...at, field: 'body.nextAgentSignature' },
-        })
-        agent = nextAgent
-        agents.push(nextAgent)
-      }
-    }
-    if (line.kind === 'receipt-proven') {
-      const forSeq = (body as { forSeq?: unknown } | undefined)?.forSeq
-      if (bodyKnown && (typeof forSeq !== 'number' || !Number.isSafeInteger(forSeq) || forSeq < 0 || forSeq >= line.seq))
-        fail({ ...at, field: 'body.forSeq', reason: 'receipt-proven must point back to an earlier entry by seq' })
-      else if (typeof forSeq === 'number') provenBy.set(forSeq, line.seq)
-    }
-    for (const ref of line.refs) if (ref.type === 'receipt') receiptLinks.push({ seq: line.seq, ref, entry: line })
-    if (line.kind === 'run-end') ended = true
-
-    const leaf = merkleLeafHash(fromHex(line.hash))
-    leaves.push(leaf)
-    accumulator.push(leaf)
-    prevHash = line.hash
-    expectedSeq = line.seq + 1
-    lastKind = line.kind
+    const walked = chain.line(line, item.lineNumber)
+    if (line.type !== 'entry') continue
+    if (walked?.withheld) withheld.push({ seq: line.seq, bodyDigest: line.bodyDigest })
+    for (const ref of line.refs)
+      if (ref.type === 'receipt') receiptLinks.push({ seq: line.seq, line: item.lineNumber, ref, entry: line })
   }
 
   if (tornTail)
@@ -348,12 +167,16 @@ async function verifyLines(
     })
 
   // Checkpoints from outside the log: the sidecar and any trusted ones.
+  const checks = chain.signatureChecks
   const external: { what: 'sidecar' | 'trusted-checkpoint'; checkpoint: unknown }[] = []
-  const sidecar = traceCheckpointSidecarPath(path)
-  if (existsSync(sidecar)) {
-    const parsed = parseTraceLine(readFileSync(sidecar))
-    if (parsed.ok && parsed.line.type === 'checkpoint') external.push({ what: 'sidecar', checkpoint: parsed.line })
-    else fail({ what: 'sidecar', line: 0, seq: undefined, field: 'line', reason: `${sidecar} is not a valid checkpoint` })
+  const sidecarPath = traceCheckpointSidecarPath(path)
+  let sidecar: TraceCheckpointLine | undefined
+  if (existsSync(sidecarPath)) {
+    const parsed = parseTraceLine(readFileSync(sidecarPath))
+    if (parsed.ok && parsed.line.type === 'checkpoint') {
+      sidecar = parsed.line
+      external.push({ what: 'sidecar', checkpoint: parsed.line })
+    } else fail({ what: 'sidecar', line: 0, seq: undefined, field: 'line', reason: `${sidecarPath} is not a valid checkpoint` })
   }
   for (const checkpoint of input.trustedCheckpoints ?? []) external.push({ what: 'trusted-checkpoint', checkpoint })
   for (const { what, checkpoint: raw } of external) {
@@ -364,23 +187,25 @@ async function verifyLines(
     }
     const checkpoint = parsed.line
     const at = { what, line: 0, seq: checkpoint.size }
-    if (origin !== undefined && checkpoint.origin !== origin) {
+    if (chain.origin !== undefined && checkpoint.origin !== chain.origin) {
+      // A checkpoint of another run (replayed or mixed up) says nothing about this one.
       fail({ ...at, field: 'origin', reason: `checkpoint is for ${checkpoint.origin}, not this trace` })
+      if (what === 'sidecar') sidecar = undefined
       continue
     }
-    if (checkpoint.size > leaves.length)
+    if (checkpoint.size > chain.leaves.length)
       fail({
         ...at,
         field: 'size',
-        reason: `truncated: a signed checkpoint covers ${checkpoint.size} entries but the log has only ${leaves.length}`,
+        reason: `truncated: a signed checkpoint covers ${checkpoint.size} entries but the log has only ${chain.leaves.length}`,
       })
-    else if (hex(merkleRoot(leaves.slice(0, checkpoint.size))) !== checkpoint.root)
+    else if (hex(merkleRoot(chain.leaves.slice(0, checkpoint.size))) !== checkpoint.root)
       fail({ ...at, field: 'root', reason: `the log's first ${checkpoint.size} entries do not match the signed checkpoint root` })
-    if (!agents.includes(checkpoint.agent))
+    if (!chain.agents.includes(checkpoint.agent))
       fail({ ...at, field: 'agent', reason: `checkpoint signed by ${checkpoint.agent}, not an agent of this trace` })
     checks.push({
       digest: checkpointDigest(
-        { agent: checkpoint.agent, chainId: chainId ?? 0 },
+        { agent: checkpoint.agent, chainId: chain.chainId ?? 0 },
         { origin: checkpoint.origin, size: checkpoint.size, root: checkpoint.root },
       ),
       signature: fromHex(checkpoint.signature),
@@ -421,7 +246,7 @@ async function verifyLines(
       if (status === 'failed')
         fail({
           what: 'receipt',
-          line: lines.find((item) => item.ok && item.line.type === 'entry' && item.line.seq === link.seq)?.lineNumber ?? 0,
+          line: link.line,
           seq: link.seq,
           field: 'refs',
           reason: `linked receipt ${link.ref.digest} does not verify`,
@@ -429,32 +254,26 @@ async function verifyLines(
       if (status === 'unchecked')
         unchecked.push({ seq: link.seq, what: `receipt ${link.ref.digest}`, reason: 'the verifier could not check it' })
     } else unchecked.push({ seq: link.seq, what: `receipt ${link.ref.digest}`, reason: 'no receipt verifier was given' })
-    receipts.push({ seq: link.seq, digest: link.ref.digest, status, provenBySeq: provenBy.get(link.seq) })
+    receipts.push({ seq: link.seq, digest: link.ref.digest, status, provenBySeq: chain.provenBy.get(link.seq) })
   }
 
-  const complete = lastKind === 'run-end' && lastCheckpointSize === leaves.length && leaves.length > 0
-  if (input.requireComplete && !complete)
-    fail({
-      what: 'file',
-      line: 0,
-      seq: undefined,
-      field: 'run-end',
-      reason: 'the run has not ended: no run-end entry followed by a checkpoint of every entry (truncated or still open)',
-    })
-  if (leaves.length === 0 && !tornTail)
+  const incomplete = completenessProblems(chain, sidecar, sidecarPath)
+  if (!input.allowIncomplete) for (const problem of incomplete) fail(problem)
+  if (chain.size === 0 && !tornTail)
     fail({ what: 'file', line: 0, seq: undefined, field: 'line', reason: 'the trace has no entries' })
 
   failures.sort((a, b) => (a.line || Number.MAX_SAFE_INTEGER) - (b.line || Number.MAX_SAFE_INTEGER))
   return {
     ok: failures.length === 0,
     path,
-    origin,
-    chainId,
-    agents,
-    entries: leaves.length,
-    checkpoints: checkpointCount,
-    root: hex(accumulator.root()),
-    complete,
+    origin: chain.origin,
+    chainId: chain.chainId,
+    agents: chain.agents,
+    entries: chain.size,
+    checkpoints: chain.checkpoints,
+    root: chain.root(),
+    complete: incomplete.length === 0,
+    incomplete,
     firstFailure: failures[0],
     failures,
     tornTail,
@@ -464,22 +283,47 @@ async function verifyLines(
   }
 }
 
-function safeChecksum(address: string): string | undefined {
-  try {
-    return checksumAddress(address)
-  } catch {
-    return undefined
-  }
+/**
+ * Why a run is not complete (empty when it is): it must end with `run-end`, a checkpoint line must
+ * cover every entry after it, and the sidecar must hold that final checkpoint. A log cut short
+ * loses its `run-end` (which the cutter cannot forge without the agent's key); dropping the final
+ * checkpoint or the sidecar is named too.
+ */
+function completenessProblems(chain: TraceChain, sidecar: TraceCheckpointLine | undefined, sidecarPath: string): TraceFailure[] {
+  const problems: TraceFailure[] = []
+  const at = { what: 'file' as const, line: 0, seq: undefined }
+  if (chain.size === 0) return problems
+  if (!chain.ended)
+    problems.push({
+      ...at,
+      field: 'run-end',
+      reason: `the run has not ended: the last entry (seq ${chain.size - 1}, ${chain.lastKind}) is not run-end; the log was cut short or the run is still open`,
+    })
+  else if (chain.lastCheckpointSize !== chain.size)
+    problems.push({
+      ...at,
+      field: 'checkpoint',
+      reason: `no checkpoint line covers the end: the last one covers ${chain.lastCheckpointSize} of ${chain.size} entries (the final checkpoint was removed)`,
+    })
+  if (sidecar === undefined)
+    problems.push({
+      what: 'sidecar',
+      line: 0,
+      seq: undefined,
+      field: 'sidecar',
+      reason: `the checkpoint sidecar ${sidecarPath} is missing or unusable, so a cut after the last checkpoint line could go unseen`,
+    })
+  else if (sidecar.size !== chain.size)
+    problems.push({
+      what: 'sidecar',
+      line: 0,
+      seq: sidecar.size,
+      field: 'size',
+      reason: `the sidecar checkpoint covers ${sidecar.size} of ${chain.size} entries: it is not the run's final checkpoint`,
+    })
+  return problems
 }
 
 function hex(bytes: Uint8Array): string {
   return `0x${toHex(bytes)}`
-}
-
-function parseJson(bytes: Uint8Array): { ok: true; value: JsonValue } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(Buffer.from(bytes).toString('utf8')) as JsonValue }
-  } catch {
-    return { ok: false }
-  }
 }

@@ -5,8 +5,9 @@ import { LitNodeClientNodeJs } from '@lit-protocol/lit-node-client'
 import { bls12_381 } from '@noble/curves/bls12-381.js'
 import type { Contract, Signer, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseLitConditions } from '../../src/access/lit-conditions.js'
+import { hashLitConditions, parseLitConditions } from '../../src/access/lit-conditions.js'
 import { litGuard } from '../../src/access/lit-guard.js'
+import { startLitLocalNetwork } from '../../src/access/lit-local/launch.js'
 import { litLocalNetwork, requestSignatureShare } from '../../src/access/lit-local/lit-local-network.js'
 import { createSession, signRequest } from '../../src/access/lit-local/session-signature.js'
 import { toHex } from '../../src/crypto/bytes.js'
@@ -312,6 +313,34 @@ describe('lit guard on the local Lit network (3 nodes, threshold 2)', () => {
     expect(await reasonOf(sessionSig)).toBe('replay')
   })
 
+  it('refuses a SIWE capability with a foreign chain id, foreign resources, or resources that do not cover the request', async () => {
+    const url = lit.urls[0] as string
+    const conditions = holdsNft(nft.address)
+    const body = { ...conditions, chain: 'ethereum', dataToEncryptHash: toHex(randomBytes(32)) }
+    const ask = async (session: Awaited<ReturnType<typeof createSession>>) =>
+      requestSignatureShare({ url, body, sessionSig: signRequest({ session, nodeUrl: url, body }) })
+    const reasonOf = async (session: Awaited<ReturnType<typeof createSession>>) =>
+      (await expectError(ask(session), AccessDeniedError)).meta?.reason
+
+    expect(await reasonOf(await createSession({ signer: holder, chainId: 137 }))).toBe('wrong-chain')
+    expect(await reasonOf(await createSession({ signer: holder, resources: ['https://bank.example/transfer'] }))).toBe(
+      'wrong-resource',
+    )
+    expect(
+      await reasonOf(
+        await createSession({ signer: holder, resources: ['litEncryptionCondition://*', 'urn:recap:foreign-capability'] }),
+      ),
+    ).toBe('wrong-resource')
+    expect(
+      await reasonOf(await createSession({ signer: holder, resources: [`litEncryptionCondition://${'ab'.repeat(32)}`] })),
+    ).toBe('wrong-resource')
+    // A session scoped to exactly these conditions, and the default any-conditions session, are granted.
+    const conditionsHash = await hashLitConditions(await parseLitConditions({ ...conditions, chain: 'ethereum' }))
+    const scoped = await ask(await createSession({ signer: holder, resources: [`litEncryptionCondition://${conditionsHash}`] }))
+    expect(scoped.signatureShare).toMatch(/^[0-9a-f]{192}$/)
+    expect((await ask(await createSession({ signer: holder }))).signatureShare).toMatch(/^[0-9a-f]{192}$/)
+  })
+
   it('refuses conditions on an unreachable chain with NetworkError', async () => {
     const conditions = {
       accessControlConditions: [
@@ -380,4 +409,37 @@ describe('lit guard on the local Lit network (3 nodes, threshold 2)', () => {
     const error = await expectError(litGuard({ network: client, signer: holder }).unwrap(stanza, ctx), NetworkError)
     expect(error.meta).toMatchObject({ reason: 'threshold', valid: 1, threshold: 2, total: 3 })
   })
+})
+
+describe('lit-local nodes remember used request nonces across a restart', () => {
+  it('a request captured before a node restart is refused as a replay after it', async () => {
+    const single = await startTestLitNetwork({
+      chains: { ethereum: { rpcUrl: chain.rpcUrl, chainId: chain.chainId } },
+      nodes: 1,
+      threshold: 1,
+    })
+    let restarted: Awaited<ReturnType<typeof startLitLocalNetwork>> | undefined
+    try {
+      const url = single.urls[0] as string
+      const body = { ...holdsNft(nft.address), chain: 'ethereum', dataToEncryptHash: toHex(randomBytes(32)) }
+      const sessionSig = signRequest({ session: await createSession({ signer: holder }), nodeUrl: url, body })
+      expect((await requestSignatureShare({ url, body, sessionSig })).signatureShare).toMatch(/^[0-9a-f]{192}$/)
+      // The node process stops and a new one starts on the same URL with the same state folder.
+      await single.stop()
+      restarted = await startLitLocalNetwork({
+        directory: single.directory,
+        chains: { ethereum: { rpcUrl: chain.rpcUrl, chainId: chain.chainId } },
+        basePort: Number(new URL(url).port),
+      })
+      expect(restarted.urls).toEqual([url])
+      const error = await expectError(requestSignatureShare({ url, body, sessionSig }), AccessDeniedError)
+      expect(error.meta?.reason).toBe('replay')
+      // A fresh request still works: the node is up, only the captured one is refused.
+      const fresh = signRequest({ session: await createSession({ signer: holder }), nodeUrl: url, body })
+      expect((await requestSignatureShare({ url, body, sessionSig: fresh })).signatureShare).toMatch(/^[0-9a-f]{192}$/)
+    } finally {
+      await restarted?.stop()
+      await single.cleanup()
+    }
+  }, 60_000)
 })

@@ -76,6 +76,40 @@ describe('verity demo, checked by independent verification', () => {
     expect(error.error.meta.firstFailure.seq).toBe(entry.seq)
     expect(error.error.details).toContain(`seq ${entry.seq}`)
 
+    // Attack 5: cut the run after the proven tool result (dropping the memory write, the answer,
+    // run-end and the final checkpoint) and remove the sidecar. The default verify refuses it and
+    // names why; --allow-incomplete accepts it but still says it is not complete.
+    const sidecar = `${summary.files.trace}.checkpoint.json`
+    const sidecarText = readFileSync(sidecar, 'utf8')
+    const originalLines = original.split('\n').filter((line) => line.length > 0)
+    writeFileSync(summary.files.trace, `${originalLines.slice(0, index + 1).join('\n')}\n`)
+    rmSync(sidecar)
+    const cut = await verity(['trace', 'verify', summary.files.trace, '--json'])
+    expect(cut.code).toBe(1)
+    const cutReport = JSON.parse(cut.stdout)
+    expect(cutReport.complete).toBe(false)
+    expect(cutReport.failures.map((failure: { field: string }) => failure.field)).toEqual(['run-end', 'sidecar'])
+    expect(JSON.parse(cut.stderr.slice(cut.stderr.indexOf('{\n  "error"'))).error.name).toBe('TraceVerificationError')
+    const accepted = await verity(['trace', 'verify', summary.files.trace, '--allow-incomplete', '--json'])
+    expect(accepted.code, accepted.stderr).toBe(0)
+    expect(JSON.parse(accepted.stdout)).toMatchObject({
+      ok: true,
+      complete: false,
+      incomplete: [{ field: 'run-end' }, { field: 'sidecar' }],
+    })
+    // The run's own final sidecar put back beside the cut log: it covers more than the log has.
+    writeFileSync(sidecar, sidecarText)
+    const replayed = await verity(['trace', 'verify', summary.files.trace, '--allow-incomplete', '--json'])
+    expect(replayed.code).toBe(1)
+    expect(JSON.parse(replayed.stdout).firstFailure).toMatchObject({ what: 'sidecar', field: 'size' })
+    // Only the final checkpoint line dropped (run-end kept): still refused, naming the checkpoint.
+    expect(originalLines.at(-1)).toContain('"type":"checkpoint"')
+    writeFileSync(summary.files.trace, `${originalLines.slice(0, -1).join('\n')}\n`)
+    const noFinal = await verity(['trace', 'verify', summary.files.trace, '--json'])
+    expect(noFinal.code).toBe(1)
+    expect(JSON.parse(noFinal.stdout).failures).toContainEqual(expect.objectContaining({ field: 'checkpoint', what: 'file' }))
+    writeFileSync(summary.files.trace, original)
+
     // A receipt whose output was changed no longer verifies.
     const receiptText = readFileSync(proven.receiptFile, 'utf8')
     writeFileSync(proven.receiptFile, receiptText.replace(/(\d)\.(\d)/, '0.0$2'))

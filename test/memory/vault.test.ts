@@ -191,7 +191,7 @@ describe('vault faults', () => {
     await (await createVault({ path, guards, embedder })).close()
     const commit = join(path, 'vault.json')
     const text = readFileSync(commit, 'utf8')
-    writeFileSync(commit, text.replace('"formatVersion":1', '"formatVersion":2'))
+    writeFileSync(commit, text.replace('"formatVersion":2', '"formatVersion":3'))
     const newer = await openVault({ path, guards }).catch((caught: unknown) => caught)
     expect(newer).toBeInstanceOf(UnsupportedFormatError)
     expect((newer as UnsupportedFormatError).hint).toMatch(/newer Verity/)
@@ -237,7 +237,9 @@ describe('vault keys', () => {
     const vault = await createVault({ path, guards: [owner], embedder })
     await vault.add({ text: 'before the grant', id: 'a' })
     await expect(vault.grant(friend)).rejects.toBeInstanceOf(InvalidInputError) // same kind+recipient ('passphrase')
-    expect(vault.grants()).toEqual([{ kind: 'passphrase', recipient: 'passphrase', keyId: vault.info().keyId, version: 1 }])
+    expect(vault.grants()).toEqual([
+      { kind: 'passphrase', recipient: 'passphrase', keyId: vault.info().keyId, version: 1, write: true },
+    ])
     await vault.close()
 
     // A guard with another recipient: wrap like the passphrase guard, but name the recipient.

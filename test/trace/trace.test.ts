@@ -100,7 +100,7 @@ describe('trace round trip', () => {
     expect(second.origin).toBe(first.origin)
     await second.append({ kind: 'note', body: 'two' })
     await second.end()
-    const report = await verifyTrace({ path, requireComplete: true })
+    const report = await verifyTrace({ path })
     expect(report.ok).toBe(true)
     expect(report.entries).toBe(4)
     await expect(openTrace({ path, signer })).rejects.toBeInstanceOf(InvalidStateError)
@@ -164,7 +164,12 @@ describe('trace round trip', () => {
     await expect(trace.append({ kind: 'note' })).rejects.toBeInstanceOf(InvalidStateError)
     const again = await openTrace({ path, signer })
     await again.close()
-    expect((await verifyTrace({ path })).ok).toBe(true)
+    // Closed, not ended: refused by default, accepted (and reported) when asked.
+    expect((await verifyTrace({ path })).firstFailure).toMatchObject({ field: 'run-end' })
+    const open = await verifyTrace({ path, allowIncomplete: true })
+    expect(open.ok).toBe(true)
+    expect(open.complete).toBe(false)
+    expect(open.incomplete.map((problem) => problem.field)).toEqual(['run-end', 'sidecar'])
   })
 
   it('acknowledges many concurrent appends with group commit, in order', async () => {
@@ -174,7 +179,7 @@ describe('trace round trip', () => {
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => trace.append({ kind: 'note', body: { i } })))
     expect(results.map((result) => result.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
     await trace.end()
-    const report = await verifyTrace({ path, requireComplete: true, workers: 2 })
+    const report = await verifyTrace({ path, workers: 2 })
     expect(report.failures).toEqual([])
     expect(report.entries).toBe(302)
     expect(report.checkpoints).toBe(7)
@@ -203,7 +208,7 @@ describe('torn last line', () => {
     expect(readFileSync(path).length).toBe(goodLength)
     await repaired.append({ kind: 'note', body: 'after repair' })
     await repaired.end()
-    expect((await verifyTrace({ path, requireComplete: true })).ok).toBe(true)
+    expect((await verifyTrace({ path })).ok).toBe(true)
   })
 
   it('a complete but garbled last line (zero-filled block) is a torn tail too', async () => {
@@ -329,7 +334,7 @@ describe('tampering is detected and named', () => {
     }
   })
 
-  it('truncating after a checkpoint (sidecar, trusted checkpoint, or requireComplete)', async () => {
+  it('truncating after a checkpoint (sidecar, trusted checkpoint, or the default completeness rule)', async () => {
     const { path } = await writeSampleTrace()
     const original = readLines(path)
     const finalCheckpoint = JSON.parse(original.at(-1) as string) as TraceCheckpointLine
@@ -343,11 +348,12 @@ describe('tampering is detected and named', () => {
     rmSync(traceCheckpointSidecarPath(path))
     const byTrusted = await verifyTrace({ path, trustedCheckpoints: [finalCheckpoint] })
     expect(byTrusted.firstFailure).toMatchObject({ what: 'trusted-checkpoint', field: 'size' })
-    const byCompleteness = await verifyTrace({ path, requireComplete: true })
-    expect(byCompleteness.firstFailure).toMatchObject({ field: 'run-end' })
-    const lenient = await verifyTrace({ path })
+    const byCompleteness = await verifyTrace({ path })
+    expect(byCompleteness.failures).toContainEqual(expect.objectContaining({ field: 'run-end' }))
+    const lenient = await verifyTrace({ path, allowIncomplete: true })
     expect(lenient.ok).toBe(true)
     expect(lenient.complete).toBe(false)
+    expect(lenient.incomplete.map((problem) => problem.field)).toEqual(['run-end', 'sidecar'])
   })
 
   it('a rewritten history that matches no trusted checkpoint root', async () => {

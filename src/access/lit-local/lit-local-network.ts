@@ -249,6 +249,8 @@ const authReasons = new Set([
   'bad-signature',
   'expired',
   'wrong-domain',
+  'wrong-chain',
+  'wrong-resource',
   'wrong-node',
   'body-mismatch',
   'malformed-auth',

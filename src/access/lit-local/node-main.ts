@@ -1,6 +1,7 @@
 /**
  * Entry point of one lit-local node process: `node node-main.js '<json options>'`.
- * Options: `{ shareFile, chains, domain?, port?, quiet? }`. Prints `{"url": ...}` as its first
+ * Options: `{ shareFile, chains, domain?, port?, quiet?, stateDirectory? }` (the state folder keeps
+ * used request nonces across restarts; default: the share file's folder). Prints `{"url": ...}` as its first
  * stdout line once listening, logs one line per request on stderr (no key material), and
  * exits on SIGTERM / SIGINT.
  *
@@ -9,6 +10,7 @@
  * node --import tsx src/access/lit-local/node-main.ts '{"shareFile":"./lit-local/node-1/share.json","chains":{"ethereum":{"rpcUrl":"http://127.0.0.1:8545"}}}'
  * ```
  */
+import { dirname } from 'node:path'
 import { z } from 'zod'
 import { startLitLocalNode } from './node-server.js'
 import { readShareFile } from './share-file.js'
@@ -19,6 +21,7 @@ const optionsSchema = z.object({
   domain: z.string().optional(),
   port: z.number().int().min(0).max(65535).optional(),
   quiet: z.boolean().optional(),
+  stateDirectory: z.string().optional(),
 })
 
 try {
@@ -29,6 +32,7 @@ try {
     chains: options.chains,
     domain: options.domain,
     port: options.port,
+    stateDirectory: options.stateDirectory ?? dirname(options.shareFile),
     log: options.quiet ? undefined : (line) => process.stderr.write(`[lit-local node ${share.index}] ${line}\n`),
   })
   process.stdout.write(`${JSON.stringify({ url: node.url, index: share.index })}\n`)

@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { InvalidInputError } from '../../errors.js'
 import { hashLitConditions, litIdentity, parseLitConditions } from '../lit-conditions.js'
 import { type ChainEndpoints, ConditionEvaluationError, createConditionEvaluator } from './evaluate-conditions.js'
+import { NONCE_FILE_NAME, openNonceFile } from './nonce-file.js'
 import { createNonceStore, verifySessionSig } from './session-signature.js'
 import type { ShareFile } from './share-file.js'
 import { signShare } from './threshold-bls.js'
@@ -20,6 +22,13 @@ export type StartLitLocalNodeParameters = {
   chains: ChainEndpoints
   /** SIWE domain requests must name (default `localhost`). */
   domain?: string | undefined
+  /** SIWE chain id requests must name (default 1, Lit's). */
+  siweChainId?: number | undefined
+  /**
+   * The node's state folder: used request nonces are kept there (`used-nonces.jsonl`), so a request
+   * captured before a restart is refused after it. Without it nonces live in memory only.
+   */
+  stateDirectory?: string | undefined
   host?: string | undefined
   /** 0 picks a free port. */
   port?: number | undefined
@@ -41,9 +50,12 @@ export type StartLitLocalNodeReturnType = { url: string; server: Server; close()
  * ```
  */
 export async function startLitLocalNode(parameters: StartLitLocalNodeParameters): Promise<StartLitLocalNodeReturnType> {
-  const { share, chains, domain = 'localhost', host = '127.0.0.1', port = 0, log } = parameters
+  const { share, chains, domain = 'localhost', siweChainId = 1, host = '127.0.0.1', port = 0, log } = parameters
   const evaluator = createConditionEvaluator({ chains })
-  const nonces = createNonceStore()
+  const nonceFile = parameters.stateDirectory
+    ? openNonceFile({ path: join(parameters.stateDirectory, NONCE_FILE_NAME) })
+    : undefined
+  const nonces = nonceFile ?? createNonceStore()
   let url = ''
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -70,7 +82,7 @@ export async function startLitLocalNode(parameters: StartLitLocalNodeParameters)
       return send(response, 400, failure('malformed-request', 'request body is not a JSON object'))
     }
     const { authSig, ...signed } = body
-    const auth = verifySessionSig({ sessionSig: authSig, body: signed, nodeUrl: url, domain, nonces })
+    const auth = verifySessionSig({ sessionSig: authSig, body: signed, nodeUrl: url, domain, chainId: siweChainId, nonces })
     if ('reason' in auth) {
       log?.(`refused ${auth.reason}: ${auth.message}`)
       return send(response, auth.reason === 'malformed-auth' ? 400 : 401, failure(auth.reason, auth.message))
@@ -105,7 +117,12 @@ export async function startLitLocalNode(parameters: StartLitLocalNodeParameters)
       log?.(`denied ${auth.address}: conditions not met`)
       return send(response, 403, failure('conditions-not-met', `${auth.address} does not meet the access-control conditions`))
     }
-    const identity = litIdentity({ conditionsHash: await hashLitConditions(conditions), dataToEncryptHash })
+    const conditionsHash = await hashLitConditions(conditions)
+    if (!auth.conditionHashes.includes('*') && !auth.conditionHashes.includes(conditionsHash)) {
+      log?.(`refused wrong-resource for ${auth.address}`)
+      return send(response, 401, failure('wrong-resource', 'the session does not cover these conditions'))
+    }
+    const identity = litIdentity({ conditionsHash, dataToEncryptHash })
     log?.(`granted share ${share.index} to ${auth.address}`)
     return send(response, 200, {
       result: 'success',
@@ -133,7 +150,10 @@ export async function startLitLocalNode(parameters: StartLitLocalNodeParameters)
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
-        server.close(() => resolve())
+        server.close(() => {
+          nonceFile?.close()
+          resolve()
+        })
       }),
   }
 }

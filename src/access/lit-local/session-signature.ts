@@ -37,7 +37,18 @@ export type CreateSessionParameters = {
   ttlSeconds?: number | undefined
   /** Overrides the clock (for tests of expiry), milliseconds. */
   now?: number | undefined
+  /** SIWE `chainId` (default 1, Lit's; nodes refuse any other than the one they expect). */
+  chainId?: number | undefined
+  /**
+   * What the session may ask for (default `['litEncryptionCondition://*']`, any conditions);
+   * `litEncryptionCondition://<conditions hash hex>` limits it to one set of conditions.
+   */
+  resources?: string[] | undefined
 }
+
+/** The SIWE resource allowing a session to request shares for any conditions. */
+export const ANY_CONDITIONS_RESOURCE = 'litEncryptionCondition://*'
+const RESOURCE_PREFIX = 'litEncryptionCondition://'
 
 /**
  * Creates a session: a fresh ed25519 session key and the wallet's SIWE signature delegating to it.
@@ -48,7 +59,14 @@ export type CreateSessionParameters = {
  * ```
  */
 export async function createSession(parameters: CreateSessionParameters): Promise<Session> {
-  const { signer, domain = 'localhost', ttlSeconds = 3600, now = Date.now() } = parameters
+  const {
+    signer,
+    domain = 'localhost',
+    ttlSeconds = 3600,
+    now = Date.now(),
+    chainId = 1,
+    resources = [ANY_CONDITIONS_RESOURCE],
+  } = parameters
   const sessionSecretKey = ed25519.utils.randomSecretKey()
   const sessionPublicKey = toHex(ed25519.getPublicKey(sessionSecretKey))
   const address = getAddress(await signer.getAddress())
@@ -59,11 +77,11 @@ export async function createSession(parameters: CreateSessionParameters): Promis
     statement: 'Verity: allow this session key to request Lit decryption shares.',
     uri: `lit:session:${sessionPublicKey}`,
     version: '1',
-    chainId: 1,
+    chainId,
     nonce: toHex(randomBytes(12)),
     issuedAt: new Date(now).toISOString(),
     expirationTime: new Date(expiresAt).toISOString(),
-    resources: ['litEncryptionCondition://*'],
+    resources,
   }).prepareMessage()
   const sig = await signer.signMessage(message)
   return {
@@ -133,7 +151,16 @@ const signedMessageSchema = z.object({
 
 /** Why a node refused a request's authentication. */
 export type AuthFailure = {
-  reason: 'malformed-auth' | 'bad-signature' | 'expired' | 'wrong-domain' | 'wrong-node' | 'replay' | 'body-mismatch'
+  reason:
+    | 'malformed-auth'
+    | 'bad-signature'
+    | 'expired'
+    | 'wrong-domain'
+    | 'wrong-chain'
+    | 'wrong-resource'
+    | 'wrong-node'
+    | 'replay'
+    | 'body-mismatch'
   message: string
 }
 
@@ -165,6 +192,8 @@ export type VerifySessionSigParameters = {
   body: unknown
   nodeUrl: string
   domain: string
+  /** SIWE `chainId` the node accepts (default 1, the one Lit's sessions carry). */
+  chainId?: number | undefined
   nonces: NonceStore
   now?: number | undefined
   /** Allowed clock skew, milliseconds (default 30 s). */
@@ -172,8 +201,11 @@ export type VerifySessionSigParameters = {
 }
 
 /**
- * Node side: checks a request's session signature and the SIWE capability behind it.
- * Returns the requester's address, or the reason for refusal.
+ * Node side: checks a request's session signature and the SIWE capability behind it: its domain,
+ * its `chainId` (only the node's), its resources (only `litEncryptionCondition://*` or
+ * `litEncryptionCondition://<conditions hash>`, at least one), its times and the request nonce.
+ * Returns the requester's address and the condition hashes the session may ask for (`'*'` for
+ * any), or the reason for refusal; the caller checks the request's conditions are among them.
  *
  * @example
  * ```ts
@@ -181,8 +213,10 @@ export type VerifySessionSigParameters = {
  * if ('reason' in result) refuse(result)
  * ```
  */
-export function verifySessionSig(parameters: VerifySessionSigParameters): { address: string } | AuthFailure {
-  const { body, nodeUrl, domain, nonces, now = Date.now(), skew = 30_000 } = parameters
+export function verifySessionSig(
+  parameters: VerifySessionSigParameters,
+): { address: string; conditionHashes: string[] } | AuthFailure {
+  const { body, nodeUrl, domain, chainId = 1, nonces, now = Date.now(), skew = 30_000 } = parameters
   const parsed = sessionSigSchema.safeParse(parameters.sessionSig)
   if (!parsed.success) return { reason: 'malformed-auth', message: 'session signature is malformed' }
   const sessionSig = parsed.data
@@ -235,6 +269,17 @@ export function verifySessionSig(parameters: VerifySessionSigParameters): { addr
   }
   if (signer !== claimed) return { reason: 'bad-signature', message: 'SIWE message was not signed by the address it names' }
   if (siwe.domain !== domain) return { reason: 'wrong-domain', message: `SIWE domain is not ${domain}` }
+  if (siwe.chainId !== chainId) return { reason: 'wrong-chain', message: `SIWE chain id is not ${chainId}` }
+  const resources = siwe.resources ?? []
+  const conditionHashes: string[] = []
+  for (const resource of resources) {
+    const target = resource.startsWith(RESOURCE_PREFIX) ? resource.slice(RESOURCE_PREFIX.length) : undefined
+    if (target === undefined || !(target === '*' || /^[0-9a-f]{64}$/.test(target)))
+      return { reason: 'wrong-resource', message: 'SIWE resources name something other than Lit encryption conditions' }
+    conditionHashes.push(target)
+  }
+  if (conditionHashes.length === 0)
+    return { reason: 'wrong-resource', message: 'SIWE message grants no litEncryptionCondition resource' }
   if (siwe.uri !== `lit:session:${sessionSig.address}`)
     return { reason: 'bad-signature', message: 'SIWE message delegates to another session key' }
   const siweExpiry = siwe.expirationTime ? Date.parse(siwe.expirationTime) : Number.NaN
@@ -247,5 +292,5 @@ export function verifySessionSig(parameters: VerifySessionSigParameters): { addr
   // Replay: the nonce is remembered only after every other check passed, until the request expires.
   if (nonces.seen(`${sessionSig.address}:${inner.requestNonce}`, expiration + skew, now))
     return { reason: 'replay', message: 'request nonce was already used' }
-  return { address: claimed }
+  return { address: claimed, conditionHashes }
 }

@@ -6,20 +6,26 @@ import { InvalidInputError, NotFoundError, ProofError } from '../../errors.js'
 import type { ModelPackage } from '../../proofs/model-package.js'
 import { printResult } from '../output.js'
 
-async function findPackage(modelDigest: string): Promise<ModelPackage | undefined> {
+/** The packages shipped with Verity (not the working directory: a folder anyone can write). */
+function bundledModelsDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models')
+}
+
+/**
+ * The bundled package whose manifest digest is the receipt's, or undefined. Only the bundled
+ * folder is searched, and a package is matched by its digest, never by the name it gives itself.
+ */
+async function findBundledPackage(modelDigest: string): Promise<ModelPackage | undefined> {
   const { loadModelPackage, MODEL_MANIFEST_FILE } = await import('../../proofs/model-package.js')
-  const here = dirname(fileURLToPath(import.meta.url))
-  const roots = [resolve('models'), resolve(here, '..', '..', '..', 'models')]
-  for (const root of roots) {
-    if (!existsSync(root)) continue
-    for (const entry of readdirSync(root)) {
-      if (!existsSync(join(root, entry, MODEL_MANIFEST_FILE))) continue
-      try {
-        const candidate = loadModelPackage({ dir: join(root, entry) })
-        if (candidate.digest === modelDigest) return candidate
-      } catch {
-        // not this one
-      }
+  const root = bundledModelsDir()
+  if (!existsSync(root)) return undefined
+  for (const entry of readdirSync(root)) {
+    if (!existsSync(join(root, entry, MODEL_MANIFEST_FILE))) continue
+    try {
+      const candidate = loadModelPackage({ dir: join(root, entry) })
+      if (candidate.digest === modelDigest) return candidate
+    } catch {
+      // not this one
     }
   }
   return undefined
@@ -40,7 +46,10 @@ export function registerProofCommands(program: Command): void {
     .description('Verify a receipt and its proof offline against the model package (vk, settings, SRS)')
     .argument('<receipt>', 'receipt JSON file')
     .option('--proof <file>', 'proof file (default: RECEIPT with .proof.json)')
-    .option('--model <dir>', 'model package (default: the bundled package whose digest the receipt names)')
+    .option(
+      '--model <dir>',
+      'model package (default: the bundled package whose digest the receipt names; ./models is never searched)',
+    )
     .option('--srs-digest <sha256>', 'refuse a package whose SRS is not this one (e.g. the ceremony SRS you trust)')
     .option('--json', 'print JSON')
     .action(async (receiptFile: string, options: { proof?: string; model?: string; srsDigest?: string; json?: boolean }) => {
@@ -64,12 +73,13 @@ export function registerProofCommands(program: Command): void {
         throw new NotFoundError('The proof file does not exist', { details: proofPath, hint: 'Pass it with --proof FILE.' })
       const model = options.model
         ? loadModelPackage({ dir: options.model, expectedSrsDigest: options.srsDigest })
-        : await findPackage(String(receipt.model?.digest))
+        : await findBundledPackage(String(receipt.model?.digest))
       if (!model)
-        throw new NotFoundError('No model package matches the receipt', {
+        throw new NotFoundError('No bundled model package matches the receipt', {
           details: `model digest ${String(receipt.model?.digest)}`,
-          hint: 'Pass the package with --model DIR.',
+          hint: 'Pass the package you trust with --model DIR (it must have the digest the receipt names).',
         })
+      const bundled = !options.model
       if (options.srsDigest && model.manifest.srs.digest !== options.srsDigest)
         loadModelPackage({ dir: model.dir, expectedSrsDigest: options.srsDigest }) // throws the typed refusal
       const result = verifyReceipt({ receipt, proof: new Uint8Array(readFileSync(proofPath)), package: model })
@@ -83,11 +93,19 @@ export function registerProofCommands(program: Command): void {
         })
       printResult(
         options,
-        { valid: true, receipt: result.receipt, model: { dir: model.dir, digest: model.digest }, checks: result.checks },
+        {
+          valid: true,
+          receipt: result.receipt,
+          model: { dir: model.dir, digest: model.digest, bundled, name: model.manifest.name, version: model.manifest.version },
+          prover: result.prover ?? null,
+          checks: result.checks,
+        },
         () =>
           [
             `valid: ${result.checks.map((check) => check.name).join(', ')}`,
-            `output ${JSON.stringify(result.receipt?.output)} proven by ${model.manifest.name}`,
+            `output ${JSON.stringify(result.receipt?.output)} proven by the circuit of package ${model.digest}`,
+            `  ${bundled ? 'the bundled package' : 'the package you passed'} ${model.dir} (it calls itself ${model.manifest.name} ${model.manifest.version})`,
+            ...(result.prover ? [`  signed by prover ${result.prover}`] : []),
           ].join('\n'),
       )
     })

@@ -24,7 +24,8 @@ export function registerTraceCommands(program: Command): void {
     .command('verify')
     .description('Verify a trace offline: hash chain, signatures, seq order, Merkle checkpoints, blobs and linked receipts')
     .argument('<file>', 'trace .jsonl file')
-    .option('--require-complete', 'fail unless the run ended (run-end entry and a final checkpoint)')
+    .option('--allow-incomplete', 'accept a run that has not ended (still open or cut short): report it instead of failing')
+    .option('--require-complete', 'the default: fail unless the run ended (kept for older scripts)')
     .option('--checkpoint <file...>', 'trusted checkpoint JSON file(s) (e.g. anchored) the trace must contain')
     .option('--receipts <dir...>', 'receipt folders (<id>.json + <id>.proof.json; default: receipts/ beside the trace)')
     .option('--models <dir...>', 'model packages or folders of them (default: ./models and the bundled models)')
@@ -32,7 +33,14 @@ export function registerTraceCommands(program: Command): void {
     .action(
       async (
         file: string,
-        options: { requireComplete?: boolean; checkpoint?: string[]; receipts?: string[]; models?: string[]; json?: boolean },
+        options: {
+          allowIncomplete?: boolean
+          requireComplete?: boolean
+          checkpoint?: string[]
+          receipts?: string[]
+          models?: string[]
+          json?: boolean
+        },
       ) => {
         const trustedCheckpoints = (options.checkpoint ?? []).map((path) => readCheckpoint(path))
         // Linked receipts are checked through the proofs module when receipts are at hand.
@@ -46,7 +54,7 @@ export function registerTraceCommands(program: Command): void {
             : undefined
         const report = await verifyTrace({
           path: resolve(file),
-          requireComplete: options.requireComplete ?? false,
+          allowIncomplete: options.allowIncomplete ?? false,
           trustedCheckpoints,
           verifyReceipt: receipts?.verifyReceipt,
         })
@@ -57,7 +65,7 @@ export function registerTraceCommands(program: Command): void {
             details: failure
               ? `${failure.what}${failure.seq === undefined ? '' : ` seq ${failure.seq}`}${failure.line ? ` (line ${failure.line})` : ''}, ${failure.field}: ${failure.reason}`
               : undefined,
-            hint: 'The trace was changed, truncated or signed by another key since it was written; see the failures listed.',
+            hint: 'The trace was changed, cut short or signed by another key since it was written; see the failures listed. A run still being written verifies with --allow-incomplete.',
             docsPath: 'trace-format.md',
             meta: { firstFailure: failure, failures: report.failures.length },
           })
@@ -112,6 +120,7 @@ function humanReport(report: TraceVerificationReport): string {
     `  entries: ${report.entries}, checkpoints: ${report.checkpoints}, root: ${report.root}`,
     `  complete: ${report.complete ? 'yes (run-end + final checkpoint)' : 'no'}`,
   ]
+  for (const problem of report.incomplete) lines.push(`  not complete: ${problem.field}: ${problem.reason}`)
   if (report.receipts.length > 0)
     lines.push(`  receipts: ${report.receipts.map((receipt) => `seq ${receipt.seq} ${receipt.status}`).join(', ')}`)
   if (report.firstFailure) {

@@ -1,0 +1,176 @@
+/**
+ * The hub on a 100 MB model package (the bundled transaction-risk package plus a 100 MiB weights
+ * file), each figure beside a baseline measured in the same run:
+ * - publish (check the package, UnixFS-chunk it, write blocks durably, sign) vs a plain disk copy of
+ *   the same folder (`cp -r`), and vs the copy followed by `sync` (the hub's writes are fsynced);
+ * - pull from this hub's blocks into a folder vs the same copy;
+ * - CID computation (ipfs-unixfs-importer, blocks discarded) vs `sha256sum` of the same file;
+ * - `pullPackage` from `hub serve` over loopback (CAR, every block checked, blocks stored, folder
+ *   installed) vs a plain HTTP download of the same CAR bytes to a file.
+ * Scale: VERITY_BENCH_HUB_MIB (default 100).
+ */
+import { execFileSync } from 'node:child_process'
+import { randomFillSync } from 'node:crypto'
+import { cpSync, createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { importer } from 'ipfs-unixfs-importer'
+import { digest } from '../src/crypto/digest.js'
+import { parseCid } from '../src/hub/block-check.js'
+import { exportCar } from '../src/hub/car-file.js'
+import { exportFolder } from '../src/hub/export-folder.js'
+import { startHubGateway } from '../src/hub/gateway-server.js'
+import { openHub } from '../src/hub/open-hub.js'
+import { publishRelease } from '../src/hub/publish-release.js'
+import { pullPackage } from '../src/hub/pull-package.js'
+import { unixfsImporterOptions } from '../src/hub/unixfs-settings.js'
+import { createKeySigner } from '../src/identity/secp256k1-signer.js'
+import { type BenchmarkReport, machine, metric, round, rssSampler, timeMs } from './lib/measure.js'
+
+const MIB = Number(process.env.VERITY_BENCH_HUB_MIB ?? 100)
+const MODEL_DIR = join(import.meta.dirname, '..', 'models', 'transaction-risk')
+
+export default async function run(): Promise<BenchmarkReport> {
+  const rss = rssSampler()
+  const work = mkdtempSync(join(tmpdir(), 'verity-bench-hub-'))
+  try {
+    // the package: the bundled model plus a big weights file, registered in its manifest
+    const source = join(work, 'package')
+    cpSync(MODEL_DIR, source, { recursive: true })
+    const weights = Buffer.alloc(MIB * 1024 * 1024)
+    for (let offset = 0; offset < weights.length; offset += 1 << 16)
+      randomFillSync(weights, offset, Math.min(1 << 16, weights.length - offset))
+    writeFileSync(join(source, 'weights.bin'), weights)
+    const manifest = JSON.parse(readFileSync(join(source, 'verity-model.json'), 'utf8'))
+    manifest.files['weights.bin'] = digest(weights)
+    writeFileSync(join(source, 'verity-model.json'), JSON.stringify(manifest, null, 2))
+    const packageBytes = weights.length + 150_000
+    const mb = packageBytes / 1e6
+    execFileSync('sync')
+
+    const copyMs = await timeMs(() => execFileSync('cp', ['-r', source, join(work, 'copy-1')]))
+    const copySyncMs = await timeMs(() => {
+      execFileSync('cp', ['-r', source, join(work, 'copy-2')])
+      execFileSync('sync')
+    })
+
+    const signer = createKeySigner({ privateKey: `0x${'55'.repeat(32)}` })
+    const hub = await openHub({ dir: join(work, 'hub') })
+    let packageCid = ''
+    const publishMs = await timeMs(async () => {
+      packageCid = (await publishRelease({ hub, dir: source, signer })).release.packageCid
+    })
+    const exportMs = await timeMs(() =>
+      exportFolder({ cid: parseCid(packageCid), blockstore: hub.blocks, to: join(work, 'exported') }),
+    )
+
+    // CID computation vs sha256sum of the weights file
+    const weightsPath = join(source, 'weights.bin')
+    const sha256sumMs = await timeMs(() => execFileSync('sha256sum', [weightsPath]))
+    const cidMs = await timeMs(async () => {
+      for await (const _ of importer(
+        [{ path: 'w', content: createReadStream(weightsPath, { highWaterMark: 1 << 20 }) }],
+        { put: async (cid) => cid },
+        unixfsImporterOptions(),
+      ))
+        void _
+    })
+
+    // pull over loopback HTTP vs a plain HTTP download of the same CAR bytes
+    const carPath = join(work, 'package.car')
+    await exportCar({ root: parseCid(packageCid), blockstore: hub.blocks, file: carPath })
+    const carBytes = statSync(carPath).size
+    const token = 'bench-token-0123456789abcdef'
+    const gateway = await startHubGateway({ hub, token })
+    const plain = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': carBytes })
+      createReadStream(carPath).pipe(response)
+    })
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve))
+    let pullMs: number
+    let downloadMs: number
+    try {
+      downloadMs = await timeMs(async () => {
+        const response = await fetch(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/package.car`)
+        await pipeline(Readable.fromWeb(response.body as never), createWriteStream(join(work, 'downloaded.car')))
+      })
+      const consumer = await openHub({ dir: join(work, 'consumer') })
+      pullMs = await timeMs(() =>
+        pullPackage({ hub: consumer, cid: packageCid, from: gateway.url, token, to: join(work, 'pulled') }),
+      )
+    } finally {
+      await gateway.close()
+      plain.close()
+    }
+
+    const throughput = (ms: number) => round(mb / (ms / 1000), 1)
+    return {
+      benchmark: 'hub',
+      startedAt: new Date().toISOString(),
+      machine: machine(),
+      parameters: { packageMiB: MIB, packageBytes, carBytes, chunkSize: 1_048_576 },
+      metrics: [
+        metric({
+          name: 'publish throughput',
+          value: throughput(publishMs),
+          unit: 'MB/s',
+          baseline: { name: 'cp -r', value: throughput(copyMs) },
+          target: undefined,
+        }),
+        metric({
+          name: 'publish / disk copy (throughput ratio)',
+          value: round(copyMs / publishMs, 3),
+          unit: 'ratio',
+          target: '>= 0.5',
+        }),
+        metric({
+          name: 'publish / disk copy + sync (throughput ratio)',
+          value: round(copySyncMs / publishMs, 3),
+          unit: 'ratio',
+          target: '>= 0.5',
+        }),
+        metric({
+          name: 'local pull (blocks → folder) throughput',
+          value: throughput(exportMs),
+          unit: 'MB/s',
+          baseline: { name: 'cp -r', value: throughput(copyMs) },
+        }),
+        metric({
+          name: 'local pull / disk copy (throughput ratio)',
+          value: round(copyMs / exportMs, 3),
+          unit: 'ratio',
+          target: '>= 0.5',
+        }),
+        metric({
+          name: 'pull over loopback HTTP / disk copy (throughput ratio)',
+          value: round(copyMs / pullMs, 3),
+          unit: 'ratio',
+          target: '>= 0.5',
+        }),
+        metric({
+          name: 'CID computation',
+          value: throughput(cidMs),
+          unit: 'MB/s',
+          baseline: { name: 'sha256sum', value: throughput(sha256sumMs) },
+        }),
+        metric({
+          name: 'pull over loopback HTTP (checked, stored, installed)',
+          value: throughput(pullMs),
+          unit: 'MB/s',
+          baseline: { name: 'plain HTTP download of the CAR', value: throughput(downloadMs) },
+        }),
+        metric({ name: 'publish time', value: round(publishMs), unit: 'ms' }),
+        metric({ name: 'disk copy time', value: round(copyMs), unit: 'ms' }),
+        metric({ name: 'disk copy + sync time', value: round(copySyncMs), unit: 'ms' }),
+        metric({ name: 'pull over HTTP time', value: round(pullMs), unit: 'ms' }),
+      ],
+      peakRssBytes: rss.stop(),
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,217 @@
+import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { CID } from 'multiformats/cid'
+import semver from 'semver'
+import { z } from 'zod'
+import { randomId } from '../crypto/random.js'
+import { BlockIntegrityError, InvalidInputError, NetworkError, NotFoundError } from '../errors.js'
+import { parseInput } from '../validation.js'
+import type { HubProgress } from './add-folder.js'
+import { checkBlock, parseCid } from './block-check.js'
+import { importCar } from './car-file.js'
+import { walkDag } from './dag-walk.js'
+import { exportFolder } from './export-folder.js'
+import { openFolderBlockstore } from './folder-blockstore.js'
+import { HUB_INDEX_FORMAT } from './gateway-server.js'
+import type { Hub } from './open-hub.js'
+import { type Release, verifyRelease } from './release.js'
+import type { ReleaseReference } from './release-store.js'
+
+/** Largest block accepted from a peer (kubo's limit is 2 MiB; Verity's leaves are 1 MiB). */
+export const MAX_BLOCK_BYTES = 2 * 1024 * 1024
+
+export type PullPackageParameters = {
+  hub: Hub
+  /** The package (UnixFS directory) CID. */
+  cid: string
+  /** A Verity hub or any IPFS gateway (trustless: `/ipfs/{cid}` as CAR or raw blocks). Omit to use local blocks. */
+  from?: string | undefined
+  /** Bearer token for a Verity hub that asks for one. */
+  token?: string | undefined
+  /** Install the package folder here (must not exist). */
+  to?: string | undefined
+  /** Per-request timeout (default 120 s). */
+  timeoutMs?: number | undefined
+  onProgress?: HubProgress | undefined
+}
+export type PullPackageReturnType = {
+  cid: CID
+  blocks: number
+  fetchedBlocks: number
+  fetchedBytes: number
+  dir: string | undefined
+}
+
+const schema = z.object({
+  cid: z.string().min(1),
+  from: z.string().url().optional(),
+  token: z.string().min(1).optional(),
+  to: z.string().min(1).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+})
+
+function gatewayFetch(base: string, path: string, accept: string, token: string | undefined, timeoutMs: number) {
+  const url = `${base.replace(/\/+$/, '')}${path}`
+  return fetch(url, {
+    headers: { accept, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    signal: AbortSignal.timeout(timeoutMs),
+    redirect: 'error',
+  }).catch((cause) => {
+    throw new NetworkError('Could not reach the gateway', { details: `${url}: ${(cause as Error).message}`, cause })
+  })
+}
+
+/**
+ * Pulls a package by CID: from `from` (a Verity hub or any IPFS trustless gateway, e.g. kubo's),
+ * first as one CAR, then raw block by raw block for anything the CAR lacked. Every block is checked
+ * against its CID as it arrives and held in a staging folder; only when the whole DAG is present and
+ * checked do the blocks move into the hub, and only then is the folder written (itself all or
+ * nothing). A tampered or substituted block throws {@link BlockIntegrityError} and installs nothing.
+ *
+ * @example
+ * ```ts
+ * await pullPackage({ hub, cid: 'bafybei…', from: 'http://127.0.0.1:8080', to: 'models/risk' })
+ * loadModelPackage({ dir: 'models/risk' })
+ * ```
+ */
+export async function pullPackage(parameters: PullPackageParameters): Promise<PullPackageReturnType> {
+  const input = parseInput(schema, parameters, { what: 'pullPackage parameters', docsPath: 'hub.md' })
+  const { hub, onProgress } = parameters
+  const root = parseCid(input.cid)
+  const timeoutMs = input.timeoutMs ?? 120_000
+  const stagingDir = join(hub.dir, 'staging', randomId())
+  const staging = await openFolderBlockstore({ dir: stagingDir, durable: false })
+  let fetchedBlocks = 0
+  let fetchedBytes = 0
+  try {
+    if (input.from) {
+      const response = await gatewayFetch(
+        input.from,
+        `/ipfs/${root.toString()}?format=car&dag-scope=all`,
+        'application/vnd.ipld.car',
+        input.token,
+        timeoutMs,
+      )
+      if (response.ok && response.body) {
+        const { blocks, bytes } = await importCar({
+          source: response.body as unknown as AsyncIterable<Uint8Array>,
+          blockstore: staging,
+          label: input.from,
+          requireComplete: false,
+          maxBlockBytes: MAX_BLOCK_BYTES,
+          onProgress: (event) => onProgress?.({ phase: 'fetching', done: event.done, total: event.total }),
+        })
+        fetchedBlocks += blocks
+        fetchedBytes += bytes
+      } else await response.body?.cancel()
+    }
+    const getBlock = async (cid: CID): Promise<Uint8Array> => {
+      if (await staging.has(cid)) return staging.getBytes(cid)
+      if (await hub.blocks.has(cid)) return hub.blocks.getBytes(cid)
+      if (!input.from)
+        throw new NotFoundError('Package block not in this hub', {
+          details: cid.toString(),
+          hint: 'Pull it from a hub or gateway: verity hub pull CID --from URL.',
+          docsPath: 'hub.md',
+        })
+      const response = await gatewayFetch(
+        input.from,
+        `/ipfs/${cid.toString()}?format=raw`,
+        'application/vnd.ipld.raw',
+        input.token,
+        timeoutMs,
+      )
+      if (!response.ok) {
+        await response.body?.cancel()
+        throw new NotFoundError('Gateway does not have a block of the package', {
+          details: `${input.from}: ${cid.toString()}: HTTP ${response.status}`,
+          docsPath: 'hub.md',
+        })
+      }
+      const length = Number(response.headers.get('content-length') ?? '0')
+      if (length > MAX_BLOCK_BYTES)
+        throw new BlockIntegrityError('Block too large', { details: `${cid.toString()}: ${length} bytes` })
+      const bytes = new Uint8Array(await response.arrayBuffer())
+      if (bytes.length > MAX_BLOCK_BYTES)
+        throw new BlockIntegrityError('Block too large', { details: `${cid.toString()}: ${bytes.length} bytes` })
+      checkBlock({ cid, bytes, source: input.from })
+      await staging.putComputed(cid, bytes)
+      fetchedBlocks += 1
+      fetchedBytes += bytes.length
+      onProgress?.({ phase: 'fetching', done: fetchedBlocks, total: fetchedBlocks })
+      return bytes
+    }
+    const reached: CID[] = []
+    for await (const { cid } of walkDag({ root, getBlock })) reached.push(cid)
+    // the whole DAG is here and checked: move the staged blocks into the hub
+    for (const cid of reached) {
+      const from = staging.pathOf(cid)
+      if (existsSync(from)) await hub.blocks.adopt(cid, from)
+    }
+    await hub.blocks.flush()
+    const installed = input.to ? await exportFolder({ cid: root, blockstore: hub.blocks, to: input.to, onProgress }) : undefined
+    return { cid: root, blocks: reached.length, fetchedBlocks, fetchedBytes, dir: installed?.dir }
+  } finally {
+    await rm(stagingDir, { recursive: true, force: true })
+  }
+}
+
+export type FetchReleaseIndexParameters = { from: string; token?: string | undefined; timeoutMs?: number | undefined }
+export type FetchReleaseIndexReturnType = Release[]
+
+/**
+ * Reads a Verity hub's release index (`GET /releases`) and verifies every release's signature;
+ * an altered or forged release throws {@link ReleaseVerificationError}.
+ *
+ * @example
+ * ```ts
+ * const releases = await fetchReleaseIndex({ from: 'http://127.0.0.1:4100', token })
+ * ```
+ */
+export async function fetchReleaseIndex(parameters: FetchReleaseIndexParameters): Promise<FetchReleaseIndexReturnType> {
+  const input = parseInput(
+    z.object({ from: z.string().url(), token: z.string().optional(), timeoutMs: z.number().int().positive().optional() }),
+    parameters,
+    { what: 'fetchReleaseIndex parameters' },
+  )
+  const response = await gatewayFetch(input.from, '/releases', 'application/json', input.token, input.timeoutMs ?? 30_000)
+  if (!response.ok) {
+    await response.body?.cancel()
+    throw new NetworkError('The hub did not return its release index', {
+      details: `${input.from}/releases: HTTP ${response.status}`,
+      hint:
+        response.status === 401
+          ? 'Pass the hub’s token (--token or VERITY_HUB_TOKEN).'
+          : 'Is it a Verity hub? Plain IPFS gateways serve CIDs only.',
+    })
+  }
+  const index = (await response.json()) as { format?: unknown; releases?: unknown }
+  if (index.format !== HUB_INDEX_FORMAT || !Array.isArray(index.releases))
+    throw new NetworkError('Not a Verity hub index', { details: `${input.from}/releases` })
+  return index.releases.map((release) => verifyRelease(release))
+}
+
+/**
+ * The release a reference names among `releases` (highest version when none is given).
+ *
+ * @example
+ * ```ts
+ * pickRelease(await fetchReleaseIndex({ from }), { name: 'transaction-risk' })
+ * ```
+ */
+export function pickRelease(releases: Release[], reference: ReleaseReference): Release | undefined {
+  const matching = releases.filter(
+    (release) =>
+      release.name === reference.name &&
+      (!reference.publisher || release.publisher.toLowerCase() === reference.publisher.toLowerCase()) &&
+      (!reference.version || release.version === reference.version),
+  )
+  const publishers = new Set(matching.map((release) => release.publisher.toLowerCase()))
+  if (publishers.size > 1)
+    throw new InvalidInputError('Several publishers have a release of this name', {
+      details: `${reference.name}: ${[...publishers].join(', ')}`,
+      hint: 'Name the publisher: 0xPUBLISHER/NAME@VERSION.',
+    })
+  return matching.sort((a, b) => semver.rcompare(a.version, b.version))[0]
+}

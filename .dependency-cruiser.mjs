@@ -20,13 +20,14 @@ export const rooms = {
   proofs: [...foundation],
   trace: [...foundation, 'identity'],
   tools: [...foundation, 'memory', 'proofs', 'trace'],
-  agent: [...foundation, 'identity', 'tools', 'trace', 'memory'],
+  langchain: [...foundation, 'memory'],
+  agent: [...foundation, 'identity', 'tools', 'trace', 'memory', 'langchain'],
   plugin: [...foundation, 'tools'],
   hub: [...foundation, 'identity', 'proofs'],
   chain: [...foundation, 'identity', 'proofs', 'trace'],
-  index: ['errors', 'validation', 'crypto', 'storage', 'identity', 'access', 'memory', 'proofs', 'trace', 'tools', 'agent', 'plugin', 'hub', 'chain'],
-  daemon: ['errors', 'validation', 'crypto', 'storage', 'identity', 'access', 'memory', 'proofs', 'trace', 'tools', 'agent', 'plugin', 'hub', 'chain'],
-  cli: ['errors', 'validation', 'crypto', 'storage', 'identity', 'access', 'memory', 'proofs', 'trace', 'tools', 'agent', 'plugin', 'hub', 'chain', 'daemon'],
+  index: ['errors', 'validation', 'crypto', 'storage', 'identity', 'access', 'memory', 'proofs', 'trace', 'tools', 'langchain', 'agent', 'plugin', 'hub', 'chain'],
+  daemon: ['errors', 'validation', 'crypto', 'storage', 'identity', 'access', 'memory', 'proofs', 'trace', 'tools', 'langchain', 'agent', 'plugin', 'hub', 'chain'],
+  cli: ['errors', 'validation', 'crypto', 'storage', 'identity', 'access', 'memory', 'proofs', 'trace', 'tools', 'langchain', 'agent', 'plugin', 'hub', 'chain', 'daemon'],
 }
 
 /** `src/NAME/` (a folder room) or `src/NAME.ts` (a one-file room). */

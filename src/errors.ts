@@ -178,8 +178,6 @@ export class ProverBusyError extends defineError('ProverBusyError', 'VERITY_PROV
 
 /** A trace failed verification; `meta.seq` names the first failing entry. */
 export class TraceVerificationError extends defineError('TraceVerificationError', 'VERITY_TRACE_VERIFICATION') {}
-/** A signature does not verify or was made by another key. */
-export class SignatureError extends defineError('SignatureError', 'VERITY_SIGNATURE') {}
 /** A trace file is being appended by another writer (its `.lock` is held by a live process). */
 export class TraceLockedError extends defineError('TraceLockedError', 'VERITY_TRACE_LOCKED') {}
 
@@ -202,6 +200,15 @@ export class AgentScriptError extends defineError('AgentScriptError', 'VERITY_AG
 export class BlockIntegrityError extends defineError('BlockIntegrityError', 'VERITY_BLOCK_INTEGRITY') {}
 /** A release whose signature, publisher, name scope, version order or parent chain does not hold. */
 export class ReleaseVerificationError extends defineError('ReleaseVerificationError', 'VERITY_RELEASE_VERIFICATION') {}
+
+// ---------------------------------------------------------------------------------------
+// Prover backends and fleet (room: proofs, issue 12)
+// ---------------------------------------------------------------------------------------
+
+/** A prover worker process died while it held a job (the worker is restarted; retry the job). */
+export class ProverCrashedError extends defineError('ProverCrashedError', 'VERITY_PROVER_CRASHED') {}
+/** A prover-fleet job was refused or dead-lettered (malformed, wrong package, out of attempts). */
+export class ProverJobError extends defineError('ProverJobError', 'VERITY_PROVER_JOB') {}
 
 /**
  * True when `value` is a {@link VerityError} (works across module copies by checking the code).

@@ -1,17 +1,9 @@
-import {
-  hashAccessControlConditions,
-  hashEVMContractConditions,
-  hashUnifiedAccessControlConditions,
-  validateAccessControlConditionsSchema,
-  validateEVMContractConditionsSchema,
-  validateUnifiedAccessControlConditionsSchema,
-} from '@lit-protocol/access-control-conditions'
-import { LitAccessControlConditionResource } from '@lit-protocol/auth-helpers'
 import { z } from 'zod'
 import { toHex, utf8ToBytes } from '../crypto/bytes.js'
 import { sha256 } from '../crypto/digest.js'
 import { InvalidInputError } from '../errors.js'
 import { parseInput } from '../validation.js'
+import { litAuthHelpers, litConditionsSdk } from './lit-sdk.js'
 
 /**
  * Lit access-control conditions, exactly the JSON Lit documents: one of
@@ -67,10 +59,12 @@ export async function parseLitConditions(input: unknown): Promise<ParseLitCondit
     docsPath: 'access.md',
   })
   try {
-    if (value.accessControlConditions) await validateAccessControlConditionsSchema(value.accessControlConditions as never)
-    if (value.evmContractConditions) await validateEVMContractConditionsSchema(value.evmContractConditions as never)
+    if (value.accessControlConditions)
+      await litConditionsSdk().validateAccessControlConditionsSchema(value.accessControlConditions as never)
+    if (value.evmContractConditions)
+      await litConditionsSdk().validateEVMContractConditionsSchema(value.evmContractConditions as never)
     if (value.unifiedAccessControlConditions)
-      await validateUnifiedAccessControlConditionsSchema(value.unifiedAccessControlConditions as never)
+      await litConditionsSdk().validateUnifiedAccessControlConditionsSchema(value.unifiedAccessControlConditions as never)
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause)
     throw new InvalidInputError('Invalid Lit access-control conditions', {
@@ -108,10 +102,12 @@ function firstChain(list: unknown[]): string | undefined {
  */
 export async function hashLitConditions(conditions: LitConditions): Promise<string> {
   let hash: ArrayBuffer
-  if (conditions.accessControlConditions) hash = await hashAccessControlConditions(conditions.accessControlConditions as never)
-  else if (conditions.evmContractConditions) hash = await hashEVMContractConditions(conditions.evmContractConditions as never)
+  if (conditions.accessControlConditions)
+    hash = await litConditionsSdk().hashAccessControlConditions(conditions.accessControlConditions as never)
+  else if (conditions.evmContractConditions)
+    hash = await litConditionsSdk().hashEVMContractConditions(conditions.evmContractConditions as never)
   else if (conditions.unifiedAccessControlConditions)
-    hash = await hashUnifiedAccessControlConditions(conditions.unifiedAccessControlConditions as never)
+    hash = await litConditionsSdk().hashUnifiedAccessControlConditions(conditions.unifiedAccessControlConditions as never)
   else throw new InvalidInputError('No Lit conditions to hash')
   return toHex(new Uint8Array(hash))
 }
@@ -138,6 +134,8 @@ export function litDataHash(data: Uint8Array): string {
  * ```
  */
 export function litIdentity(parameters: { conditionsHash: string; dataToEncryptHash: string }): Uint8Array {
-  const resource = new LitAccessControlConditionResource(`${parameters.conditionsHash}/${parameters.dataToEncryptHash}`)
+  const resource = new (litAuthHelpers().LitAccessControlConditionResource)(
+    `${parameters.conditionsHash}/${parameters.dataToEncryptHash}`,
+  )
   return utf8ToBytes(resource.getResourceKey())
 }

@@ -1,4 +1,3 @@
-import { encrypt as litEncrypt } from '@lit-protocol/crypto'
 import type { Signer } from 'ethers'
 import { z } from 'zod'
 import { randomBytes } from '../crypto/random.js'
@@ -15,6 +14,7 @@ import {
 } from './lit-conditions.js'
 import { type LitKeyCache, memoryLitKeyCache } from './lit-key-cache.js'
 import type { LitNetwork } from './lit-network.js'
+import { litCrypto } from './lit-sdk.js'
 import { openStanza, readStanzaBody, sealStanza } from './stanza-seal.js'
 
 const parametersSchema = z.object({
@@ -117,7 +117,11 @@ export function litGuard(parameters: LitGuardParameters): LitGuardReturnType {
       const wrappingKey = randomBytes(32)
       const dataToEncryptHash = litDataHash(wrappingKey)
       const conditionsHash = await hashLitConditions(parsed)
-      const ciphertext = await litEncrypt(networkPublicKey, wrappingKey, litIdentity({ conditionsHash, dataToEncryptHash }))
+      const ciphertext = await litCrypto().encrypt(
+        networkPublicKey,
+        wrappingKey,
+        litIdentity({ conditionsHash, dataToEncryptHash }),
+      )
       const header = {
         kind: 'lit',
         version: 1,

@@ -1,5 +1,3 @@
-import { createSiweMessage, generateAuthSig, LitAccessControlConditionResource } from '@lit-protocol/auth-helpers'
-import { LIT_ABILITY } from '@lit-protocol/constants'
 import type { LitNodeClientNodeJs } from '@lit-protocol/lit-node-client'
 
 type SessionSigsMap = Awaited<ReturnType<LitNodeClientNodeJs['getSessionSigs']>>
@@ -10,6 +8,7 @@ import { z } from 'zod'
 import { AccessDeniedError, NetworkError, VerityError } from '../errors.js'
 import { parseInput } from '../validation.js'
 import type { LitDecryptParameters, LitNetwork } from './lit-network.js'
+import { litAuthHelpers, litConstants } from './lit-sdk.js'
 
 /**
  * The slice of `LitNodeClient` v7 this adapter uses, typed by Lit's own declarations (so the
@@ -92,7 +91,10 @@ export function litNodeNetwork(parameters: LitNodeNetworkParameters): LitNodeNet
     const expiresAt = Date.now() + ttl
     const expiration = new Date(expiresAt).toISOString()
     const resourceAbilityRequests = [
-      { resource: new LitAccessControlConditionResource('*'), ability: LIT_ABILITY.AccessControlConditionDecryption },
+      {
+        resource: new (litAuthHelpers().LitAccessControlConditionResource)('*'),
+        ability: litConstants().LIT_ABILITY.AccessControlConditionDecryption,
+      },
     ]
     let signatures: SessionSigsMap
     try {
@@ -101,7 +103,7 @@ export function litNodeNetwork(parameters: LitNodeNetworkParameters): LitNodeNet
         expiration,
         resourceAbilityRequests,
         authNeededCallback: async (callback: { uri?: string; expiration?: string; resourceAbilityRequests?: unknown }) => {
-          const toSign = await createSiweMessage({
+          const toSign = await litAuthHelpers().createSiweMessage({
             uri: callback.uri as string,
             expiration: callback.expiration ?? expiration,
             resources: (callback.resourceAbilityRequests ?? resourceAbilityRequests) as never,
@@ -110,7 +112,7 @@ export function litNodeNetwork(parameters: LitNodeNetworkParameters): LitNodeNet
             litNodeClient: instance as never,
           })
           try {
-            return await generateAuthSig({ signer: signer as never, toSign })
+            return await litAuthHelpers().generateAuthSig({ signer: signer as never, toSign })
           } catch (cause) {
             throw new AccessDeniedError('The wallet did not sign the Lit session', {
               details: cause instanceof Error ? cause.message.slice(0, 200) : undefined,

@@ -1,10 +1,13 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
-import type { BaseMessage } from '@langchain/core/messages'
+import type { BaseMessage, SystemMessage } from '@langchain/core/messages'
 import type { RunnableConfig } from '@langchain/core/runnables'
 import type { StructuredToolInterface } from '@langchain/core/tools'
-import { type AgentMiddleware, createAgent } from 'langchain'
+import type { BaseCheckpointSaver, BaseStore } from '@langchain/langgraph-checkpoint'
+import { type AgentMiddleware, type CreateAgentParams, createAgent } from 'langchain'
 import { z } from 'zod'
 import { AbortedError, InvalidInputError, isVerityError } from '../errors.js'
+import type { AdapterVault } from '../langchain/vault-records.js'
+import { VerityCheckpointSaver } from '../langchain/verity-checkpoint-saver.js'
 import type { MemoryStore } from '../tools/memory-store.js'
 import { createMemoryTools, type NamespaceResolver } from '../tools/memory-tools.js'
 import type { PendingProof } from '../tools/pending-proof.js'
@@ -12,6 +15,7 @@ import { createInMemoryDecisionRecorder, type DecisionRecorder } from '../trace/
 import { parseInput } from '../validation.js'
 import type { ProofPolicy } from './policy.js'
 import { createScriptedChatModel } from './scripted-chat-model.js'
+import { vaultMemoryStore } from './vault-memory-store.js'
 import { createVerityMiddleware } from './verity-middleware.js'
 
 /** A plugin's contribution to an agent (what `loadPlugin` returns). */
@@ -41,7 +45,36 @@ export type CreateVerityAgentParameters = {
   plugins?: readonly VerityAgentPlugin[] | undefined
   /** Proof policy (default: require a verified receipt, 120 s). */
   policy?: ProofPolicy | undefined
-  systemPrompt?: string | undefined
+  systemPrompt?: string | SystemMessage | undefined
+  /**
+   * An open vault: the agent's memory (unless `memory` is given) and where its threads are kept,
+   * encrypted, by a {@link VerityCheckpointSaver} (unless `checkpointer` is given).
+   */
+  vault?: AdapterVault | undefined
+  /**
+   * LangGraph checkpoint saver for multi-turn threads (`configurable.thread_id`). Default: a
+   * {@link VerityCheckpointSaver} in the vault when there is one (given as `vault`, or behind
+   * `memory: vaultMemoryStore({ vault })`), else none. `false` turns threads off.
+   */
+  checkpointer?: BaseCheckpointSaver | boolean | undefined
+  /** LangGraph store for long-term memory tools read through `runtime.store` (e.g. `new VerityStore({ vault })`). */
+  store?: BaseStore | undefined
+  /** Structured output (zod schema, JSON schema, `toolStrategy(...)`, `providerStrategy(...)`): passed to `createAgent`. */
+  responseFormat?: CreateAgentParams['responseFormat'] | undefined
+  /** Extra graph state (passed to `createAgent`). */
+  stateSchema?: CreateAgentParams['stateSchema'] | undefined
+  /** Schema of the run `context` (passed to `createAgent`). */
+  contextSchema?: CreateAgentParams['contextSchema'] | undefined
+  /** Description of the agent (passed to `createAgent`, used when it is a sub-agent). */
+  description?: string | undefined
+  /** `'inline'`: put the agent name in its messages (passed to `createAgent`). */
+  includeAgentName?: 'inline' | undefined
+  /** Aborts every run of this agent (passed to `createAgent`). */
+  signal?: AbortSignal | undefined
+  /** Graph version (`'v1'` | `'v2'`, passed to `createAgent`). */
+  version?: 'v1' | 'v2' | undefined
+  /** Stream transformers (passed to `createAgent`). */
+  streamTransformers?: CreateAgentParams['streamTransformers'] | undefined
   /** `full` (default) or `digests` (the trace holds only digests of texts and arguments). */
   content?: 'full' | 'digests' | undefined
   /** Finds the pending proof of a tool result (default: `artifact.pendingProof`). */
@@ -63,6 +96,8 @@ export type CreateVerityAgentReturnType = {
   readonly name: string
   /** The underlying LangChain `ReactAgent` (graph), for anything not wrapped here. */
   readonly graph: ReturnType<typeof createAgent>
+  /** The checkpoint saver keeping this agent's threads, if any. */
+  readonly checkpointer: BaseCheckpointSaver | undefined
   readonly recorder: DecisionRecorder
   /** Every tool the model sees (yours, memory tools, plugin tools). */
   readonly tools: readonly StructuredToolInterface[]
@@ -77,7 +112,8 @@ export type CreateVerityAgentReturnType = {
 const isVersioned = (value: unknown) =>
   typeof value === 'object' && value !== null && (value as { specificationVersion?: unknown }).specificationVersion === 'v1'
 
-const parametersSchema = z.object({
+const isObject = (value: unknown) => typeof value === 'object' && value !== null
+const parametersSchema = z.strictObject({
   name: z
     .string()
     .min(1)
@@ -106,7 +142,35 @@ const parametersSchema = z.object({
   recorder: z.custom<DecisionRecorder>(isVersioned, 'a DecisionRecorder with specificationVersion "v1"').optional(),
   plugins: z.array(z.object({ name: z.string(), version: z.string(), tools: z.array(z.any()) }).loose()).optional(),
   policy: z.custom<ProofPolicy>(isVersioned, 'a ProofPolicy from createProofPolicy()').optional(),
-  systemPrompt: z.string().max(100_000).optional(),
+  systemPrompt: z
+    .union([z.string().max(100_000), z.custom<SystemMessage>((value) => isObject(value) && 'content' in (value as object))])
+    .optional(),
+  vault: z
+    .custom<AdapterVault>(
+      (value) => isObject(value) && typeof (value as AdapterVault).search === 'function',
+      'an open vault (createVault / openVault)',
+    )
+    .optional(),
+  checkpointer: z
+    .union([
+      z.boolean(),
+      z.custom<BaseCheckpointSaver>(
+        (value) => isObject(value) && typeof (value as BaseCheckpointSaver).getTuple === 'function',
+        'a LangGraph BaseCheckpointSaver',
+      ),
+    ])
+    .optional(),
+  store: z
+    .custom<BaseStore>((value) => isObject(value) && typeof (value as BaseStore).batch === 'function', 'a LangGraph BaseStore')
+    .optional(),
+  responseFormat: z.custom<CreateAgentParams['responseFormat']>((value) => isObject(value)).optional(),
+  stateSchema: z.custom<CreateAgentParams['stateSchema']>((value) => isObject(value)).optional(),
+  contextSchema: z.custom<CreateAgentParams['contextSchema']>((value) => isObject(value)).optional(),
+  description: z.string().max(10_000).optional(),
+  includeAgentName: z.literal('inline').optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+  version: z.enum(['v1', 'v2']).optional(),
+  streamTransformers: z.array(z.custom<() => unknown>((value) => typeof value === 'function')).optional(),
   content: z.enum(['full', 'digests']).optional(),
   findProof: z.custom<(message: unknown) => PendingProof | undefined>((value) => typeof value === 'function').optional(),
   middleware: z
@@ -136,9 +200,19 @@ const parametersSchema = z.object({
 export function createVerityAgent(parameters: CreateVerityAgentParameters = {}): CreateVerityAgentReturnType {
   const options = parseInput(parametersSchema, parameters, {
     what: 'createVerityAgent parameters',
-    hint: 'See docs/agent.md for the parameters of createVerityAgent.',
+    hint: 'See docs/agent.md for the parameters of createVerityAgent (every createAgent option is accepted; an unknown key is refused).',
     docsPath: 'agent.md',
   })
+  const memory = parameters.memory ?? (parameters.vault ? vaultMemoryStore({ vault: parameters.vault }) : undefined)
+  const vault = parameters.vault ?? vaultBehind(parameters.memory)
+  const checkpointer =
+    parameters.checkpointer === false
+      ? undefined
+      : typeof parameters.checkpointer === 'object'
+        ? parameters.checkpointer
+        : vault
+          ? new VerityCheckpointSaver({ vault })
+          : undefined
   const name = options.name ?? 'verity-agent'
   const recorder = parameters.recorder ?? createInMemoryDecisionRecorder()
   const namespace: NamespaceResolver =
@@ -152,8 +226,8 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
   const background = new Set<Promise<unknown>>()
 
   const tools: StructuredToolInterface[] = [...(parameters.tools ?? [])]
-  if (parameters.memory && (options.memoryTools ?? true))
-    tools.push(...createMemoryTools({ store: parameters.memory, recorder, namespace, source: name, toolCallEntries }))
+  if (memory && (options.memoryTools ?? true))
+    tools.push(...createMemoryTools({ store: memory, recorder, namespace, source: name, toolCallEntries }))
   for (const plugin of parameters.plugins ?? []) {
     for (const pluginTool of plugin.tools) {
       toolOrigins.set(pluginTool.name, `${plugin.name}@${plugin.version}`)
@@ -174,7 +248,7 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
   const middleware = createVerityMiddleware({
     agentName: name,
     recorder,
-    memory: parameters.memory,
+    memory,
     namespace,
     recallK: options.recallK,
     policy: parameters.policy,
@@ -184,17 +258,28 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
     findProof: parameters.findProof,
     background,
   })
-  const graph = createAgent({
+  const agentParameters = {
     name,
     model: (parameters.model ?? createScriptedChatModel()) as BaseChatModel,
     tools,
     middleware: [middleware, ...(parameters.middleware ?? [])] as AgentMiddleware[],
-    ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
-  }) as unknown as ReturnType<typeof createAgent>
+    ...(parameters.systemPrompt === undefined ? {} : { systemPrompt: parameters.systemPrompt }),
+    ...passThrough(parameters),
+  } as CreateAgentParams
+  const graph = createAgent({ ...agentParameters, ...(checkpointer ? { checkpointer } : {}) }) as unknown as ReturnType<
+    typeof createAgent
+  >
+  // A run without `configurable.thread_id` is a one-off: it runs on a graph without the saver, so nothing is kept.
+  let oneOff: ReturnType<typeof createAgent> | undefined
+  const graphFor = (runOptions: VerityAgentRunOptions) => {
+    if (!checkpointer || runOptions.configurable?.thread_id !== undefined) return graph
+    oneOff ??= createAgent(agentParameters) as unknown as ReturnType<typeof createAgent>
+    return oneOff
+  }
 
   const toState = (input: VerityAgentInput) =>
     typeof input === 'string' ? { messages: [{ role: 'user', content: input }] } : input
-  const loose = graph as unknown as {
+  type LooseGraph = {
     invoke(state: unknown, config?: unknown): Promise<{ messages: BaseMessage[] }>
     stream(state: unknown, config?: unknown): Promise<AsyncIterable<unknown>>
   }
@@ -202,11 +287,12 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
   return {
     name,
     graph,
+    checkpointer,
     recorder,
     tools,
     async invoke(input, runOptions = {}) {
       try {
-        const state = await loose.invoke(toState(input), runOptions)
+        const state = await (graphFor(runOptions) as unknown as LooseGraph).invoke(toState(input), runOptions)
         const last = state.messages.at(-1)
         const answer = last ? (typeof last.content === 'string' ? last.content : last.text) : ''
         return { ...state, answer }
@@ -227,12 +313,38 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
       }
     },
     async stream(input, runOptions = {}) {
-      return loose.stream(toState(input), runOptions)
+      return (graphFor(runOptions) as unknown as LooseGraph).stream(toState(input), runOptions)
     },
     async settle() {
       while (background.size > 0) await Promise.allSettled([...background])
     },
   }
+}
+
+/** The vault behind `vaultMemoryStore({ vault })`, when it is a full open vault. */
+function vaultBehind(memory: MemoryStore | undefined): AdapterVault | undefined {
+  const candidate = (memory as { vault?: Partial<AdapterVault> } | undefined)?.vault
+  const methods = ['add', 'update', 'get', 'delete', 'list', 'search', 'info'] as const
+  return candidate && methods.every((method) => typeof candidate[method] === 'function') ? (candidate as AdapterVault) : undefined
+}
+
+/** The `createAgent` options Verity does not interpret: handed over as given. */
+const PASSED_THROUGH = [
+  'store',
+  'responseFormat',
+  'stateSchema',
+  'contextSchema',
+  'description',
+  'includeAgentName',
+  'signal',
+  'version',
+  'streamTransformers',
+] as const
+
+function passThrough(parameters: CreateVerityAgentParameters): Partial<CreateAgentParams> {
+  const out: Record<string, unknown> = {}
+  for (const key of PASSED_THROUGH) if (parameters[key] !== undefined) out[key] = parameters[key]
+  return out as Partial<CreateAgentParams>
 }
 
 function findVerityCause(error: unknown): unknown {

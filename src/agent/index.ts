@@ -20,28 +20,19 @@ export type {
 } from './create-verity-agent.js'
 export { createVerityAgent } from './create-verity-agent.js'
 export type {
-  ApplyProofPolicyParameters,
   CreateProofPolicyParameters,
   CreateProofPolicyReturnType,
   ProofPolicy,
 } from './policy.js'
-export { applyProofPolicy, createProofPolicy, DEFAULT_PROOF_POLICY } from './policy.js'
+export { createProofPolicy, DEFAULT_PROOF_POLICY } from './policy.js'
 export { formatRecallContext, parseRecallContext, RECALL_CONTEXT_HEADER, type RecalledMemory } from './recall-context.js'
 export type {
   CreateScriptedChatModelParameters,
   CreateScriptedChatModelReturnType,
-  PlanNextStepParameters,
-  PlanNextStepReturnType,
-  PlannedToolCall,
-  PlannerTool,
+  ScriptedChatModel,
   ScriptedChatModelFields,
 } from './scripted-chat-model.js'
-export {
-  createScriptedChatModel,
-  MEMORY_TOOL_NAMES,
-  planNextStep,
-  ScriptedChatModel,
-} from './scripted-chat-model.js'
+export { createScriptedChatModel } from './scripted-chat-model.js'
 export type { TraceRecorderParameters, TraceRecorderReturnType } from './trace-recorder.js'
 export { traceRecorder } from './trace-recorder.js'
 export type { VaultMemoryStoreParameters, VaultMemoryStoreReturnType } from './vault-memory-store.js'

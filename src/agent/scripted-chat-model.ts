@@ -10,6 +10,7 @@ import { type ChatGeneration, ChatGenerationChunk, type ChatResult } from '@lang
 import { convertToOpenAITool } from '@langchain/core/utils/function_calling'
 import { z } from 'zod'
 import { AbortedError } from '../errors.js'
+import { tokenize } from '../memory/tokenize.js'
 import { parseInput } from '../validation.js'
 import { parseRecallContext, RECALL_CONTEXT_HEADER, type RecalledMemory } from './recall-context.js'
 
@@ -71,6 +72,7 @@ export class ScriptedChatModel extends BaseChatModel<BaseChatModelCallOptions, A
     const message = new AIMessage({
       content: step.text,
       tool_calls: step.toolCalls.map((call) => ({ ...call, type: 'tool_call' as const })),
+      response_metadata: step.decision === undefined ? {} : { decision: step.decision },
     })
     const generation: ChatGeneration = { text: step.text, message }
     return { generations: [generation], llmOutput: { planner: step.rule } }
@@ -101,14 +103,33 @@ export class ScriptedChatModel extends BaseChatModel<BaseChatModelCallOptions, A
       return
     }
     const pieces = step.text.match(/\S+\s*/g) ?? ['']
-    for (const piece of pieces) {
+    for (const [position, piece] of pieces.entries()) {
       throwIfAborted(options.signal)
       if (this.chunkDelayMs > 0) await sleep(this.chunkDelayMs, options.signal)
-      const chunk = new ChatGenerationChunk({ text: piece, message: new AIMessageChunk({ content: piece }) })
+      const last = position === pieces.length - 1 && step.decision !== undefined
+      const chunk = new ChatGenerationChunk({
+        text: piece,
+        message: new AIMessageChunk({ content: piece, response_metadata: last ? { decision: step.decision } : {} }),
+      })
       await runManager?.handleLLMNewToken(piece, undefined, undefined, undefined, undefined, { chunk })
       yield chunk
     }
   }
+}
+
+/**
+ * The decision the scripted model reached in its final answer (its `response_metadata.decision`),
+ * as a value rather than text to parse; undefined for any other message.
+ *
+ * @example
+ * ```ts
+ * const { messages } = await agent.invoke('Is this transaction risky? amount=120')
+ * scriptedDecision(messages.at(-1)) // 'risk = 0.99 is 0.9 or more, so: hold the payment (rule recalled from memory)'
+ * ```
+ */
+export function scriptedDecision(message: BaseMessage | undefined): string | undefined {
+  const decision = (message?.response_metadata as { decision?: unknown } | undefined)?.decision
+  return typeof decision === 'string' ? decision : undefined
 }
 
 /** Constructor fields of {@link ScriptedChatModel}. */
@@ -168,6 +189,8 @@ export type PlanNextStepReturnType = {
   rule: 'recall' | 'act' | 'remember' | 'forget' | 'answer'
   text: string
   toolCalls: PlannedToolCall[]
+  /** With `answer` after an action: the decision drawn from the last action's result (also the answer's `Decision:` sentence). */
+  decision?: string | undefined
 }
 
 /**
@@ -268,9 +291,10 @@ export function planNextStep(parameters: PlanNextStepParameters): PlanNextStepRe
   if (results.some((result) => result.name === MEMORY_TOOL_NAMES.remember)) lines.push('I stored the outcome in memory.')
   if (results.some((result) => result.name === MEMORY_TOOL_NAMES.forget)) lines.push('I forgot the matching memory.')
   const last = actionResults.at(-1)
-  if (last) lines.push(`Decision: ${decisionFrom(last.content, recalled)}`)
+  const decision = last ? decisionFrom(last.content, recalled) : undefined
+  if (decision !== undefined) lines.push(`Decision: ${decision}`)
   if (lines.length === 0) lines.push(task ? `No tool matches "${compact(task, 80)}"; nothing to do.` : 'No task given.')
-  return { rule: 'answer', text: lines.join(' '), toolCalls: [] }
+  return { rule: 'answer', text: lines.join(' '), toolCalls: [], ...(decision === undefined ? {} : { decision }) }
 }
 
 function toPlannerTool(candidate: BindToolsInput): PlannerTool {
@@ -303,17 +327,11 @@ const STOP_WORDS = new Set(
 )
 
 function words(text: string): string[] {
-  return text
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((word) => word.length >= 3 && !STOP_WORDS.has(word))
+  return tokenize(text).filter((word) => word.length >= 3 && !STOP_WORDS.has(word))
 }
 
 function isRelevant(candidate: PlannerTool, lowerTask: string): boolean {
-  const nameWords = candidate.name
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean)
+  const nameWords = tokenize(candidate.name)
   if (lowerTask.includes(candidate.name.toLowerCase()) || lowerTask.includes(nameWords.join(' '))) return true
   const taskWords = new Set(words(lowerTask))
   let score = 0

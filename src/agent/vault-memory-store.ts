@@ -8,7 +8,8 @@ export type VaultMemoryStoreParameters = {
   /** Search mode (default: the vault's default, vector search with its embedder). */
   mode?: 'vector' | 'text' | 'hybrid' | undefined
 }
-export type VaultMemoryStoreReturnType = MemoryStore
+/** A {@link MemoryStore} that also names its vault (so `createVerityAgent` keeps threads there too). */
+export type VaultMemoryStoreReturnType = MemoryStore & { readonly vault: VaultMemoryStoreParameters['vault'] }
 
 /**
  * Adapter from the agent's {@link MemoryStore} to an open encrypted vault (`openVault` /
@@ -24,6 +25,7 @@ export function vaultMemoryStore(parameters: VaultMemoryStoreParameters): VaultM
   const { vault } = parameters
   return {
     specificationVersion: 'v1',
+    vault,
     async add(input) {
       const record = await vault.add({
         text: input.text,

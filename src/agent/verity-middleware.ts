@@ -1,5 +1,5 @@
-import type { AIMessage, BaseMessage } from '@langchain/core/messages'
-import { ToolMessage } from '@langchain/core/messages'
+import type { BaseMessage } from '@langchain/core/messages'
+import { AIMessage, ToolMessage } from '@langchain/core/messages'
 import { createMiddleware } from 'langchain'
 import { z } from 'zod'
 import { canonicalDigest } from '../crypto/canonical-json.js'
@@ -141,23 +141,37 @@ export function createVerityMiddleware(parameters: CreateVerityMiddlewareParamet
       const systemMessage = recallRan
         ? request.systemMessage.concat(`${request.systemMessage.text ? '\n\n' : ''}${formatRecallContext(recalled)}`)
         : request.systemMessage
-      const response = (await handler({ ...request, systemMessage })) as AIMessage
+      // The model call is timed from before the handler runs (the entry is written after it answers).
+      const startedAt = new Date()
+      const handled = await handler({ ...request, systemMessage })
+      const durationMs = Date.now() - startedAt.getTime()
+      // With a responseFormat the model call may come back as a Command whose update carries the AI message.
+      const response = modelMessage(handled)
       const toolCalls = (response.tool_calls ?? []).map((call) => ({
         id: call.id ?? '',
         name: call.name,
         ...(full ? { args: call.args as JsonValue } : { argsDigest: canonicalDigest(call.args) }),
       }))
-      const answer = typeof response.content === 'string' ? response.content : JSON.stringify(response.content)
+      const answer = typeof response.content === 'string' ? response.content : (JSON.stringify(response.content) ?? '')
       await recorder.record({
         kind: 'model-turn',
-        body: { turn: request.messages.filter((message) => message.getType() === 'ai').length, ...text(answer), toolCalls },
+        // Fields as in src/trace/trace-bodies.ts (modelCallBodySchema), read by `trace show` and the OTel export.
+        body: {
+          turn: request.messages.filter((message) => message.getType() === 'ai').length,
+          ...modelIdentity(request.model, response),
+          ...text(answer),
+          toolCalls,
+          ...tokenUsage(response),
+          startedAt: startedAt.toISOString(),
+          durationMs,
+        },
         inputDigest: conversationDigest(request.messages),
         outputDigest: digest(answer),
         refs: recalled.map((memory) => ({ type: 'memory', digest: memory.digest })),
       })
       if (toolCalls.length === 0)
         await recorder.record({ kind: 'final-answer', body: { agent: agentName, ...text(answer) }, outputDigest: digest(answer) })
-      return response
+      return handled
     },
     wrapToolCall: async (request, handler) => {
       const call = request.toolCall
@@ -251,6 +265,39 @@ function conversationDigest(messages: BaseMessage[]): string {
   return digest(parts.join('\n'))
 }
 
+/** `model` (as the provider reports it, else as configured) and `provider` of a model call. */
+function modelIdentity(model: unknown, response: AIMessage): Record<string, JsonValue> {
+  const metadata = (response.response_metadata ?? {}) as Record<string, unknown>
+  let langsmith: { ls_model_name?: unknown; ls_provider?: unknown } = {}
+  try {
+    langsmith = (model as { getLsParams?: (options: unknown) => typeof langsmith }).getLsParams?.({}) ?? {}
+  } catch {
+    langsmith = {}
+  }
+  const configured = model as { model?: unknown; modelName?: unknown; _llmType?: () => unknown }
+  const name = [metadata.model_name, metadata.model, langsmith.ls_model_name, configured.model, configured.modelName].find(
+    (value): value is string => typeof value === 'string' && value.length > 0,
+  )
+  let type: unknown
+  try {
+    type = configured._llmType?.()
+  } catch {
+    type = undefined
+  }
+  const modelName = name ?? (typeof type === 'string' ? type : undefined)
+  const provider = typeof langsmith.ls_provider === 'string' ? langsmith.ls_provider : undefined
+  return { ...(modelName ? { model: modelName } : {}), ...(provider ? { provider } : {}) }
+}
+
+/** LangChain's `usage_metadata` as `{ usage: { inputTokens, outputTokens, totalTokens } }`. */
+function tokenUsage(response: AIMessage): Record<string, JsonValue> {
+  const usage = response.usage_metadata as { input_tokens: number; output_tokens: number; total_tokens: number } | undefined
+  if (!usage) return {}
+  return {
+    usage: { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens, totalTokens: usage.total_tokens },
+  }
+}
+
 function lastHumanIndex(messages: BaseMessage[]): number {
   for (let index = messages.length - 1; index >= 0; index--) if (messages[index]?.getType() === 'human') return index
   return -1
@@ -260,4 +307,12 @@ function lastHumanText(messages: BaseMessage[]): string {
   const message = messages[lastHumanIndex(messages)]
   if (!message) return ''
   return typeof message.content === 'string' ? message.content : message.text
+}
+
+/** The AI message of a model call: the message itself, or the last AI message of a Command's update. */
+function modelMessage(handled: unknown): AIMessage {
+  if (AIMessage.isInstance(handled)) return handled
+  const messages = (handled as { update?: { messages?: unknown[] } } | undefined)?.update?.messages ?? []
+  const found = [...messages].reverse().find((message) => AIMessage.isInstance(message))
+  return (found ?? new AIMessage('')) as AIMessage
 }

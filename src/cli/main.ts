@@ -18,11 +18,15 @@ const commandModules: Record<string, () => Promise<CommandRegistration[]>> = {
   model: async () => [(await import('./commands/model.js')).registerModelCommands],
   infer: async () => [(await import('./commands/infer.js')).registerInferCommands],
   proof: async () => [(await import('./commands/proof.js')).registerProofCommands],
-  trace: async () => [(await import('./commands/trace.js')).registerTraceCommands],
-  daemon: async () => [(await import('./commands/daemon.js')).registerDaemonCommands],
-  mcp: async () => [(await import('./commands/daemon.js')).registerMcpCommand],
+  trace: async () => [
+    (await import('./commands/trace.js')).registerTraceCommands,
+    (await import('./commands/chain.js')).registerTraceAnchorCommand,
+  ],
   hub: async () => [(await import('./commands/hub.js')).registerHubCommands],
   chain: async () => [(await import('./commands/chain.js')).registerChainCommands],
+  prover: async () => [(await import('./commands/prover.js')).registerProverCommands],
+  daemon: async () => [(await import('./commands/daemon.js')).registerDaemonCommands],
+  mcp: async () => [(await import('./commands/daemon.js')).registerMcpCommand],
 }
 
 const requested = process.argv.slice(2).find((argument) => !argument.startsWith('-'))

@@ -10,7 +10,6 @@
 export type { AeadDecryptParameters, AeadDecryptReturnType, AeadEncryptParameters, AeadEncryptReturnType } from './aead.js'
 export { AEAD_ALGORITHM, AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH, aeadDecrypt, aeadEncrypt } from './aead.js'
 export {
-  assertBytes,
   bytesToUtf8,
   concatBytes,
   constantTimeEqual,
@@ -18,8 +17,6 @@ export {
   fromHex,
   toBase64,
   toHex,
-  u32be,
-  u64be,
   utf8ToBytes,
 } from './bytes.js'
 export type { JsonValue } from './canonical-json.js'

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { AGENT_KEYSTORE_FILE, type AgentIdentity, createAgentIdentity, loadAgentIdentity } from '../identity/index.js'
+import { AGENT_KEYSTORE_FILE } from '../identity/agent-identity.js'
+import { type AgentIdentity, createAgentIdentity, loadAgentIdentity } from '../identity/index.js'
 import { type AgentHost, createAgentHost } from './agent-host.js'
 import type { DaemonConfig } from './daemon-config.js'
 import { createInferenceService, type InferenceService } from './inference-service.js'

@@ -5,13 +5,13 @@ import { NotFoundError } from '../errors.js'
 import {
   createProverPool,
   loadModelPackage,
-  MODEL_MANIFEST_FILE,
   type ModelPackage,
   type ProverPool,
   type Receipt,
   runVerifiableInference,
   verifyReceipt,
 } from '../proofs/index.js'
+import { MODEL_MANIFEST_FILE } from '../proofs/model-package.js'
 import { receiptDirectory } from '../tools/index.js'
 
 /** zod schema of `POST /v1/infer`. */

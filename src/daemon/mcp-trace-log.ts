@@ -1,5 +1,6 @@
+import type { JsonValue } from '../crypto/index.js'
 import { canonicalDigest } from '../crypto/index.js'
-import type { JsonValue, TraceRef, TraceWriter } from '../trace/index.js'
+import type { TraceRef, TraceWriter } from '../trace/index.js'
 import type { RunStore } from './run-store.js'
 
 export type McpToolCall = { owner: string; tool: string; arguments: JsonValue }

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
+import type { JsonValue } from '../crypto/index.js'
 import { randomId } from '../crypto/random.js'
 import { NotFoundError } from '../errors.js'
 import type { AgentSigner } from '../identity/index.js'
 import { writeFileAtomic } from '../storage/atomic-file.js'
-import { type JsonValue, openTrace, type TraceWriter } from '../trace/index.js'
+import { openTrace, type TraceWriter } from '../trace/index.js'
 
 /** zod schema of a run's status file (`runs/<id>/run.json`). */
 export const runRecordSchema = z.object({

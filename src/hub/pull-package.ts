@@ -17,6 +17,9 @@ import { HUB_INDEX_FORMAT } from './gateway-server.js'
 import type { Hub } from './open-hub.js'
 import { type Release, verifyRelease } from './release.js'
 import type { ReleaseReference } from './release-store.js'
+import { RAW_CODE } from './unixfs-settings.js'
+
+const NO_BYTES = new Uint8Array(0)
 
 /** Largest block accepted from a peer (kubo's limit is 2 MiB; Verity's leaves are 1 MiB). */
 export const MAX_BLOCK_BYTES = 2 * 1024 * 1024
@@ -107,6 +110,8 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
       } else await response.body?.cancel()
     }
     const getBlock = async (cid: CID): Promise<Uint8Array> => {
+      // a raw block has no links, and a staged one was checked on arrival: the walk needs only its presence
+      if (cid.code === RAW_CODE && (await staging.has(cid))) return NO_BYTES
       if (await staging.has(cid)) return staging.getBytes(cid)
       if (await hub.blocks.has(cid)) return hub.blocks.getBytes(cid)
       if (!input.from)

@@ -12,14 +12,12 @@
 export type { AgentDomain, AgentDomainParameters, AgentDomainReturnType } from './agent-domain.js'
 export {
   AGENT_DOMAIN_TYPE,
-  addressWord,
   agentDomain,
   agentDomainSeparator,
   DEFAULT_TRACE_CHAIN_ID,
   TRACE_DOMAIN_NAME,
   TRACE_DOMAIN_VERSION,
   typedDataDigest,
-  uint256,
 } from './agent-domain.js'
 export type {
   AgentIdentity,
@@ -30,7 +28,7 @@ export type {
   RotateAgentIdentityParameters,
   RotateAgentIdentityReturnType,
 } from './agent-identity.js'
-export { AGENT_KEYSTORE_FILE, createAgentIdentity, loadAgentIdentity, rotateAgentIdentity } from './agent-identity.js'
+export { createAgentIdentity, loadAgentIdentity, rotateAgentIdentity } from './agent-identity.js'
 export type {
   AgentSigner,
   CreateKeySignerParameters,
@@ -38,4 +36,4 @@ export type {
   RecoverDigestSignerParameters,
   RecoverDigestSignerReturnType,
 } from './secp256k1-signer.js'
-export { checksumAddress, createKeySigner, publicKeyToAddress, recoverDigestSigner, splitSignature } from './secp256k1-signer.js'
+export { checksumAddress, createKeySigner, publicKeyToAddress, recoverDigestSigner } from './secp256k1-signer.js'

@@ -1,5 +1,5 @@
-import type { VectorIndexFactory } from './exact-index.js'
 import { LANCEDB_INDEX_ID, openLanceDbIndex } from './lancedb-index.js'
+import type { VectorIndexFactory } from './vector-index.js'
 
 /**
  * The vault's default search index: LanceDB (embedded) in a private tmpfs folder, with an

@@ -1,8 +1,10 @@
 import { z } from 'zod'
 import { parseInput } from '../validation.js'
 import { snapshotReader } from './index-snapshot-files.js'
+import { compareHits, fuseRankings } from './rank-fusion.js'
 import type { MemoryRecord } from './record.js'
 import { decodeOperations, encodeOperations } from './segment-codec.js'
+import { tokenize } from './tokenize.js'
 import type {
   IndexHit,
   IndexSearchParameters,
@@ -18,30 +20,14 @@ import type {
  * and as the ground truth of recall measurements; it never touches the disk.
  */
 
-/** Opens an index for a vault: the vault calls it on open, with the decrypted snapshot when there is one. */
-export type VectorIndexFactory = {
-  /** Recorded with snapshots, so a snapshot is only restored by the index kind that wrote it. */
-  readonly id: string
-  open(parameters: { dimension: number; snapshot?: IndexSnapshotReader | undefined }): Promise<VectorIndex>
-}
+/** Moved beside {@link VectorIndex}; re-exported here so older imports keep working. */
+import type { VectorIndexFactory } from './vector-index.js'
+
+export type { VectorIndexFactory }
 
 const SNAPSHOT_FILE = 'exact-index.records'
-/** Reciprocal-rank-fusion constant (Cormack et al. 2009). */
-const RRF_K = 60
 
 type Entry = { record: MemoryRecord; unit: Float32Array; tokens: Map<string, number>; length: number }
-
-/**
- * Lower-case word tokens (Unicode letters and digits).
- *
- * @example
- * ```ts
- * tokenize('Hello, World') // ['hello', 'world']
- * ```
- */
-export function tokenize(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
-}
 
 function unitVector(vector: Float32Array): Float32Array {
   let norm = 0
@@ -132,7 +118,7 @@ export async function openExactIndex(parameters: OpenExactIndexParameters): Open
       for (let index = 0; index < dimension; index++) dot += (unit[index] as number) * (query[index] as number)
       hits.push({ id: entry.record.id, score: dot, distance: 1 - dot })
     }
-    return hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
+    return hits.sort(compareHits)
   }
 
   const textRanking = (text: string, filter: SearchFilter | undefined): IndexHit[] => {
@@ -152,7 +138,7 @@ export async function openExactIndex(parameters: OpenExactIndexParameters): Open
       }
       if (score > 0) hits.push({ id: entry.record.id, score })
     }
-    return hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
+    return hits.sort(compareHits)
   }
 
   return {
@@ -174,14 +160,7 @@ export async function openExactIndex(parameters: OpenExactIndexParameters): Open
         return textRanking(search.text, filter).slice(0, k)
       }
       if (!search.vector || search.text === undefined) throw new RangeError('exact index: hybrid search needs a vector and text')
-      const fused = new Map<string, IndexHit>()
-      for (const ranking of [vectorRanking(search.vector, filter), textRanking(search.text, filter)])
-        ranking.forEach((hit, rank) => {
-          const current = fused.get(hit.id)
-          const score = (current?.score ?? 0) + 1 / (RRF_K + rank + 1)
-          fused.set(hit.id, { id: hit.id, score, distance: current?.distance ?? hit.distance })
-        })
-      return [...fused.values()].sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1)).slice(0, k)
+      return fuseRankings({ rankings: [vectorRanking(search.vector, filter), textRanking(search.text, filter)], k })
     },
     async count() {
       return entries.size

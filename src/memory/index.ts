@@ -15,15 +15,15 @@
 
 export { lanceDbIndexFactory } from './default-index.js'
 export * from './embedders/index.js'
-export type { OpenExactIndexParameters, OpenExactIndexReturnType, VectorIndexFactory } from './exact-index.js'
-export { exactIndexFactory, matchesFilter, openExactIndex, tokenize } from './exact-index.js'
-export { snapshotReader } from './index-snapshot-files.js'
-export type { JsonValue, MemoryOperation, MemoryRecord, Provenance } from './record.js'
+export type { VectorIndexFactory } from './exact-index.js'
+export { exactIndexFactory } from './exact-index.js'
+export type { MemoryOperation, MemoryRecord, Provenance } from './record.js'
 export type {
   AddMemory,
   CreateVaultParameters,
   CreateVaultReturnType,
   Grant,
+  GrantOptions,
   ListParameters,
   ListReturnType,
   OpenVaultParameters,
@@ -42,9 +42,9 @@ export type {
   ImportVaultParameters,
   ImportVaultReturnType,
 } from './vault-archive.js'
-export { decodeArchive, exportVault, importVault } from './vault-archive.js'
+export { exportVault, importVault } from './vault-archive.js'
 export type { EmbedderDescription, VaultEmbedder } from './vault-embedder.js'
-export { COMMIT_FILE, SEGMENTS_FOLDER, VAULT_FORMAT, VAULT_FORMAT_VERSION } from './vault-format.js'
+export { VAULT_FORMAT, VAULT_FORMAT_VERSION } from './vault-format.js'
 export type {
   IndexHit,
   IndexSearchParameters,

@@ -8,6 +8,7 @@ import { snapshotReader } from './index-snapshot-files.js'
 import { batchToRecords, COLUMNS, indexSchema, RECORD_COLUMNS, recordsToArrow } from './lancedb-arrow.js'
 import { filterPredicate, idsPredicate } from './lancedb-filter.js'
 import { createPrivateMemoryFolder, DEFAULT_INDEX_PARENT } from './lancedb-tmpfs.js'
+import { fuseRankings, hybridDepth } from './rank-fusion.js'
 import type { MemoryRecord } from './record.js'
 import type { IndexHit, IndexSearchParameters, IndexSnapshot, IndexSnapshotReader, VectorIndex } from './vector-index.js'
 
@@ -29,8 +30,6 @@ export const SNAPSHOT_DESCRIPTOR = 'verity-lancedb-index.json'
 const TABLE = 'memories'
 const VECTOR_INDEX = `${COLUMNS.vector}_idx`
 const TEXT_INDEX = `${COLUMNS.text}_idx`
-/** Reciprocal-rank-fusion constant (Cormack et al. 2009). */
-const RRF_K = 60
 const DELETE_CHUNK = 2000
 /** Largest share (of indexed rows) of rows the text index may lack before a text search rebuilds it. */
 const TEXT_INDEX_LAG = 0.25
@@ -497,20 +496,12 @@ export async function openLanceDbIndex(parameters: OpenLanceDbIndexParameters): 
       const running = (async () => {
         if (query.mode === 'vector') return vectorHits(vector as Float32Array, query.k, where)
         if (query.mode === 'text') return textHits(query.text as string, query.k, where)
-        const depth = Math.max(query.k * 3, 30)
+        const depth = hybridDepth(query.k)
         const [byVector, byText] = await Promise.all([
           vectorHits(vector as Float32Array, depth, where),
           textHits(query.text as string, depth, where),
         ])
-        const fused = new Map<string, IndexHit>()
-        for (const list of [byVector, byText])
-          for (const [rank, hit] of list.entries()) {
-            const entry = fused.get(hit.id) ?? { id: hit.id, score: 0, distance: undefined }
-            entry.score += 1 / (RRF_K + rank + 1)
-            if (hit.distance !== undefined) entry.distance = hit.distance
-            fused.set(hit.id, entry)
-          }
-        return [...fused.values()].sort((a, b) => b.score - a.score).slice(0, query.k)
+        return fuseRankings({ rankings: [byVector, byText], k: query.k })
       })()
       activeSearches.add(running)
       try {

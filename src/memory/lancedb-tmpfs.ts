@@ -83,12 +83,29 @@ function sweepStaleFolders(parent: string): void {
 const liveFolders = new Set<string>()
 let exitHookInstalled = false
 
+function removeLiveFolders(): void {
+  for (const folder of liveFolders) rmSync(folder, { recursive: true, force: true })
+  liveFolders.clear()
+}
+
+/** Signals whose default action ends the process without running `exit` handlers. */
+const TERMINATING_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const
+
+function onTerminatingSignal(signal: NodeJS.Signals): void {
+  // If the program handles this signal itself, it decides when to stop (and closes its vaults,
+  // which removes their folders); only when nobody else listens do we stand in for the default.
+  if (process.listenerCount(signal) > 1) return
+  removeLiveFolders()
+  for (const name of TERMINATING_SIGNALS) process.removeListener(name, onTerminatingSignal)
+  process.kill(process.pid, signal) // die of the signal as the default action would
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
-  process.once('exit', () => {
-    for (const folder of liveFolders) rmSync(folder, { recursive: true, force: true })
-  })
+  process.once('exit', removeLiveFolders)
+  // The index folder holds plaintext: a SIGTERM/SIGINT/SIGHUP must not leave it in /dev/shm.
+  for (const signal of TERMINATING_SIGNALS) process.on(signal, onTerminatingSignal)
 }
 
 let redirectedTemporaryDirectory: string | undefined

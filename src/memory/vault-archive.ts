@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { bytesToUtf8, constantTimeEqual, utf8ToBytes } from '../crypto/bytes.js'
@@ -14,7 +14,7 @@ import {
 } from '../errors.js'
 import { fsyncDirectory, writeFileAtomic } from '../storage/atomic-file.js'
 import { parseInput } from '../validation.js'
-import { readCommit, readSegmentBytes, segmentPath } from './vault-files.js'
+import { makeFolder, readCommit, readSegmentBytes, segmentPath } from './vault-files.js'
 import { COMMIT_FILE, type CommitDocument, decodeCommit, SEGMENTS_FOLDER } from './vault-format.js'
 
 /**
@@ -226,11 +226,16 @@ export async function importVault(parameters: ImportVaultParameters): Promise<Im
     if (digest(content) !== entry.digest)
       throw new IntegrityError('Segment in the archive does not match its digest', { details: `${file}: segment ${entry.id}` })
   }
+  if (existsSync(target) && !statSync(target).isDirectory())
+    throw new InvalidInputError('The import target is a file, not a folder', {
+      details: target,
+      hint: 'Pass --to a new folder (it is created); nothing was overwritten.',
+    })
   if (existsSync(target) && readdirSync(target).length > 0)
     throw new InvalidInputError('The import folder is not empty', { details: target, hint: 'Import into a new folder.' })
   const staging = join(dirname(target), `.${basename(target)}.import-${randomId()}`)
   try {
-    mkdirSync(join(staging, SEGMENTS_FOLDER), { recursive: true, mode: 0o700 })
+    makeFolder(join(staging, SEGMENTS_FOLDER))
     for (const [name, content] of files) writeFileAtomic({ path: join(staging, name), data: content })
     if (existsSync(target)) rmSync(target, { recursive: true })
     renameSync(staging, target)

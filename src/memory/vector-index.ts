@@ -76,3 +76,16 @@ export interface VectorIndex {
   /** Releases memory and deletes the tmpfs folder. */
   close(): Promise<void>
 }
+
+/** Opens an index for a vault: the vault calls it on open, with the decrypted snapshot when there is one. */
+/**
+ * @example
+ * ```ts
+ * const factory: VectorIndexFactory = { id: 'my-index@1', open: async ({ dimension }) => openMyIndex(dimension) }
+ * ```
+ */
+export type VectorIndexFactory = {
+  /** Recorded with snapshots, so a snapshot is only restored by the index kind that wrote it. */
+  readonly id: string
+  open(parameters: { dimension: number; snapshot?: IndexSnapshotReader | undefined }): Promise<VectorIndex>
+}

@@ -15,15 +15,6 @@ export type {
   PluginPermissions,
   VerityPlugin,
 } from './define-plugin.js'
-export { definePlugin, isVerityPlugin, PLUGIN_BRAND, pluginPermissionsSchema } from './define-plugin.js'
+export { definePlugin, isVerityPlugin } from './define-plugin.js'
 export type { LoadedPlugin, LoadPluginParameters, LoadPluginReturnType } from './load-plugin.js'
 export { loadPlugin } from './load-plugin.js'
-export type {
-  NarrowPermissionsParameters,
-  NarrowPermissionsReturnType,
-  ScopeFetchParameters,
-  ScopeFetchReturnType,
-  ScopeMemoryParameters,
-  ScopeMemoryReturnType,
-} from './permissions.js'
-export { narrowPermissions, patternCovers, scopeFetch, scopeMemory } from './permissions.js'

@@ -1,7 +1,10 @@
 """Verity's bridge to the pinned EZKL toolchain (Python package ezkl==21.0.0).
 
 Driven by src/proofs/toolchain.ts: one JSON request on stdin, one JSON answer on stdout
-(the last line). Diagnostics go to stderr. Commands:
+(the last line). Diagnostics go to stderr. With `--serve` it is instead the native prover's
+long-lived worker (src/proofs/native-backend.ts): JSON lines over stdio, one request per line
+{"id", "op": "prove"|"verify", ...file paths}, one answer per line {"id", "ok", ...}; it prints
+{"type": "ready", "version"} first. Commands:
   {"command": "version"}
   {"command": "build", "model": ..., "sample": ..., "witnessSample": ..., "lookupSafetyMargin": float,
    "out": ..., "srs": PATH|null,
@@ -9,6 +12,7 @@ Driven by src/proofs/toolchain.ts: one JSON request on stdin, one JSON answer on
    "decompLegs": int, "maxLogrows": int|null}
   {"command": "evm-verifier", "vk": ..., "settings": ..., "srs": ..., "out": DIR, "reusable": bool}
     -> renders Halo2Verifier.sol (or Halo2VerifierReusable.sol + Halo2VerifyingArtifact.sol) into DIR
+  {"command": "evm-calldata", "proof": PATH, "vk": ADDRESS|null} -> {"calldata": "0x..."} (ezkl encode_evm_calldata)
 """
 import asyncio
 import contextlib
@@ -134,7 +138,50 @@ async def evm_verifier(request):
     answer({"ok": True, "files": files})
 
 
+def serve():
+    """The native prover's worker loop: ezkl is imported once and the process lives for many proofs."""
+    import importlib.metadata
+    import time
+
+    import ezkl
+
+    out = sys.stdout
+    sys.stdout = sys.stderr  # anything ezkl prints must not corrupt the protocol
+
+    def reply(value):
+        out.write(json.dumps(value) + "\n")
+        out.flush()
+
+    reply({"type": "ready", "version": importlib.metadata.version("ezkl")})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        job = request.get("id")
+        try:
+            if request["op"] == "prove":
+                started = time.perf_counter()
+                result = ezkl.prove(request["witness"], request["compiled"], request["pk"], request["proof"], "single", request["srs"])
+                if hasattr(result, "__await__"):
+                    asyncio.run(settle(result))
+                reply({"id": job, "ok": True, "ms": (time.perf_counter() - started) * 1000})
+            elif request["op"] == "verify":
+                started = time.perf_counter()
+                try:
+                    valid = bool(ezkl.verify(request["proof"], request["settings"], request["vk"], request["srs"]))
+                except Exception:  # noqa: BLE001 - a proof that does not parse or verify
+                    valid = False
+                reply({"id": job, "ok": True, "valid": valid, "ms": (time.perf_counter() - started) * 1000})
+            else:
+                reply({"id": job, "ok": False, "message": f"unknown op {request['op']!r}"})
+        except Exception as error:  # noqa: BLE001
+            reply({"id": job, "ok": False, "message": str(error)})
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve()
+        return
     request = json.loads(sys.stdin.read())
     try:
         import importlib.metadata
@@ -149,6 +196,15 @@ def main():
         fail("wrong-version", f"ezkl {version} is installed, Verity needs {request['expectVersion']}")
     if request["command"] == "build":
         asyncio.run(build(request))
+        return
+    if request["command"] == "evm-calldata":
+        import tempfile
+
+        import ezkl
+
+        with tempfile.TemporaryDirectory() as folder:
+            data = ezkl.encode_evm_calldata(request["proof"], os.path.join(folder, "calldata"), request.get("vk"))
+        answer({"ok": True, "calldata": "0x" + bytes(data).hex()})
         return
     if request["command"] == "evm-verifier":
         asyncio.run(evm_verifier(request))

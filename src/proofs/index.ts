@@ -15,9 +15,19 @@
 
 export type { BuildModelPackageParameters, BuildModelPackageReturnType, BuildProgressEvent } from './build-model-package.js'
 export { buildModelPackage } from './build-model-package.js'
-export type { EzklEngine } from './ezkl-engine.js'
-export { EZKL_VERSION, getEngine } from './ezkl-engine.js'
-export { FIELD_MODULUS, feltToFloat, feltToSignedInteger, parseFelt } from './field.js'
+export { EZKL_VERSION } from './ezkl-engine.js'
+export type { CreateProverParameters } from './create-prover.js'
+export { createProver } from './create-prover.js'
+export type { FleetDeadLetter, FleetJob, FleetResult } from './fleet-job.js'
+export {
+  FLEET_CANCEL_CHANNEL,
+  FLEET_DEAD_LETTER_QUEUE,
+  FLEET_JOB_FORMAT,
+  FLEET_QUEUE,
+  fleetJobId,
+  fleetJobSchema,
+  fleetResultSchema,
+} from './fleet-job.js'
 export type {
   GenerateKeysParameters,
   GenerateKeysReturnType,
@@ -29,12 +39,13 @@ export type {
 export {
   generateKeys,
   loadModelPackage,
-  MODEL_MANIFEST_FILE,
   MODEL_PACKAGE_FORMAT,
   modelManifestSchema,
   regenerateProvingKey,
   visibilitySchema,
 } from './model-package.js'
+export type { CreateNativeProverParameters } from './native-backend.js'
+export { createNativeProver } from './native-backend.js'
 export type { CreateOnnxRunnerParameters, OnnxRunner, TensorShape } from './onnx-runtime.js'
 export { createOnnxRunner, inspectOnnx } from './onnx-runtime.js'
 export { normalizeProof, proofFileProblem } from './proof-file.js'
@@ -49,6 +60,16 @@ export {
   verifyProverAttestation,
 } from './prover-attestation.js'
 export type {
+  BackendProveParameters,
+  BackendProveReturnType,
+  ProverBackend,
+  ProverBackendEvents,
+  ProverBackendOptions,
+  ProverKind,
+} from './prover-backend.js'
+export type { ProverNode, ProverNodeEvent, StartProverNodeParameters } from './prover-node.js'
+export { startProverNode } from './prover-node.js'
+export type {
   CreateProverPoolParameters,
   ProofJob,
   ProofResult,
@@ -57,6 +78,8 @@ export type {
   SubmitProofParameters,
 } from './prover-pool.js'
 export { createProverPool } from './prover-pool.js'
+export type { CreateQueueProverParameters } from './queue-backend.js'
+export { createQueueProver } from './queue-backend.js'
 export type {
   CreateReceiptParameters,
   CreateReceiptReturnType,
@@ -84,5 +107,7 @@ export type {
   SettledReceipt,
 } from './verifiable-inference.js'
 export { runVerifiableInference } from './verifiable-inference.js'
+export type { CreateWasmProverParameters } from './wasm-backend.js'
+export { createWasmProver } from './wasm-backend.js'
 export type { RunWitnessParameters, RunWitnessReturnType } from './witness.js'
-export { assertInputShape, runWitness } from './witness.js'
+export { runWitness } from './witness.js'

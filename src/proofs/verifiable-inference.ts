@@ -5,6 +5,7 @@ import { parseInput } from '../validation.js'
 import type { ModelPackage } from './model-package.js'
 import type { OnnxRunner } from './onnx-runtime.js'
 import { proofOutputs } from './prove.js'
+import type { ProverBackend } from './prover-backend.js'
 import type { ProverPool } from './prover-pool.js'
 import { createReceipt, type Receipt } from './receipt.js'
 import { runWitness } from './witness.js'
@@ -16,8 +17,10 @@ export type RunVerifiableInferenceParameters = {
   package: ModelPackage
   /** One flattened float array per model input. */
   input: number[][]
-  /** Proves in the background; without a pool the receipt stays *pending* and `settled` is undefined. */
+  /** Proves in the background; without a pool or prover the receipt stays *pending* and `settled` is undefined. */
   pool?: ProverPool | undefined
+  /** A prover backend (wasm, native or queue) instead of a pool; a signing backend's signature goes into the receipt. */
+  prover?: ProverBackend | undefined
   crossCheck?: OnnxRunner | undefined
   /** Called with each new state of the receipt (`proven`, `verified` or `failed`). */
   onReceipt?: ((receipt: Receipt, proof: Uint8Array | undefined) => void) | undefined
@@ -41,6 +44,11 @@ const schema = z.object({
   package: z.custom<ModelPackage>((value) => typeof value === 'object' && value !== null && 'manifest' in value),
   input: z.array(z.array(z.number().finite())),
   pool: z.custom<ProverPool>((value) => typeof value === 'object' && value !== null && 'submit' in value).optional(),
+  prover: z
+    .custom<ProverBackend>(
+      (value) => typeof value === 'object' && value !== null && 'specificationVersion' in value && 'prove' in value,
+    )
+    .optional(),
   crossCheck: z.custom<OnnxRunner>((value) => typeof value === 'object' && value !== null && 'run' in value).optional(),
   onReceipt: z
     .custom<(receipt: Receipt, proof: Uint8Array | undefined) => void>((value) => typeof value === 'function')
@@ -68,8 +76,13 @@ export async function runVerifiableInference(
   const witness = await runWitness({ package: model, input: options.input, crossCheck: options.crossCheck })
   const { receipt, salt } = createReceipt({ package: model, input: options.input, output: witness.output })
   let settled: Promise<SettledReceipt> | undefined
-  if (options.pool) {
-    const job = options.pool.submit({ package: model, witness: witness.witness, signal: options.signal })
+  const pool = options.pool
+  const prover = options.prover
+  const proving = prover
+    ? prover.prove({ package: model, witness: witness.witness, receiptId: receipt.id, signal: options.signal })
+    : pool?.submit({ package: model, witness: witness.witness, signal: options.signal }).result
+  if (proving) {
+    proving.catch(() => {})
     const notify = (next: Receipt, proof: Uint8Array | undefined) => {
       try {
         options.onReceipt?.(next, proof)
@@ -77,13 +90,15 @@ export async function runVerifiableInference(
         // a failing hook must not lose the receipt
       }
     }
-    settled = job.result.then(
+    settled = proving.then(
       (result) => {
+        const signature = 'prover' in result ? result.prover : undefined
         const proven: Receipt = {
           ...receipt,
           status: 'proven',
           proofDigest: digest(result.proof),
           provenAt: new Date().toISOString(),
+          ...(signature ? { prover: signature } : {}),
         }
         notify(proven, result.proof)
         let attested = false

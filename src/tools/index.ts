@@ -21,7 +21,7 @@ export type {
 } from './memory-store.js'
 export { createInMemoryMemoryStore, memoryDigest } from './memory-store.js'
 export type { CreateMemoryToolsParameters, CreateMemoryToolsReturnType, NamespaceResolver } from './memory-tools.js'
-export { createMemoryTools, resolveNamespace } from './memory-tools.js'
+export { createMemoryTools } from './memory-tools.js'
 export type { PendingProof, ProofOutcome } from './pending-proof.js'
 export { findPendingProof } from './pending-proof.js'
 export type {
@@ -41,4 +41,4 @@ export type {
 } from './trace-receipt-verifier.js'
 export { createTraceReceiptVerifier } from './trace-receipt-verifier.js'
 export type { VerifiableInferenceToolParameters, VerifiableInferenceToolResult } from './verifiable-inference.js'
-export { inputSchemaOf, parseToolArguments, verifiableInferenceTool } from './verifiable-inference.js'
+export { verifiableInferenceTool } from './verifiable-inference.js'

@@ -1,7 +1,8 @@
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { canonicalDigest } from '../crypto/canonical-json.js'
 import { randomId } from '../crypto/random.js'
-import type { Provenance } from '../memory/record.js'
+import { openExactIndex } from '../memory/exact-index.js'
+import type { MemoryRecord, Provenance } from '../memory/record.js'
 
 /**
  * The agent runtime's view of memory: add, search and delete text memories in namespaces.
@@ -70,8 +71,9 @@ export function memoryDigest(memory: {
 export type CreateInMemoryMemoryStoreReturnType = MemoryStore & { size(): number }
 
 /**
- * An ephemeral memory store ranked by word overlap (no embeddings, nothing on disk): for tests,
- * benchmarks and scripts that do not need a vault.
+ * An ephemeral memory store (no embeddings, nothing on disk) for tests, benchmarks and scripts that
+ * do not need a vault. It is the vault's own exact index searched by text (BM25 over the shared
+ * tokenizer, filtered by namespace), so it ranks words the way a vault's text search does.
  *
  * @example
  * ```ts
@@ -80,12 +82,10 @@ export type CreateInMemoryMemoryStoreReturnType = MemoryStore & { size(): number
  * ```
  */
 export function createInMemoryMemoryStore(): CreateInMemoryMemoryStoreReturnType {
-  type Stored = Omit<MemoryHit, 'score'> & { words: Set<string> }
-  const records = new Map<string, Stored>()
-  // Inverted index: namespace -> word -> keys of the records holding it, so a search touches only
-  // records that share a word with the query, and builds hit objects only for the top k.
-  const postings = new Map<string, Map<string, Set<string>>>()
-  const key = (namespace: string, id: string) => `${namespace}\u0000${id}`
+  // One-dimensional constant embeddings: the store searches by text only.
+  const index = openExactIndex({ dimension: 1 })
+  const records = new Map<string, MemoryRecord & { digest: string }>()
+  const unit = Float32Array.of(1)
   return {
     specificationVersion: 'v1',
     size: () => records.size,
@@ -93,73 +93,43 @@ export function createInMemoryMemoryStore(): CreateInMemoryMemoryStoreReturnType
       const id = randomId()
       const metadata = parameters.metadata ?? {}
       const digest = memoryDigest({ id, namespace: parameters.namespace, text: parameters.text, metadata })
-      const words = new Set(tokenize(parameters.text))
-      const recordKey = key(parameters.namespace, id)
-      records.set(recordKey, {
+      const now = Date.now()
+      const record = {
         id,
         text: parameters.text,
-        namespace: parameters.namespace,
+        embedding: unit,
         metadata,
-        digest,
+        namespace: parameters.namespace,
+        createdAt: now,
+        updatedAt: now,
         provenance: parameters.provenance,
-        words,
-      })
-      let space = postings.get(parameters.namespace)
-      if (!space) {
-        space = new Map()
-        postings.set(parameters.namespace, space)
+        digest,
       }
-      for (const word of words) {
-        let keys = space.get(word)
-        if (!keys) {
-          keys = new Set()
-          space.set(word, keys)
-        }
-        keys.add(recordKey)
-      }
+      await (await index).upsert([record])
+      records.set(id, record)
       return { id, digest }
     },
     async search(parameters) {
-      const space = postings.get(parameters.namespace)
-      if (!space || parameters.k <= 0) return []
-      const query = new Set(tokenize(parameters.query))
-      const overlaps = new Map<string, number>()
-      for (const word of query)
-        for (const recordKey of space.get(word) ?? []) overlaps.set(recordKey, (overlaps.get(recordKey) ?? 0) + 1)
-      // Top k by (score desc, id asc), kept in a small sorted array.
-      const top: { score: number; record: Stored }[] = []
-      const before = (a: { score: number; record: Stored }, b: { score: number; record: Stored }) =>
-        a.score > b.score || (a.score === b.score && a.record.id < b.record.id)
-      for (const [recordKey, overlap] of overlaps) {
-        const record = records.get(recordKey)
-        if (!record) continue
-        const candidate = { score: overlap / Math.sqrt(record.words.size * Math.max(1, query.size)), record }
-        if (top.length === parameters.k && !before(candidate, top[top.length - 1] as (typeof top)[number])) continue
-        let index = top.length
-        while (index > 0 && before(candidate, top[index - 1] as (typeof top)[number])) index--
-        top.splice(index, 0, candidate)
-        if (top.length > parameters.k) top.pop()
-      }
-      return top.map(({ score, record }) => {
-        const { words, ...rest } = record
-        return { ...rest, score }
+      if (parameters.k <= 0) return []
+      const hits = await (await index).search({
+        mode: 'text',
+        text: parameters.query,
+        k: parameters.k,
+        filter: { namespace: parameters.namespace },
+      })
+      return hits.flatMap((hit) => {
+        const record = records.get(hit.id)
+        if (!record) return []
+        const { id, text, namespace, metadata, digest, provenance } = record
+        return [{ id, text, namespace, metadata, digest, provenance, score: hit.score }]
       })
     },
     async delete(parameters) {
-      const recordKey = key(parameters.namespace, parameters.id)
-      const record = records.get(recordKey)
-      if (!record) return { deleted: false }
-      records.delete(recordKey)
-      const space = postings.get(parameters.namespace)
-      for (const word of record.words) space?.get(word)?.delete(recordKey)
+      const record = records.get(parameters.id)
+      if (!record || record.namespace !== parameters.namespace) return { deleted: false }
+      await (await index).remove([parameters.id])
+      records.delete(parameters.id)
       return { deleted: true }
     },
   }
-}
-
-function tokenize(text: string): string[] {
-  return text
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((word) => word.length >= 3)
 }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { InvalidInputError, NotFoundError } from '../errors.js'
 import type { ModelPackage } from '../proofs/model-package.js'
 import type { OnnxRunner } from '../proofs/onnx-runtime.js'
+import type { ProverBackend } from '../proofs/prover-backend.js'
 import type { ProverPool } from '../proofs/prover-pool.js'
 import type { Receipt } from '../proofs/receipt.js'
 import { runVerifiableInference, type SettledReceipt } from '../proofs/verifiable-inference.js'
@@ -10,8 +11,10 @@ import { parseInput } from '../validation.js'
 
 export type VerifiableInferenceToolParameters = {
   package: ModelPackage
-  /** Proves each call in the background. */
-  pool: ProverPool
+  /** Proves each call in the background (a worker pool)... */
+  pool?: ProverPool | undefined
+  /** ...or a prover backend (wasm, native, queue: see `createProver`). One of the two is required. */
+  prover?: ProverBackend | undefined
   /** Tool name shown to the model (default: the package name, made identifier-safe). */
   name?: string | undefined
   description?: string | undefined
@@ -33,7 +36,8 @@ export type VerifiableInferenceToolResult = {
 
 const parametersSchema = z.object({
   package: z.custom<ModelPackage>((value) => typeof value === 'object' && value !== null && 'manifest' in value),
-  pool: z.custom<ProverPool>((value) => typeof value === 'object' && value !== null && 'submit' in value),
+  pool: z.custom<ProverPool>((value) => typeof value === 'object' && value !== null && 'submit' in value).optional(),
+  prover: z.custom<ProverBackend>((value) => typeof value === 'object' && value !== null && 'prove' in value).optional(),
   name: z
     .string()
     .regex(/^[a-zA-Z0-9_-]{1,64}$/)
@@ -88,6 +92,10 @@ function flatten(model: ModelPackage, args: Record<string, unknown>): number[][]
  */
 export function verifiableInferenceTool(parameters: VerifiableInferenceToolParameters) {
   const options = parseInput(parametersSchema, parameters, { what: 'verifiableInferenceTool parameters' })
+  if (!options.pool === !options.prover)
+    throw new InvalidInputError('Pass exactly one of pool and prover', {
+      hint: 'verifiableInferenceTool({ package, prover: await createProver() })',
+    })
   const model = options.package
   const schema = inputSchemaOf(model)
   const settledById = new Map<string, Promise<SettledReceipt>>()
@@ -104,6 +112,7 @@ export function verifiableInferenceTool(parameters: VerifiableInferenceToolParam
         package: model,
         input,
         pool: options.pool,
+        prover: options.prover,
         crossCheck: options.crossCheck,
         onReceipt: options.onReceipt,
       })

@@ -4,6 +4,7 @@ import { parseInput } from '../validation.js'
 import { readTraceBlob, traceBlobDirectory } from './blob-store.js'
 import type { JsonValue, TraceEntryLine } from './entry.js'
 import { readTraceFile } from './read-trace.js'
+import { readTraceBody } from './trace-bodies.js'
 import { type TraceVerificationReport, type VerifyReceiptFunction, verifyTrace } from './verify-trace.js'
 
 /**
@@ -13,8 +14,10 @@ import { type TraceVerificationReport, type VerifyReceiptFunction, verifyTrace }
  * attributes (seq, entry hash, signature, agent, receipt status) so a span can be checked against
  * the signed trace. Uses only `@opentelemetry/api`: any SDK and exporter works.
  *
- * Body conventions read here: model-call `{ model, provider?, usage?: { inputTokens, outputTokens } }`,
- * tool-call / tool-result `{ tool, callId? }`, run-start `metadata.agentName`.
+ * Bodies are read through the shared schemas of `trace-bodies.ts` (the ones the middleware writes):
+ * a chat span runs from the model-call's `startedAt` for `durationMs`, with its `model`, `provider`
+ * and `usage`; tool spans are matched to their results by `toolCallId`. The agent's name is
+ * run-start `metadata.agentName`, else the agent's own run-start note (`agent`).
  */
 
 export type ExportTraceToOpenTelemetryParameters = {
@@ -92,7 +95,10 @@ export async function exportTraceToOpenTelemetry(
   const first = entries[0]
   const last = entries.at(-1)
   const metadata = (bodyOf(first as TraceEntryLine).metadata ?? {}) as Record<string, JsonValue>
-  const agentName = typeof metadata.agentName === 'string' ? metadata.agentName : 'verity-agent'
+  const agentNote = entries.find((entry) => entry.kind === 'note' && bodyOf(entry).decision === 'run-start')
+  const noted = agentNote ? bodyOf(agentNote).agent : undefined
+  const agentName =
+    typeof metadata.agentName === 'string' ? metadata.agentName : typeof noted === 'string' ? noted : 'verity-agent'
   let spans = 0
   const root = input.tracer.startSpan(`invoke_agent ${agentName}`, {
     kind: SpanKind.INTERNAL,
@@ -112,34 +118,41 @@ export async function exportTraceToOpenTelemetry(
   if (!report.ok)
     root.setStatus({ code: SpanStatusCode.ERROR, message: report.firstFailure?.reason ?? 'trace failed verification' })
   const parent = trace.setSpan(context.active(), root)
+  // Open tool spans by call id (parallel calls each close on their own result); calls without an
+  // id close in order per tool name.
   const openTools = new Map<string, Span>()
-  for (const [index, entry] of entries.entries()) {
+  const openByName = new Map<string, Span[]>()
+  for (const entry of entries) {
     const body = bodyOf(entry)
-    const next = entries[index + 1]
     if (entry.kind === 'model-call') {
-      const model = typeof body.model === 'string' ? body.model : 'unknown'
-      const usage = (body.usage ?? {}) as Record<string, JsonValue>
+      const call = readTraceBody('model-call', body)
+      const model = call?.model ?? 'unknown'
+      const start = call?.startedAt ? new Date(call.startedAt) : time(entry)
+      const end = call?.startedAt && call.durationMs !== undefined ? new Date(start.getTime() + call.durationMs) : time(entry)
       const span = input.tracer.startSpan(
         `chat ${model}`,
         {
           kind: SpanKind.CLIENT,
-          startTime: time(entry),
+          startTime: start,
           attributes: {
             'gen_ai.operation.name': 'chat',
             'gen_ai.request.model': model,
-            ...(typeof body.provider === 'string' ? { 'gen_ai.provider.name': body.provider } : {}),
-            ...(typeof usage.inputTokens === 'number' ? { 'gen_ai.usage.input_tokens': usage.inputTokens } : {}),
-            ...(typeof usage.outputTokens === 'number' ? { 'gen_ai.usage.output_tokens': usage.outputTokens } : {}),
+            ...(call?.model ? { 'gen_ai.response.model': call.model } : {}),
+            ...(call?.provider ? { 'gen_ai.provider.name': call.provider } : {}),
+            ...(call?.usage
+              ? { 'gen_ai.usage.input_tokens': call.usage.inputTokens, 'gen_ai.usage.output_tokens': call.usage.outputTokens }
+              : {}),
+            ...(call?.toolCalls?.length ? { 'verity.tool_calls': call.toolCalls.map((item) => item.id) } : {}),
             ...verityAttributes(entry),
           },
         },
         parent,
       )
-      span.end(time(next ?? entry))
+      span.end(new Date(Math.max(start.getTime(), end.getTime())))
       spans++
     } else if (entry.kind === 'tool-call') {
-      const tool = typeof body.tool === 'string' ? body.tool : 'unknown'
-      const callId = typeof body.callId === 'string' ? body.callId : `seq-${entry.seq}`
+      const call = readTraceBody('tool-call', body)
+      const tool = call?.tool ?? 'unknown'
       const span = input.tracer.startSpan(
         `execute_tool ${tool}`,
         {
@@ -148,31 +161,37 @@ export async function exportTraceToOpenTelemetry(
           attributes: {
             'gen_ai.operation.name': 'execute_tool',
             'gen_ai.tool.name': tool,
-            'gen_ai.tool.call.id': callId,
+            ...(call?.toolCallId ? { 'gen_ai.tool.call.id': call.toolCallId } : {}),
+            ...(call?.plugin ? { 'verity.plugin': call.plugin } : {}),
             ...verityAttributes(entry),
           },
         },
         parent,
       )
-      openTools.set(`${tool}\u0000${typeof body.callId === 'string' ? body.callId : ''}`, span)
+      if (call?.toolCallId) openTools.set(call.toolCallId, span)
+      else openByName.set(tool, [...(openByName.get(tool) ?? []), span])
       spans++
     } else if (entry.kind === 'tool-result') {
-      const tool = typeof body.tool === 'string' ? body.tool : 'unknown'
-      const key = `${tool}\u0000${typeof body.callId === 'string' ? body.callId : ''}`
-      const span = openTools.get(key)
+      const result = readTraceBody('tool-result', body)
+      let span: Span | undefined
+      if (result?.toolCallId) {
+        span = openTools.get(result.toolCallId)
+        openTools.delete(result.toolCallId)
+      } else if (result) span = openByName.get(result.tool)?.shift()
       if (span) {
-        openTools.delete(key)
         span.setAttributes({
           'verity.result.seq': entry.seq,
           'verity.result.hash': entry.hash,
           'verity.result.signature': entry.signature,
           ...(receiptStatus.has(entry.seq) ? { 'verity.receipt.status': receiptStatus.get(entry.seq) as string } : {}),
         })
+        if (result?.error !== undefined || result?.status === 'error')
+          span.setStatus({ code: SpanStatusCode.ERROR, message: result?.error ?? 'tool error' })
         span.end(time(entry))
       } else root.addEvent('verity.tool-result', verityAttributes(entry), time(entry))
     } else root.addEvent(`verity.${entry.kind}`, verityAttributes(entry), time(entry))
   }
-  for (const span of openTools.values()) span.end(time(last))
+  for (const span of [...openTools.values(), ...[...openByName.values()].flat()]) span.end(time(last))
   root.end(time(last))
   return { spans, traceId: root.spanContext().traceId, verified: report.ok }
 }

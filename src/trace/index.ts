@@ -11,7 +11,7 @@
  * ```
  */
 
-export { readTraceBlob, traceBlobDirectory, traceBlobPath, writeTraceBlob } from './blob-store.js'
+export { readTraceBlob } from './blob-store.js'
 export type {
   CreateInMemoryDecisionRecorderParameters,
   CreateInMemoryDecisionRecorderReturnType,
@@ -24,7 +24,6 @@ export type {
 } from './decision-recorder.js'
 export { createInMemoryDecisionRecorder } from './decision-recorder.js'
 export type {
-  JsonValue,
   TraceCheckpointLine,
   TraceEntryHeader,
   TraceEntryKind,
@@ -81,13 +80,9 @@ export {
   traceCheckpointSidecarPath,
 } from './open-trace.js'
 export type { ReadTraceFileReturnType, TornTail, TraceFileLine } from './read-trace.js'
-export { parseTraceLine, readTraceFile } from './read-trace.js'
-export type { RecoverPool, RecoverSignersParameters, RecoverSignersReturnType, RecoverTask } from './recover-signers.js'
-export { createRecoverPool, recoverSigners } from './recover-signers.js'
+export { readTraceFile } from './read-trace.js'
 export type { DomainOf } from './signing.js'
-export { checkpointDigest, domainSeparatorOf, keyRotationDigest, signatureHex, traceEntryDigest } from './signing.js'
-export type { TraceLock } from './trace-lock.js'
-export { acquireTraceLock } from './trace-lock.js'
+export { checkpointDigest, domainSeparatorOf, keyRotationDigest, traceEntryDigest } from './signing.js'
 export type { TraceTimelineParameters, TraceTimelineReturnType, TraceTimelineRow } from './trace-timeline.js'
 export { traceTimeline } from './trace-timeline.js'
 export type { CheckpointMessage, KeyRotationMessage, TraceEntryMessage } from './typed-data.js'

@@ -3,6 +3,7 @@ import { parseInput } from '../validation.js'
 import { readTraceBlob, traceBlobDirectory } from './blob-store.js'
 import type { JsonValue, TraceEntryKind, TraceRef } from './entry.js'
 import { readTraceFile } from './read-trace.js'
+import { readTraceBody } from './trace-bodies.js'
 import { type TraceVerificationReport, type VerifyReceiptFunction, verifyTrace } from './verify-trace.js'
 
 /** One row of a readable timeline. */
@@ -91,18 +92,32 @@ function summarize(kind: TraceEntryKind, body: JsonValue): string {
   switch (kind) {
     case 'run-start':
       return `run ${text(record.origin)}${record.metadata ? ` ${text(record.metadata)}` : ''}`
-    case 'model-call':
-      return `model ${text(record.model ?? 'unknown')}${record.prompt !== undefined ? `: ${text(record.prompt)}` : ''}`
-    case 'tool-call':
-      return `${text(record.tool ?? 'tool')}(${record.arguments === undefined ? '' : text(record.arguments)})`
-    case 'tool-result':
-      return `${text(record.tool ?? 'tool')} → ${text(record.result ?? record.output ?? null)}`
+    case 'model-call': {
+      const call = readTraceBody('model-call', body)
+      const usage = call?.usage ? ` [${call.usage.inputTokens} in, ${call.usage.outputTokens} out tokens]` : ''
+      const calls = call?.toolCalls?.length ? ` → ${call.toolCalls.map((item) => item.name).join(', ')}` : ''
+      const said = call?.text ? `: ${text(call.text)}` : ''
+      return `model ${call?.model ?? 'unknown'}${usage}${calls}${said}`
+    }
+    case 'tool-call': {
+      const call = readTraceBody('tool-call', body)
+      if (!call) return text(body)
+      return `${call.tool}(${call.args === undefined ? '…' : text(call.args as JsonValue)})${call.toolCallId ? ` #${call.toolCallId}` : ''}`
+    }
+    case 'tool-result': {
+      const result = readTraceBody('tool-result', body)
+      if (!result) return text(body)
+      const output = result.error !== undefined ? `error: ${result.error}` : result.content === undefined ? '…' : result.content
+      return `${result.tool} → ${text(output)}${result.toolCallId ? ` #${result.toolCallId}` : ''}`
+    }
     case 'receipt-proven':
       return `receipt of seq ${text(record.forSeq)} proven: ${text(record.receiptDigest)}`
     case 'key-rotation':
       return `key ${text(record.previousAgent)} → ${text(record.nextAgent)}`
-    case 'answer':
-      return text(record.text ?? body)
+    case 'answer': {
+      const answer = readTraceBody('answer', body)
+      return text(answer?.text ?? answer?.textDigest ?? body)
+    }
     default:
       return text(body)
   }

@@ -5,7 +5,12 @@ import { createAgent } from 'langchain'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { RECALL_CONTEXT_HEADER } from '../../src/agent/recall-context.js'
-import { createScriptedChatModel, planNextStep, type ScriptedChatModel } from '../../src/agent/scripted-chat-model.js'
+import {
+  createScriptedChatModel,
+  planNextStep,
+  type ScriptedChatModel,
+  scriptedDecision,
+} from '../../src/agent/scripted-chat-model.js'
 import { InvalidInputError } from '../../src/errors.js'
 
 const add = tool(async ({ a, b }: { a: number; b: number }) => JSON.stringify({ sum: a + b }), {
@@ -121,6 +126,9 @@ describe('planNextStep', () => {
     expect(high.text).toContain('Decision: risk = 0.93 is 0.8 or more, so: held for review (rule recalled from memory)')
     const low = decide(0.12)
     expect(low.text).toContain('Decision: risk = 0.12 is below 0.8, so the recalled rule (held for review) does not apply')
+    // The decision is also a value, so nothing needs to parse it back out of the text.
+    expect(high.decision).toBe('risk = 0.93 is 0.8 or more, so: held for review (rule recalled from memory)')
+    expect(low.decision).toBe('risk = 0.12 is below 0.8, so the recalled rule (held for review) does not apply')
   })
 
   it('stores "remember that ..." tasks directly', () => {
@@ -169,16 +177,23 @@ describe('ScriptedChatModel inside a vanilla LangChain createAgent', () => {
     const answer = result.messages.at(-1)
     expect(answer?.getType()).toBe('ai')
     expect(answer?.content).toContain('Decision: result = 49')
+    expect(scriptedDecision(answer)).toBe('result = 49')
+    expect(scriptedDecision(toolMessages[0])).toBeUndefined()
   })
 
   it('streams the final answer token by token (streamMode messages)', async () => {
     const agent = createAgent({ model: createScriptedChatModel(), tools: [add] })
     const stream = await agent.stream({ messages: [{ role: 'user', content: 'add 20 and 22' }] }, { streamMode: 'messages' })
     const aiChunks: string[] = []
-    for await (const [chunk] of stream)
+    const streamedDecisions: string[] = []
+    for await (const [chunk] of stream) {
       if (chunk.getType() === 'ai' && typeof chunk.content === 'string' && chunk.content) aiChunks.push(chunk.content)
+      const decision = scriptedDecision(chunk)
+      if (decision !== undefined) streamedDecisions.push(decision)
+    }
     expect(aiChunks.length).toBeGreaterThan(3)
     expect(aiChunks.join('')).toBe('add returned {"sum":42}. Decision: sum = 42')
+    expect(streamedDecisions).toEqual(['sum = 42'])
   })
 
   it('stops when the caller aborts', async () => {

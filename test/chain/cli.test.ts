@@ -1,10 +1,13 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseEther } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectChain } from '../../src/chain/chain-client.js'
+import { createAgentIdentity } from '../../src/identity/agent-identity.js'
 import { loadModelPackage } from '../../src/proofs/model-package.js'
 import { runVerity } from '../e2e/run-process.js'
 import { temporaryDirectory, writeSampleTrace } from '../trace/helpers.js'
-import { DEMO_MODEL_DIR, demoModel, type ProvenDemo, provenDemo, startHardhatNode } from './helpers.js'
+import { DEMO_MODEL_DIR, DEV_KEYS, demoModel, type ProvenDemo, provenDemo, startHardhatNode } from './helpers.js'
 
 function errorJson(stderr: string): { code: string; shortMessage: string; meta?: Record<string, unknown> } {
   return (JSON.parse(stderr.slice(stderr.indexOf('{\n'))) as { error: { code: string; shortMessage: string } }).error
@@ -27,7 +30,7 @@ describe('verity chain (CLI against a hardhat node process)', { timeout: 600_000
     const { address } = JSON.parse(deployed.stdout) as { address: string }
 
     const { path } = await writeSampleTrace()
-    const anchored = await runVerity(['chain', 'anchor', path, '--anchor', address, '--rpc', node.rpc, '--json'], environment)
+    const anchored = await runVerity(['trace', 'anchor', path, '--anchor', address, '--rpc', node.rpc, '--json'], environment)
     expect(anchored.code, anchored.stderr).toBe(0)
     expect(JSON.parse(anchored.stdout)).toMatchObject({ size: 9 })
 
@@ -50,6 +53,25 @@ describe('verity chain (CLI against a hardhat node process)', { timeout: 600_000
     const again = await runVerity(['chain', 'anchor', path, '--anchor', address, '--rpc', node.rpc, '--json'], environment)
     expect(again.code).toBe(1)
     expect(errorJson(again.stderr).shortMessage).toMatch(/SizeMustGrow\(9, 9\)/)
+  })
+
+  it('signs with the agent keystore of --home when it has one', async () => {
+    const keyHome = temporaryDirectory('verity-chain-keyhome-')
+    const passphrase = 'chain test passphrase'
+    const identity = await createAgentIdentity({ home: keyHome, passphrase, scrypt: { N: 1024 } })
+    const funder = await connectChain({ rpc: node.rpc, privateKey: DEV_KEYS[3] })
+    await (await funder.signer.sendTransaction({ to: identity.address, value: parseEther('1') })).wait()
+    await funder.close()
+    const deployed = await runVerity(['chain', 'deploy', 'ModelRegistry', '--rpc', node.rpc, '--home', keyHome, '--json'], {
+      VERITY_PASSPHRASE: passphrase,
+    })
+    expect(deployed.code, deployed.stderr).toBe(0)
+    expect(JSON.parse(deployed.stdout).from).toBe(identity.address)
+    const wrong = await runVerity(['chain', 'deploy', 'ModelRegistry', '--rpc', node.rpc, '--home', keyHome, '--json'], {
+      VERITY_PASSPHRASE: 'not the passphrase',
+    })
+    expect(wrong.code).toBe(1)
+    expect(errorJson(wrong.stderr).code).toBe('VERITY_CHAIN')
   })
 
   it('deploys the package verifier, records it in the manifest (digest unchanged), and verifies the receipt on chain', async () => {

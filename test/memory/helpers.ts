@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { passphraseGuard } from '../../src/access/passphrase-guard.js'
 import { sha256 } from '../../src/crypto/digest.js'
-import { tokenize } from '../../src/memory/exact-index.js'
+import { tokenize } from '../../src/memory/tokenize.js'
 import type { VaultEmbedder } from '../../src/memory/vault-embedder.js'
 
 /** Low scrypt cost so tests stay fast. */

@@ -28,8 +28,8 @@ describe('verity trace', { timeout: 180_000 }, () => {
     expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, complete: true, entries: 9 })
 
     const lines = readLines(path)
-    const changed = JSON.parse(lines[2] as string) as { body: { arguments: { a: number } } }
-    changed.body.arguments.a = 7
+    const changed = JSON.parse(lines[2] as string) as { body: { args: { a: number } } }
+    changed.body.args.a = 7
     writeFileSync(path, `${lines.map((line, i) => (i === 2 ? JSON.stringify(changed) : line)).join('\n')}\n`)
     const bad = verity('trace', 'verify', path, '--json')
     expect(bad.status).toBe(1)

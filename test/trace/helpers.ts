@@ -31,12 +31,12 @@ export async function writeSampleTrace(directory = temporaryDirectory()): Promis
     inputDigest: canonicalDigest('prompt'),
     body: { model: 'scripted', prompt: 'What is 6 x 7?' },
   })
-  await trace.append({ kind: 'tool-call', body: { tool: 'calculator', callId: 'c1', arguments: { a: 6, b: 7 } } })
+  await trace.append({ kind: 'tool-call', body: { tool: 'calculator', toolCallId: 'c1', args: { a: 6, b: 7 } } })
   await trace.append({
     kind: 'tool-result',
     outputDigest: receiptDigest,
     refs: [{ type: 'receipt', digest: receiptDigest }],
-    body: { tool: 'calculator', callId: 'c1', result: 42 },
+    body: { tool: 'calculator', toolCallId: 'c1', content: '42' },
   })
   await trace.append({
     kind: 'memory-read',

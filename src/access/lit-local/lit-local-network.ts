@@ -1,4 +1,3 @@
-import { blsCombine, blsDecrypt, blsVerify } from '@lit-protocol/wasm'
 import type { Signer } from 'ethers'
 import { getAddress } from 'ethers'
 import { z } from 'zod'
@@ -7,6 +6,7 @@ import { AccessDeniedError, IntegrityError, InvalidInputError, NetworkError } fr
 import { parseInput } from '../../validation.js'
 import { hashLitConditions, litIdentity } from '../lit-conditions.js'
 import type { LitDecryptParameters, LitNetwork } from '../lit-network.js'
+import { litWasm } from '../lit-sdk.js'
 import { ENCRYPTION_SIGN_PATH, INFO_PATH, LIT_LOCAL_PROTOCOL } from './node-server.js'
 import { createSession, type Session, type SessionSig, signRequest } from './session-signature.js'
 import type { NetworkFile } from './share-file.js'
@@ -232,7 +232,7 @@ export function litLocalNetwork(parameters: LitLocalNetworkParameters): LitLocal
           })
       }
       try {
-        return await blsDecrypt('Bls12381G2', fromBase64(request.ciphertext, 'Lit ciphertext'), signature)
+        return await litWasm().blsDecrypt('Bls12381G2', fromBase64(request.ciphertext, 'Lit ciphertext'), signature)
       } catch (cause) {
         throw new IntegrityError('Lit ciphertext does not decrypt', {
           details: 'the ciphertext was altered, or was made for other conditions, data hash or network key',
@@ -412,7 +412,7 @@ async function fetchJson(url: string, body: unknown, timeoutMs: number): Promise
 /** Lagrange-combines `{ index, signature }` shares with `@lit-protocol/wasm` (as Lit's SDK does); undefined if malformed. */
 async function combineSharesWasm(shares: { index: number; signature: string }[]): Promise<Uint8Array | undefined> {
   try {
-    return await blsCombine(
+    return await litWasm().blsCombine(
       'Bls12381G2',
       shares.map((share) => new Uint8Array([share.index, ...fromHex(share.signature, 'signature share')])),
     )
@@ -428,7 +428,12 @@ async function verifySignatureWasm(parameters: {
   signature: Uint8Array
 }): Promise<boolean> {
   try {
-    await blsVerify('Bls12381G2', fromHex(parameters.publicKey, 'public key'), parameters.identity, parameters.signature)
+    await litWasm().blsVerify(
+      'Bls12381G2',
+      fromHex(parameters.publicKey, 'public key'),
+      parameters.identity,
+      parameters.signature,
+    )
     return true
   } catch {
     return false

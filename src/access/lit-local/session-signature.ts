@@ -1,12 +1,13 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import type { Signer } from 'ethers'
 import { getAddress, verifyMessage } from 'ethers'
-import { SiweMessage } from 'siwe'
+import type { SiweMessage } from 'siwe'
 import { z } from 'zod'
 import { fromHex, toHex, utf8ToBytes } from '../../crypto/bytes.js'
 import { canonicalJson } from '../../crypto/canonical-json.js'
 import { sha256 } from '../../crypto/digest.js'
 import { randomBytes } from '../../crypto/random.js'
+import { siweSdk } from '../lit-sdk.js'
 
 /**
  * Session signatures, shaped like Lit's: the requester's wallet signs a SIWE (EIP-4361)
@@ -71,7 +72,7 @@ export async function createSession(parameters: CreateSessionParameters): Promis
   const sessionPublicKey = toHex(ed25519.getPublicKey(sessionSecretKey))
   const address = getAddress(await signer.getAddress())
   const expiresAt = now + ttlSeconds * 1000
-  const message = new SiweMessage({
+  const message = new (siweSdk().SiweMessage)({
     domain,
     address,
     statement: 'Verity: allow this session key to request Lit decryption shares.',
@@ -251,7 +252,7 @@ export function verifySessionSig(
   const capability = inner.capabilities[0] as AuthSig
   let siwe: SiweMessage
   try {
-    siwe = new SiweMessage(capability.signedMessage)
+    siwe = new (siweSdk().SiweMessage)(capability.signedMessage)
   } catch {
     return { reason: 'malformed-auth', message: 'capability is not a SIWE message' }
   }

@@ -2,16 +2,13 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { extname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Command } from 'commander'
-import { passphraseGuard } from '../../access/passphrase-guard.js'
 import type { AgentScript, AgentScriptContext } from '../../agent/agent-script.js'
 import { createScriptedChatModel } from '../../agent/scripted-chat-model.js'
-import { randomId } from '../../crypto/random.js'
 import { AgentScriptError, InvalidInputError, isVerityError, NotFoundError } from '../../errors.js'
-import { AGENT_KEYSTORE_FILE, type AgentIdentity, createAgentIdentity, loadAgentIdentity } from '../../identity/agent-identity.js'
-import { createHashingEmbedder } from '../../memory/embedders/index.js'
-import { createVault, openVault, type Vault } from '../../memory/vault.js'
+import type { AgentIdentity } from '../../identity/agent-identity.js'
+import type { Vault } from '../../memory/vault.js'
 import { openTrace, type TraceWriter } from '../../trace/open-trace.js'
-import { homePassphrase } from '../home.js'
+import { newRunId, openHomeIdentity, openHomeVault, prepareHome } from '../agent-home.js'
 import { printResult } from '../output.js'
 
 /**
@@ -88,33 +85,22 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
       docsPath: 'agent.md',
     })
 
-  const home = resolve(parameters.home)
-  mkdirSync(home, { recursive: true, mode: 0o700 })
-  const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomId().slice(0, 8)}`
+  const home = prepareHome(parameters.home)
+  const runId = newRunId()
   const vaults: Vault[] = []
   const traces: TraceWriter[] = []
   let identity: Promise<AgentIdentity> | undefined
-  const guard = () => passphraseGuard({ passphrase: homePassphrase(home).passphrase })
   const context: AgentScriptContext = {
     home,
     args: parameters.args ?? [],
     json: parameters.json ?? false,
     runId,
     identity() {
-      identity ??= (async () => {
-        const { passphrase } = homePassphrase(home)
-        return existsSync(join(home, AGENT_KEYSTORE_FILE))
-          ? loadAgentIdentity({ home, passphrase })
-          : createAgentIdentity({ home, passphrase })
-      })()
+      identity ??= openHomeIdentity(home).then((opened) => opened.identity)
       return identity
     },
     async openVault(options = {}) {
-      const path = join(home, options.name ?? 'vault')
-      const embedder = createHashingEmbedder()
-      const vault = existsSync(path)
-        ? await openVault({ path, guards: [guard()], embedder })
-        : await createVault({ path, guards: [guard()], embedder })
+      const { vault } = await openHomeVault({ home, name: options.name })
       vaults.push(vault)
       return vault
     },

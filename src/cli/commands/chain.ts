@@ -60,6 +60,160 @@ function recordDeployment(dir: string, deployment: Record<string, unknown>): voi
   renameSync(temporary, path)
 }
 
+/**
+ * `--on-chain ADDRESS`: verifies a receipt's proof with an EVM verifier (also `verity proof verify --on-chain`).
+ *
+ * @example
+ * ```ts
+ * await verifyReceiptOnChainAction('receipt.json', { onChain: '0x…', rpc: 'http://127.0.0.1:8545' })
+ * ```
+ */
+export async function verifyReceiptOnChainAction(
+  receiptFile: string,
+  options: ChainOptions & { onChain?: string; vk?: string; proof?: string; model?: string },
+): Promise<void> {
+  const [{ loadModelPackage }, { deployVerifier }, { verifyOnChain }, { BUNDLED_MODELS_DIR }] = await Promise.all([
+    import('../../proofs/model-package.js'),
+    import('../../chain/evm-verifier.js'),
+    import('../../chain/verify-on-chain.js'),
+    import('../home.js'),
+  ])
+  const receiptPath = resolve(receiptFile)
+  let receipt: unknown
+  try {
+    receipt = JSON.parse(readFileSync(receiptPath, 'utf8'))
+  } catch (cause) {
+    throw new InvalidInputError('Could not read the receipt', {
+      details: `${receiptPath}: ${(cause as Error).message}`,
+      cause,
+    })
+  }
+  const proofPath = resolve(options.proof ?? receiptPath.replace(/(\.json)?$/, '.proof.json'))
+  if (!existsSync(proofPath))
+    throw new NotFoundError('The proof file does not exist', { details: proofPath, hint: 'Pass --proof FILE.' })
+  const model = loadModelPackage({ dir: options.model ?? join(BUNDLED_MODELS_DIR, 'transaction-risk') })
+  const result = await withChain(options, async (client) => {
+    let verifier = options.onChain ? address(options.onChain, '--on-chain') : undefined
+    let vk = options.vk ? address(options.vk, '--vk') : undefined
+    if (!verifier) {
+      note(options, 'no --on-chain: deploying the verifier on the in-process dev chain first...')
+      const deployment = await deployVerifier({ client, package: model })
+      verifier = deployment.verifier
+      vk = deployment.vk
+    }
+    return {
+      verifier,
+      chainId: client.chainId.toString(),
+      ...(await verifyOnChain({
+        client,
+        verifier,
+        vk,
+        proof: new Uint8Array(readFileSync(proofPath)),
+        receipt,
+        outputScales: model.manifest.ezkl.outputScales,
+        outputSizes: model.manifest.outputs.map((tensor) => tensor.shape.reduce((a, b) => a * b, 1)),
+      })),
+    }
+  })
+  if (!result.valid)
+    throw new ProofError('The verifier on chain does not accept the receipt', {
+      details: result.reason,
+      hint: 'The receipt, the proof or the verifier belong to different models, or one was changed.',
+      docsPath: 'chain.md',
+    })
+  printResult(
+    options,
+    { valid: true, verifier: result.verifier, chainId: result.chainId, gas: result.gas?.toString() },
+    () => `valid on chain ${result.chainId}: verifier ${result.verifier} accepts the proof (${result.gas} gas as a transaction)`,
+  )
+}
+
+/**
+ * `--anchored ADDRESS`: checks a local trace against its anchored checkpoint (also `verity trace verify --anchored`).
+ *
+ * @example
+ * ```ts
+ * await verifyAnchoredTraceAction('run.trace.jsonl', { anchored: '0x…', rpc: 'http://127.0.0.1:8545' })
+ * ```
+ */
+export async function verifyAnchoredTraceAction(tracePath: string, options: ChainOptions & { anchored: string }): Promise<void> {
+  const [{ verifyAnchoredTrace }, { attachVerityContract }, { TraceVerificationError }] = await Promise.all([
+    import('../../chain/trace-anchor.js'),
+    import('../../chain/verity-contracts.js'),
+    import('../../errors.js'),
+  ])
+  const verdict = await withChain(options, async (client) => {
+    const anchor = await attachVerityContract({
+      client,
+      name: 'TraceAnchor',
+      address: address(options.anchored, '--anchored'),
+    })
+    return verifyAnchoredTrace({ anchor, path: resolve(tracePath) })
+  })
+  if (!verdict.ok)
+    throw new TraceVerificationError(`The trace is ${verdict.status} with respect to its anchor`, {
+      details: verdict.reason,
+      hint: 'The local log is not the one that was anchored: restore it from a copy you trust.',
+      docsPath: 'chain.md',
+      meta: { status: verdict.status },
+    })
+  printResult(options, verdict, () => `consistent: ${verdict.reason}`)
+}
+
+/**
+ * Anchors the latest checkpoint of a trace (`verity chain anchor`, `verity trace anchor`).
+ *
+ * @example
+ * ```ts
+ * await anchorTraceAction('run.trace.jsonl', { anchor: '0x…', rpc: 'http://127.0.0.1:8545' })
+ * ```
+ */
+export async function anchorTraceAction(tracePath: string, options: ChainOptions & { anchor: string }): Promise<void> {
+  const [{ anchorCheckpoint, latestCheckpoint }, { attachVerityContract }] = await Promise.all([
+    import('../../chain/trace-anchor.js'),
+    import('../../chain/verity-contracts.js'),
+  ])
+  const checkpoint = await latestCheckpoint(resolve(tracePath))
+  const result = await withChain(options, async (client) => {
+    const anchor = await attachVerityContract({ client, name: 'TraceAnchor', address: address(options.anchor, '--anchor') })
+    return anchorCheckpoint({ anchor, checkpoint })
+  })
+  printResult(
+    options,
+    {
+      origin: checkpoint.origin,
+      agent: checkpoint.agent,
+      size: checkpoint.size,
+      root: checkpoint.root,
+      transaction: result.hash,
+      gas: result.gasUsed.toString(),
+    },
+    () =>
+      `anchored ${checkpoint.origin} at size ${checkpoint.size} (root ${checkpoint.root}) in ${result.hash}, ${result.gasUsed} gas`,
+  )
+}
+
+/**
+ * Adds `verity trace anchor FILE --anchor ADDRESS` to the existing `trace` command group.
+ *
+ * @example
+ * ```ts
+ * createProgram({ registrations: [registerTraceCommands, registerTraceAnchorCommand] })
+ * ```
+ */
+export function registerTraceAnchorCommand(program: Command): void {
+  const trace = program.commands.find((command) => command.name() === 'trace') ?? program.command('trace')
+  trace
+    .command('anchor')
+    .description('Anchor the latest signed checkpoint of a trace in a TraceAnchor contract (see `verity chain`)')
+    .argument('<trace>', 'trace .jsonl file')
+    .requiredOption('--anchor <address>', 'the TraceAnchor contract')
+    .option(...rpcOption)
+    .option(...homeOption)
+    .option('--json', 'print JSON')
+    .action(anchorTraceAction)
+}
+
 const rpcOption = ['--rpc <url>', 'JSON-RPC URL (default: an in-process Hardhat dev chain, gone when the command exits)'] as const
 const homeOption = [
   '--home <dir>',
@@ -141,65 +295,7 @@ export function registerChainCommands(program: Command): void {
     .option(...rpcOption)
     .option(...homeOption)
     .option('--json', 'print JSON')
-    .action(
-      async (receiptFile: string, options: ChainOptions & { onChain?: string; vk?: string; proof?: string; model?: string }) => {
-        const [{ loadModelPackage }, { deployVerifier }, { verifyOnChain }, { BUNDLED_MODELS_DIR }] = await Promise.all([
-          import('../../proofs/model-package.js'),
-          import('../../chain/evm-verifier.js'),
-          import('../../chain/verify-on-chain.js'),
-          import('../home.js'),
-        ])
-        const receiptPath = resolve(receiptFile)
-        let receipt: unknown
-        try {
-          receipt = JSON.parse(readFileSync(receiptPath, 'utf8'))
-        } catch (cause) {
-          throw new InvalidInputError('Could not read the receipt', {
-            details: `${receiptPath}: ${(cause as Error).message}`,
-            cause,
-          })
-        }
-        const proofPath = resolve(options.proof ?? receiptPath.replace(/(\.json)?$/, '.proof.json'))
-        if (!existsSync(proofPath))
-          throw new NotFoundError('The proof file does not exist', { details: proofPath, hint: 'Pass --proof FILE.' })
-        const model = loadModelPackage({ dir: options.model ?? join(BUNDLED_MODELS_DIR, 'transaction-risk') })
-        const result = await withChain(options, async (client) => {
-          let verifier = options.onChain ? address(options.onChain, '--on-chain') : undefined
-          let vk = options.vk ? address(options.vk, '--vk') : undefined
-          if (!verifier) {
-            note(options, 'no --on-chain: deploying the verifier on the in-process dev chain first...')
-            const deployment = await deployVerifier({ client, package: model })
-            verifier = deployment.verifier
-            vk = deployment.vk
-          }
-          return {
-            verifier,
-            chainId: client.chainId.toString(),
-            ...(await verifyOnChain({
-              client,
-              verifier,
-              vk,
-              proof: new Uint8Array(readFileSync(proofPath)),
-              receipt,
-              outputScales: model.manifest.ezkl.outputScales,
-              outputSizes: model.manifest.outputs.map((tensor) => tensor.shape.reduce((a, b) => a * b, 1)),
-            })),
-          }
-        })
-        if (!result.valid)
-          throw new ProofError('The verifier on chain does not accept the receipt', {
-            details: result.reason,
-            hint: 'The receipt, the proof or the verifier belong to different models, or one was changed.',
-            docsPath: 'chain.md',
-          })
-        printResult(
-          options,
-          { valid: true, verifier: result.verifier, chainId: result.chainId, gas: result.gas?.toString() },
-          () =>
-            `valid on chain ${result.chainId}: verifier ${result.verifier} accepts the proof (${result.gas} gas as a transaction)`,
-        )
-      },
-    )
+    .action(verifyReceiptOnChainAction)
 
   chain
     .command('deploy')
@@ -218,11 +314,18 @@ export function registerChainCommands(program: Command): void {
         deployVerityContract({ client, name: name as 'TraceAnchor' | 'ModelRegistry' | 'ProverMarket' }).then((value) => ({
           ...value,
           chainId: client.chainId.toString(),
+          from: client.address,
         })),
       )
       printResult(
         options,
-        { contract: name, address: deployed.address, chainId: deployed.chainId, gas: deployed.deployment.gasUsed.toString() },
+        {
+          contract: name,
+          address: deployed.address,
+          chainId: deployed.chainId,
+          from: deployed.from,
+          gas: deployed.deployment.gasUsed.toString(),
+        },
         () => `${name} at ${deployed.address} on chain ${deployed.chainId} (${deployed.deployment.gasUsed} gas)`,
       )
     })
@@ -235,30 +338,7 @@ export function registerChainCommands(program: Command): void {
     .option(...rpcOption)
     .option(...homeOption)
     .option('--json', 'print JSON')
-    .action(async (tracePath: string, options: ChainOptions & { anchor: string }) => {
-      const [{ anchorCheckpoint, latestCheckpoint }, { attachVerityContract }] = await Promise.all([
-        import('../../chain/trace-anchor.js'),
-        import('../../chain/verity-contracts.js'),
-      ])
-      const checkpoint = await latestCheckpoint(resolve(tracePath))
-      const result = await withChain(options, async (client) => {
-        const anchor = await attachVerityContract({ client, name: 'TraceAnchor', address: address(options.anchor, '--anchor') })
-        return anchorCheckpoint({ anchor, checkpoint })
-      })
-      printResult(
-        options,
-        {
-          origin: checkpoint.origin,
-          agent: checkpoint.agent,
-          size: checkpoint.size,
-          root: checkpoint.root,
-          transaction: result.hash,
-          gas: result.gasUsed.toString(),
-        },
-        () =>
-          `anchored ${checkpoint.origin} at size ${checkpoint.size} (root ${checkpoint.root}) in ${result.hash}, ${result.gasUsed} gas`,
-      )
-    })
+    .action(anchorTraceAction)
 
   chain
     .command('verify-trace')
@@ -268,27 +348,5 @@ export function registerChainCommands(program: Command): void {
     .option(...rpcOption)
     .option(...homeOption)
     .option('--json', 'print JSON')
-    .action(async (tracePath: string, options: ChainOptions & { anchored: string }) => {
-      const [{ verifyAnchoredTrace }, { attachVerityContract }, { TraceVerificationError }] = await Promise.all([
-        import('../../chain/trace-anchor.js'),
-        import('../../chain/verity-contracts.js'),
-        import('../../errors.js'),
-      ])
-      const verdict = await withChain(options, async (client) => {
-        const anchor = await attachVerityContract({
-          client,
-          name: 'TraceAnchor',
-          address: address(options.anchored, '--anchored'),
-        })
-        return verifyAnchoredTrace({ anchor, path: resolve(tracePath) })
-      })
-      if (!verdict.ok)
-        throw new TraceVerificationError(`The trace is ${verdict.status} with respect to its anchor`, {
-          details: verdict.reason,
-          hint: 'The local log is not the one that was anchored: restore it from a copy you trust.',
-          docsPath: 'chain.md',
-          meta: { status: verdict.status },
-        })
-      printResult(options, verdict, () => `consistent: ${verdict.reason}`)
-    })
+    .action(verifyAnchoredTraceAction)
 }

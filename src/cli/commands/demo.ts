@@ -1,19 +1,16 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { passphraseGuard } from '../../access/passphrase-guard.js'
 import { createVerityAgent } from '../../agent/create-verity-agent.js'
 import { createProofPolicy } from '../../agent/policy.js'
-import { createScriptedChatModel } from '../../agent/scripted-chat-model.js'
+import { createScriptedChatModel, scriptedDecision } from '../../agent/scripted-chat-model.js'
 import { traceRecorder } from '../../agent/trace-recorder.js'
 import { vaultMemoryStore } from '../../agent/vault-memory-store.js'
-import { randomId } from '../../crypto/random.js'
 import { TraceVerificationError } from '../../errors.js'
-import { AGENT_KEYSTORE_FILE, createAgentIdentity, loadAgentIdentity } from '../../identity/agent-identity.js'
-import { createHashingEmbedder } from '../../memory/embedders/index.js'
-import { createVault, openVault, type Vault } from '../../memory/vault.js'
+import { AGENT_KEYSTORE_FILE } from '../../identity/agent-identity.js'
+import { openVault } from '../../memory/vault.js'
+import { createProver } from '../../proofs/create-prover.js'
 import { loadModelPackage } from '../../proofs/model-package.js'
-import { createProverPool } from '../../proofs/prover-pool.js'
 import { provenTool } from '../../tools/proven-tool.js'
 import { receiptDirectory } from '../../tools/receipt-directory.js'
 import { createTraceReceiptVerifier, type TraceReceiptDetail } from '../../tools/trace-receipt-verifier.js'
@@ -22,6 +19,7 @@ import type { TraceEntryLine } from '../../trace/entry.js'
 import { openTrace } from '../../trace/open-trace.js'
 import { readTraceFile } from '../../trace/read-trace.js'
 import { verifyTrace } from '../../trace/verify-trace.js'
+import { newRunId, openHomeIdentity, openHomeVault, prepareHome } from '../agent-home.js'
 import { BUNDLED_MODELS_DIR, homePassphrase } from '../home.js'
 import { printResult } from '../output.js'
 
@@ -112,36 +110,32 @@ export type RunDemoReturnType = {
  * ```
  */
 export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoReturnType> {
-  const home = resolve(parameters.home)
+  const home = prepareHome(parameters.home)
   const step = parameters.onStep ?? (() => undefined)
-  mkdirSync(home, { recursive: true, mode: 0o700 })
 
   // 1. Passphrase and identity.
-  const { passphrase, file: passphraseFile } = homePassphrase(home)
-  const keystore = join(home, AGENT_KEYSTORE_FILE)
-  const identityCreated = !existsSync(keystore)
-  step(identityCreated ? 'creating the agent identity (encrypted keystore)' : 'unlocking the agent identity')
-  const identity = identityCreated
-    ? await createAgentIdentity({ home, passphrase })
-    : await loadAgentIdentity({ home, passphrase })
+  const { file: passphraseFile } = homePassphrase(home)
+  step(
+    existsSync(join(home, AGENT_KEYSTORE_FILE))
+      ? 'unlocking the agent identity'
+      : 'creating the agent identity (encrypted keystore)',
+  )
+  const { identity, created: identityCreated } = await openHomeIdentity(home)
 
   // 2. Vault (reopened on later runs; seeded when created).
-  const vaultPath = join(home, 'vault')
-  const embedder = createHashingEmbedder()
-  const guards = [passphraseGuard({ passphrase })]
-  const vaultCreated = !existsSync(vaultPath)
-  step(vaultCreated ? 'creating the encrypted vault and seeding memories' : 'opening the encrypted vault')
-  const vault: Vault = vaultCreated
-    ? await createVault({ path: vaultPath, guards, embedder })
-    : await openVault({ path: vaultPath, guards, embedder })
+  step(existsSync(join(home, 'vault')) ? 'opening the encrypted vault' : 'creating the encrypted vault and seeding memories')
+  const { vault, created: vaultCreated, path: vaultPath, guards, embedder } = await openHomeVault({ home })
 
-  const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomId().slice(0, 8)}`
+  const runId = newRunId()
   const runDir = join(home, 'runs', runId)
   mkdirSync(runDir, { recursive: true })
   const tracePath = join(runDir, 'trace.jsonl')
   const receiptsDir = join(runDir, 'receipts')
-  const pool = createProverPool({ workers: 1 })
+  // the fastest backend here: native EZKL when the pinned toolchain is installed, else wasm
+  const prover = await createProver({ workers: 1 })
+  step(`proving with the ${prover.kind} backend`)
   let answer = ''
+  let decision = ''
   try {
     if (vaultCreated)
       await vault.add(
@@ -156,7 +150,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
     // 3. The agent: offline planner, vault memory, the proven model, the signed trace.
     const model = loadModelPackage({ dir: join(BUNDLED_MODELS_DIR, DEMO_MODEL) })
     const risk = provenTool({
-      tool: verifiableInferenceTool({ package: model, pool }),
+      tool: verifiableInferenceTool({ package: model, prover }),
       receipts: receiptDirectory({ dir: receiptsDir }),
     })
     const trace = await openTrace({
@@ -179,6 +173,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
       try {
         const result = await agent.invoke(TASK)
         answer = result.answer
+        decision = scriptedDecision(result.messages.at(-1)) ?? answer
       } finally {
         clearInterval(ticker)
       }
@@ -189,7 +184,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
       throw error
     }
   } finally {
-    await pool.close({ drain: false })
+    await prover.close()
     await vault.close()
   }
 
@@ -228,7 +223,6 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
           }
         }),
     )
-  const decision = /Decision: ([\s\S]*)$/.exec(answer)?.[1]?.trim() ?? answer
   const info = await (async () => {
     const reopened = await openVault({ path: vaultPath, guards, embedder, readOnly: true })
     try {
@@ -271,7 +265,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
     },
     files: {
       home,
-      keystore,
+      keystore: join(home, AGENT_KEYSTORE_FILE),
       passphrase: passphraseFile,
       vault: vaultPath,
       trace: tracePath,

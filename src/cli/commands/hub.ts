@@ -233,7 +233,13 @@ export function registerHubCommands(program: Command): void {
       const { parseReleaseReference } = await import('../../hub/release-store.js')
       const localHub = await hubFor(options)
       const root = parseCid(isCid(reference) ? reference : localHub.releases.resolve(parseReleaseReference(reference)).packageCid)
-      const written = await exportCar({ root, blockstore: localHub.blocks, file: options.car })
+      const progress = createProgressBar({ enabled: !options.json })
+      const written = await exportCar({
+        root,
+        blockstore: localHub.blocks,
+        file: options.car,
+        onProgress: progress.report,
+      }).finally(() => progress.stop())
       printResult(
         options,
         { file: written.file, root: root.toString(), bytes: written.bytes },
@@ -249,7 +255,12 @@ export function registerHubCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (file: string, options: HubOptions) => {
       const { importCar } = await import('../../hub/car-file.js')
-      const imported = await importCar({ source: file, blockstore: (await hubFor(options)).blocks })
+      const progress = createProgressBar({ enabled: !options.json })
+      const imported = await importCar({
+        source: file,
+        blockstore: (await hubFor(options)).blocks,
+        onProgress: progress.report,
+      }).finally(() => progress.stop())
       const roots = imported.roots.map((root) => root.toString())
       printResult(
         options,

@@ -27,7 +27,16 @@ export async function readModelInput(model: ModelPackage, file: string): Promise
   return parseToolArguments(model, value)
 }
 
-type InferOptions = { input: string; prove?: boolean; receipt: string; proof?: string; crossCheck?: boolean; json?: boolean }
+type InferOptions = {
+  input: string
+  prove?: boolean
+  receipt: string
+  proof?: string
+  crossCheck?: boolean
+  prover?: string
+  redis?: string
+  json?: boolean
+}
 
 /**
  * `verity infer DIR --input FILE [--prove]`.
@@ -47,23 +56,34 @@ export function registerInferCommands(program: Command): void {
     .option('--receipt <file>', 'where to write the receipt (with --prove)', 'receipt.json')
     .option('--proof <file>', 'where to write the proof (default: RECEIPT with .proof.json)')
     .option('--no-cross-check', 'skip the onnxruntime cross-check')
+    .option(
+      '--prover <kind>',
+      'prover backend: auto (native if installed, else wasm), native, wasm, queue (default $VERITY_PROVER or auto)',
+    )
+    .option('--redis <url>', 'enqueue the proof on a prover fleet (implies --prover queue)')
     .option('--json', 'print JSON')
     .action(async (dir: string, options: InferOptions) => {
       // heavy modules (EZKL engine, onnxruntime, worker pool) load only when the command runs
-      const [{ loadModelPackage }, { createOnnxRunner }, { createProverPool }, { runVerifiableInference }] = await Promise.all([
+      const [{ loadModelPackage }, { createOnnxRunner }, { createProver }, { runVerifiableInference }] = await Promise.all([
         import('../../proofs/model-package.js'),
         import('../../proofs/onnx-runtime.js'),
-        import('../../proofs/prover-pool.js'),
+        import('../../proofs/create-prover.js'),
         import('../../proofs/verifiable-inference.js'),
       ])
       const model = loadModelPackage({ dir })
       const input = await readModelInput(model, options.input)
       const runner =
         options.crossCheck === false ? undefined : await createOnnxRunner({ model: model.onnx, inputs: model.manifest.inputs })
-      const pool = options.prove ? createProverPool({ workers: 1, maxQueue: 1 }) : undefined
-      if (pool && !options.json) process.stderr.write('proving (a few seconds)...\n')
+      const prover = options.prove
+        ? await createProver({
+            kind: (options.redis ? 'queue' : options.prover) as 'auto' | 'wasm' | 'native' | 'queue' | undefined,
+            redis: options.redis,
+            workers: 1,
+          })
+        : undefined
+      if (prover && !options.json) process.stderr.write(`proving with the ${prover.kind} backend...\n`)
       try {
-        const run = await runVerifiableInference({ package: model, input, pool, crossCheck: runner })
+        const run = await runVerifiableInference({ package: model, input, prover, crossCheck: runner })
         let receipt = run.receipt
         let files: { receipt: string; proof: string } | undefined
         if (run.settled) {
@@ -101,7 +121,7 @@ export function registerInferCommands(program: Command): void {
         })
       } finally {
         await runner?.release()
-        await pool?.close({ drain: false })
+        await prover?.close()
       }
     })
 }

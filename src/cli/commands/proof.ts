@@ -51,8 +51,14 @@ export function registerProofCommands(program: Command): void {
       'model package (default: the bundled package whose digest the receipt names; ./models is never searched)',
     )
     .option('--srs-digest <sha256>', 'refuse a package whose SRS is not this one (e.g. the ceremony SRS you trust)')
+    .option('--on-chain <address>', 'verify with this EVM verifier instead (see `verity chain verify`)')
+    .option('--vk <address>', 'with --on-chain: the VK artifact of a reusable verifier')
+    .option('--rpc <url>', 'with --on-chain: JSON-RPC URL (default: the in-process dev chain)')
+    .option('--home <dir>', 'with --on-chain: agent home whose keystore signs')
     .option('--json', 'print JSON')
     .action(async (receiptFile: string, options: { proof?: string; model?: string; srsDigest?: string; json?: boolean }) => {
+      const onChain = (options as { onChain?: string }).onChain
+      if (onChain) return (await import('./chain.js')).verifyReceiptOnChainAction(receiptFile, { ...options, onChain })
       // the EZKL engine loads only when the command runs: `verity --help` stays fast
       const [{ loadModelPackage }, { verifyReceipt }] = await Promise.all([
         import('../../proofs/model-package.js'),

@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { InvalidInputError, TraceVerificationError } from '../../errors.js'
 import { createTraceReceiptVerifier } from '../../tools/trace-receipt-verifier.js'
 import type { TraceCheckpointLine } from '../../trace/entry.js'
+import { sendTraceToOtlp } from '../../trace/send-otlp.js'
 import { traceTimeline } from '../../trace/trace-timeline.js'
 import type { TraceVerificationReport } from '../../trace/verify-trace.js'
 import { verifyTrace } from '../../trace/verify-trace.js'
@@ -29,11 +30,15 @@ export function registerTraceCommands(program: Command): void {
     .option('--checkpoint <file...>', 'trusted checkpoint JSON file(s) (e.g. anchored) the trace must contain')
     .option('--receipts <dir...>', 'receipt folders (<id>.json + <id>.proof.json; default: receipts/ beside the trace)')
     .option('--models <dir...>', 'model packages or folders of them (default: ./models and the bundled models)')
+    .option('--anchored <address>', 'check the trace against its checkpoint anchored in this TraceAnchor (see `verity chain`)')
+    .option('--rpc <url>', 'with --anchored: JSON-RPC URL')
     .option('--json', 'print JSON')
     .action(
       async (
         file: string,
         options: {
+          anchored?: string
+          rpc?: string
           allowIncomplete?: boolean
           requireComplete?: boolean
           checkpoint?: string[]
@@ -42,6 +47,8 @@ export function registerTraceCommands(program: Command): void {
           json?: boolean
         },
       ) => {
+        if (options.anchored)
+          return (await import('./chain.js')).verifyAnchoredTraceAction(file, { ...options, anchored: options.anchored })
         const trustedCheckpoints = (options.checkpoint ?? []).map((path) => readCheckpoint(path))
         // Linked receipts are checked through the proofs module when receipts are at hand.
         const receiptDirectories = options.receipts ?? [join(dirname(resolve(file)), 'receipts')].filter((dir) => existsSync(dir))
@@ -72,6 +79,35 @@ export function registerTraceCommands(program: Command): void {
         }
       },
     )
+  trace
+    .command('export')
+    .description('Send a trace as OpenTelemetry GenAI spans to an OTLP/HTTP collector')
+    .argument('<file>', 'trace .jsonl file')
+    .requiredOption('--otlp <url>', 'OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces')
+    .option('--header <name=value...>', 'extra HTTP header(s) for the collector')
+    .option('--service-name <name>', 'service.name of the exported resource (default verity)')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: { otlp: string; header?: string[]; serviceName?: string; json?: boolean }) => {
+      const headers: Record<string, string> = {}
+      for (const header of options.header ?? []) {
+        const at = header.indexOf('=')
+        if (at <= 0)
+          throw new InvalidInputError('A header must be name=value', { details: header, hint: '--header authorization=Bearer…' })
+        headers[header.slice(0, at)] = header.slice(at + 1)
+      }
+      const result = await sendTraceToOtlp({
+        path: resolve(file),
+        url: options.otlp,
+        headers,
+        serviceName: options.serviceName,
+      })
+      printResult(
+        options,
+        result,
+        () =>
+          `sent ${result.spans} spans (trace id ${result.traceId}${result.verified ? '' : ', trace FAILED verification'}) to ${result.url}`,
+      )
+    })
   trace
     .command('show')
     .description('Print a readable timeline of a trace: seq, time, kind, summary, refs, receipt status')

@@ -6,6 +6,7 @@ import type { Guard } from '../../access/guard.js'
 import type { LitNetwork } from '../../access/lit-network.js'
 import type { OwnerGuardReturnType } from '../../access/owner-guard.js'
 import { InvalidInputError, StorageError } from '../../errors.js'
+import { COMMIT_FILE } from '../../memory/vault-format.js'
 import { printResult } from '../output.js'
 
 /**
@@ -33,7 +34,6 @@ async function load() {
     ownerGuard: owner.ownerGuard,
     passphraseGuard: passphrase.passphraseGuard,
     openVault: memory.openVault,
-    COMMIT_FILE: memory.COMMIT_FILE,
     getAddress: ethers.getAddress,
   }
 }
@@ -160,7 +160,7 @@ export function registerVaultAccessCommands(program: Command): void {
     .requiredOption('--recipient <recipient>', 'the recipient as `verity vault grants` lists it')
     .action(async (dir: string, options: OpenOptions & { recipient: string }) => {
       const modules = await load()
-      const { litGuard, ownerGuard, openVault, COMMIT_FILE } = modules
+      const { litGuard, ownerGuard, openVault } = modules
       const openers = openerGuards(modules, options)
       const opened = await openVault({ path: dir, guards: openers })
       try {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { InvalidInputError, NotFoundError } from '../../errors.js'
 import type { MemoryRecord } from '../../memory/record.js'
@@ -114,6 +115,23 @@ async function withVault<T>(
   }
 }
 
+/** The memory text of `vault add`: `--text`, or `--text-file FILE` / `-` for stdin (so it never shows in `ps`). */
+function readMemoryText(options: { text?: string | undefined; textFile?: string | undefined }): string {
+  if ((options.text === undefined) === (options.textFile === undefined))
+    throw new InvalidInputError('Pass the memory with exactly one of --text or --text-file', {
+      hint: 'Use `--text-file note.txt`, or pipe it in with `--text-file -` (keeps the text out of `ps`).',
+    })
+  if (options.text !== undefined) return options.text
+  const file = options.textFile as string
+  let text: string
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8')
+  } catch (cause) {
+    throw new NotFoundError('Cannot read the memory text', { details: `${file}: ${(cause as Error).message}`, cause })
+  }
+  return text.endsWith('\n') ? text.slice(0, text.endsWith('\r\n') ? -2 : -1) : text
+}
+
 function parseMeta(text: string | undefined): Record<string, never> | undefined {
   if (text === undefined) return undefined
   try {
@@ -187,19 +205,26 @@ export function registerVaultCommands(program: Command): void {
   vault
     .command('add')
     .argument('<dir>', 'vault folder')
-    .requiredOption('--text <text>', 'the memory')
+    .option('--text <text>', 'the memory (visible to other users in `ps`: prefer --text-file)')
+    .option('--text-file <file>', 'read the memory from a file, or from stdin with `-` (one trailing newline is dropped)')
     .option('--meta <json>', 'metadata as a JSON object')
     .option('--namespace <name>', 'namespace (default: default)')
     .option('--id <id>', 'id (default: random)')
     .option('--json', 'JSON output')
     .description('Add a memory')
-    .action(async (directory: string, options: JsonOption & { text: string; meta?: string; namespace?: string; id?: string }) => {
-      const metadata = parseMeta(options.meta)
-      const record = await withVault(directory, options, false, (open) =>
-        open.add({ text: options.text, metadata, namespace: options.namespace, id: options.id }),
-      )
-      printResult(options, recordJson(record), () => record.id)
-    })
+    .action(
+      async (
+        directory: string,
+        options: JsonOption & { text?: string; textFile?: string; meta?: string; namespace?: string; id?: string },
+      ) => {
+        const text = readMemoryText(options)
+        const metadata = parseMeta(options.meta)
+        const record = await withVault(directory, options, false, (open) =>
+          open.add({ text, metadata, namespace: options.namespace, id: options.id }),
+        )
+        printResult(options, recordJson(record), () => record.id)
+      },
+    )
 
   vault
     .command('search')

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { parseInput } from '../../validation.js'
+import { tokenize } from '../tokenize.js'
 import type { Embedder } from './embedder.js'
 
 /**
@@ -55,12 +56,7 @@ function fnv1a(text: string, seed: number): number {
  * ```
  */
 export function hashingFeatures(text: string): Map<string, number> {
-  const tokens =
-    text
-      .normalize('NFKC')
-      .toLowerCase()
-      .match(/[\p{L}\p{N}]+/gu) ?? []
-  const words = tokens.filter((word) => !STOP_WORDS.has(word))
+  const words = tokenize(text).filter((word) => !STOP_WORDS.has(word))
   const counts = new Map<string, number>()
   const add = (feature: string) => counts.set(feature, (counts.get(feature) ?? 0) + 1)
   for (let index = 0; index < words.length; index++) {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { InvalidInputError } from '../../../src/errors.js'
-import { createHashingEmbedder, hashingFeatures } from '../../../src/memory/embedders/index.js'
+import { createHashingEmbedder, hashingFeatures } from '../../../src/memory/embedders/hashing-embedder.js'
 
 const embedder = createHashingEmbedder()
 

@@ -16,7 +16,12 @@ import { deployVerifier, renderEvmVerifier } from '../src/chain/evm-verifier.js'
 import { digestToBytes32, registerModel } from '../src/chain/model-registry.js'
 import { postProvingJob, submitProof, withdrawPayment } from '../src/chain/prover-market.js'
 import { fixedPoint, releasePayment, requestPayment } from '../src/chain/risk-gate.js'
-import { type AnchorableCheckpoint, anchorCheckpoint, anchorCheckpointBatch, latestCheckpoint } from '../src/chain/trace-anchor.js'
+import {
+  type AnchorableCheckpoint,
+  anchorCheckpoint,
+  anchorCheckpointBatch,
+  latestCheckpoint,
+} from '../src/chain/trace-anchor.js'
 import { verifyOnChain } from '../src/chain/verify-on-chain.js'
 import { deployVerityContract } from '../src/chain/verity-contracts.js'
 import { utf8ToBytes } from '../src/crypto/bytes.js'
@@ -53,12 +58,18 @@ export default async function run(): Promise<BenchmarkReport> {
     const perModel = await deployVerifier({ client, package: model, rendered: await renderEvmVerifier({ package: model }) })
     const reusableRendered = await renderEvmVerifier({ package: model, reusable: true })
     const reusable = await deployVerifier({ client, package: model, rendered: reusableRendered })
-    const secondArtifact = await deployVerifier({ client, package: model, rendered: reusableRendered, reusableVerifier: reusable.verifier })
+    const secondArtifact = await deployVerifier({
+      client,
+      package: model,
+      rendered: reusableRendered,
+      reusableVerifier: reusable.verifier,
+    })
     const verifyPerModel = await verifyOnChain({ client, verifier: perModel.verifier, proof })
     const verifyReusable = await verifyOnChain({ client, verifier: reusable.verifier, vk: reusable.vk, proof })
     if (!verifyPerModel.valid || !verifyReusable.valid) throw new Error('the proof did not verify on chain')
 
-    const gate = (await deployVerityContract({ client, name: 'RiskGate', args: [perModel.verifier, fixedPoint(0.5, 7)] })).contract
+    const gate = (await deployVerityContract({ client, name: 'RiskGate', args: [perModel.verifier, fixedPoint(0.5, 7)] }))
+      .contract
     const { id } = await requestPayment({ gate, to: '0x000000000000000000000000000000000000bEEF', value: parseEther('1') })
     const release = await releasePayment({ gate, id, proof })
 
@@ -110,10 +121,17 @@ export default async function run(): Promise<BenchmarkReport> {
       benchmark: 'chain',
       startedAt,
       machine: machine(),
-      parameters: { agents: AGENTS, network: 'hardhat in-process (Cancun)', model: 'transaction-risk (logrows 10)', solc: '0.8.28, optimizer 1 run (verifiers) / 200 (contracts)' },
+      parameters: {
+        agents: AGENTS,
+        network: 'hardhat in-process (Cancun)',
+        model: 'transaction-risk (logrows 10)',
+        solc: '0.8.28, optimizer 1 run (verifiers) / 200 (contracts)',
+      },
       metrics: [
         gas('deploy verifier, per model (Halo2Verifier)', perModel.verifierDeployment?.gasUsed, { baseline }),
-        gas('deploy reusable verifier (Halo2VerifierReusable, once for all models)', reusable.verifierDeployment?.gasUsed, { baseline }),
+        gas('deploy reusable verifier (Halo2VerifierReusable, once for all models)', reusable.verifierDeployment?.gasUsed, {
+          baseline,
+        }),
         gas('deploy VK artifact (per model, with the reusable verifier)', reusable.vkDeployment?.gasUsed, { baseline }),
         gas('deploy a second model on the reusable verifier (artifact only)', secondArtifact.vkDeployment?.gasUsed, { baseline }),
         gas('verify one proof, per-model verifier', verifyPerModel.gas, { baseline }),

@@ -249,3 +249,7 @@ export class UnauthenticatedError extends defineError('UnauthenticatedError', 'V
 export class RateLimitedError extends defineError('RateLimitedError', 'VERITY_RATE_LIMITED') {}
 /** A daemon request body is larger than the configured limit. */
 export class PayloadTooLargeError extends defineError('PayloadTooLargeError', 'VERITY_PAYLOAD_TOO_LARGE') {}
+
+// --- langchain room (issue 11): a named chat model whose provider package is missing or unknown ---
+/** `--model provider:model` names a provider that is unknown or whose LangChain package is not installed. */
+export class ModelProviderError extends defineError('ModelProviderError', 'VERITY_MODEL_PROVIDER') {}

@@ -1,7 +1,7 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { AgentIdentity } from '../identity/agent-identity.js'
 import type { Vault } from '../memory/vault.js'
 import type { TraceWriter } from '../trace/open-trace.js'
-import type { ScriptedChatModel } from './scripted-chat-model.js'
 
 /**
  * The contract of a script run by `verity agent run SCRIPT`: a `.ts`, `.js` or `.mjs` module whose
@@ -39,8 +39,8 @@ export type AgentScriptContext = {
   openVault(parameters?: { name?: string | undefined }): Promise<Vault>
   /** Opens a new signed trace `<home>/runs/<runId>/<name>.jsonl` (default name `trace`), ended when the script returns. */
   openTrace(parameters?: { name?: string | undefined }): Promise<TraceWriter>
-  /** The offline planner model (swap for any LangChain chat model). */
-  model(): ScriptedChatModel
+  /** The run's chat model: `--model provider:model` through `initChatModel`, else the offline planner. */
+  model(): BaseChatModel
   /** Progress lines on stderr. */
   log(message: string): void
 }

@@ -6,7 +6,7 @@ import { parseInput } from '../validation.js'
 import { newId, sealKeyring, type VaultHeader, type VaultWriter } from './vault-format.js'
 import { grantOptionsSchema, guardSchema, revokeSchema, rotateSchema } from './vault-input.js'
 import { recipientKey } from './vault-load.js'
-import type { VaultSession } from './vault-session.js'
+import type { KeyHost } from './vault-session-state.js'
 import type { Grant, GrantOptions } from './vault-types.js'
 import { newWriterKey, writerPublicKey } from './vault-writer-key.js'
 
@@ -16,7 +16,7 @@ import { newWriterKey, writerPublicKey } from './vault-writer-key.js'
  * upgrade of a format-1 vault. `docs/access.md` says what each promises.
  */
 
-export function listGrants(session: VaultSession): Grant[] {
+export function listGrants(session: KeyHost): Grant[] {
   session.assertOpen()
   const writers = new Set((session.state.header.writer?.recipients ?? []).map(recipientKey))
   return session.state.header.stanzas.map((stanza) => ({
@@ -37,7 +37,7 @@ export function stanzaPayload(dataKey: Uint8Array, writerSeed: Uint8Array | unde
   return out
 }
 
-export async function grantAccess(session: VaultSession, guard: Guard, options: GrantOptions = {}): Promise<Grant> {
+export async function grantAccess(session: KeyHost, guard: Guard, options: GrantOptions = {}): Promise<Grant> {
   session.assertWritable()
   const parsed = parseInput(guardSchema, guard, { what: 'vault.grant guard' })
   const { write = false } = parseInput(grantOptionsSchema, options, { what: 'vault.grant options' })
@@ -71,7 +71,7 @@ export async function grantAccess(session: VaultSession, guard: Guard, options: 
  * get data key || writer seed, everyone else the data key. Returns the stanzas and the writer section.
  */
 async function wrapForAll(
-  session: VaultSession,
+  session: KeyHost,
   guards: readonly Guard[],
   dataKey: Uint8Array,
   keyId: string,
@@ -99,12 +99,12 @@ async function wrapForAll(
   return { stanzas, writer: { publicKey: writerPublicKey(writerSeed), recipients: writers } }
 }
 
-function currentWriterRecipients(session: VaultSession): Set<string> {
+function currentWriterRecipients(session: KeyHost): Set<string> {
   return new Set((session.state.header.writer?.recipients ?? []).map(recipientKey))
 }
 
 export async function revokeAccess(
-  session: VaultSession,
+  session: KeyHost,
   recipient: string,
   parameters: { guards: Guard[] },
 ): Promise<{ keyId: string }> {
@@ -157,7 +157,7 @@ export async function revokeAccess(
 }
 
 export async function rotateKey(
-  session: VaultSession,
+  session: KeyHost,
   parameters: { guards?: Guard[] | undefined } = {},
 ): Promise<{ keyId: string; segments: number }> {
   session.assertWritable()
@@ -203,7 +203,7 @@ export async function rotateKey(
  * it rewrapped as a writer's (data key || writer seed), other stanzas left as readers', and a
  * signed format-2 commit. Called by {@link openVault}.
  */
-export async function upgradeFromVersion1(session: VaultSession): Promise<void> {
+export async function upgradeFromVersion1(session: KeyHost): Promise<void> {
   return session.exclusive(async () => {
     const { state } = session
     const guard = state.unlockedBy

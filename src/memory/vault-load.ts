@@ -18,7 +18,7 @@ import {
   verifyCommitMac,
 } from './vault-format.js'
 import type { VaultProgress } from './vault-input.js'
-import type { SessionState } from './vault-session.js'
+import type { SessionState } from './vault-session-state.js'
 import { checkVaultState, type ObservedVaultState } from './vault-state.js'
 import type { VaultInfo } from './vault-types.js'
 import { splitStanzaPayload, verifyCommitSignature, writerPublicKey } from './vault-writer-key.js'

@@ -7,7 +7,7 @@ import { matchesFilter } from './exact-index.js'
 import type { JsonValue, MemoryOperation, MemoryRecord } from './record.js'
 import { decodeOperations, encodeOperations, encodeSnapshot } from './segment-codec.js'
 import { type SegmentKind, sealSegment } from './segment-file.js'
-import { canEmbed, type EmbedderDescription, toEmbedding } from './vault-embedder.js'
+import { canEmbed, toEmbedding } from './vault-embedder.js'
 import { removeUnreferencedFiles, writeSegmentBytesDurably } from './vault-files.js'
 import {
   COMMIT_FILE,
@@ -21,7 +21,7 @@ import {
 import { addSchema, deleteSchema, idSchema, listSchema, searchSchema, updateSchema } from './vault-input.js'
 import { grantAccess, listGrants, revokeAccess, rotateKey, upgradeFromVersion1 } from './vault-keys.js'
 import { applyOperation, cloneJson, copyRecord, copyRecords, decodeSegment, observedState, resyncIndex } from './vault-load.js'
-import type { VaultLock } from './vault-lock.js'
+import type { SessionState } from './vault-session-state.js'
 import { recordVaultState } from './vault-state.js'
 import type {
   AddMemory,
@@ -35,7 +35,7 @@ import type {
   Vault,
   VaultInfo,
 } from './vault-types.js'
-import type { SearchFilter, SearchMode, VectorIndex, VectorIndexFactory } from './vector-index.js'
+import type { SearchFilter, SearchMode } from './vector-index.js'
 
 /**
  * The open vault ({@link VaultSession}): reads, writes (each one segment and one signed commit),
@@ -47,35 +47,6 @@ const COMPACT_SEGMENT_RECORDS = 8192
 /** Small segments (fewer operations than this) at the tail are merged once there are more than {@link MERGE_TAIL_AFTER}. */
 const SMALL_SEGMENT_OPERATIONS = 4096
 const MERGE_TAIL_AFTER = 32
-
-// ---------------------------------------------------------------------------------------
-// The open vault
-// ---------------------------------------------------------------------------------------
-
-export type SessionState = {
-  folder: string
-  header: VaultHeader
-  manifest: VaultManifest
-  /** key id -> data key; includes the current one. */
-  keys: Map<string, Uint8Array>
-  /** The writer key's seed (undefined when opened by a reader: read-only). */
-  writerSeed: Uint8Array | undefined
-  /** Rollback state folder of this machine. */
-  stateFolder: string
-  /** The guard whose stanza opened the vault (undefined for a vault just created). */
-  unlockedBy?: Guard | undefined
-  records: Map<string, MemoryRecord>
-  index: VectorIndex
-  indexFactory: VectorIndexFactory
-  indexSource: VaultInfo['indexSource']
-  operationsSinceSnapshot: number
-  snapshotThreshold: number
-  guards: Guard[]
-  embedder: EmbedderDescription | undefined
-  lock: VaultLock | undefined
-  /** Ids whose index entries may differ from the records (a write failed half-way); re-synced before the index is read. */
-  staleIds: Set<string>
-}
 
 /**
  * An open vault: CRUD, search, writes and compaction; key management is in `vault-keys.ts`, loading in

@@ -12,6 +12,7 @@ long-lived worker (src/proofs/native-backend.ts): JSON lines over stdio, one req
    "decompLegs": int, "maxLogrows": int|null}
   {"command": "evm-verifier", "vk": ..., "settings": ..., "srs": ..., "out": DIR, "reusable": bool}
     -> renders Halo2Verifier.sol (or Halo2VerifierReusable.sol + Halo2VerifyingArtifact.sol) into DIR
+  {"command": "evm-calldata", "proof": PATH, "vk": ADDRESS|null} -> {"calldata": "0x..."} (ezkl encode_evm_calldata)
 """
 import asyncio
 import contextlib
@@ -195,6 +196,15 @@ def main():
         fail("wrong-version", f"ezkl {version} is installed, Verity needs {request['expectVersion']}")
     if request["command"] == "build":
         asyncio.run(build(request))
+        return
+    if request["command"] == "evm-calldata":
+        import tempfile
+
+        import ezkl
+
+        with tempfile.TemporaryDirectory() as folder:
+            data = ezkl.encode_evm_calldata(request["proof"], os.path.join(folder, "calldata"), request.get("vk"))
+        answer({"ok": True, "calldata": "0x" + bytes(data).hex()})
         return
     if request["command"] == "evm-verifier":
         asyncio.run(evm_verifier(request))

@@ -15,9 +15,9 @@
 
 export type { BuildModelPackageParameters, BuildModelPackageReturnType, BuildProgressEvent } from './build-model-package.js'
 export { buildModelPackage } from './build-model-package.js'
-export { EZKL_VERSION } from './ezkl-engine.js'
 export type { CreateProverParameters } from './create-prover.js'
 export { createProver } from './create-prover.js'
+export { EZKL_VERSION } from './ezkl-engine.js'
 export type { FleetDeadLetter, FleetJob, FleetResult } from './fleet-job.js'
 export {
   FLEET_CANCEL_CHANNEL,

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
+import type { Job } from 'bullmq'
 import { z } from 'zod'
 import { digest } from '../crypto/digest.js'
 import { parseInput } from '../validation.js'
@@ -33,6 +32,11 @@ export type StartProverNodeParameters = {
   lockDurationMs?: number | undefined
   /** How often the node looks for jobs whose node died (default: the lock duration). */
   stalledIntervalMs?: number | undefined
+  /**
+   * Fetches a package the node lacks into the models folder (e.g. a pull from a Verity hub by digest);
+   * the node then loads it and proves only if its digest is exactly the job's.
+   */
+  fetchPackage?: ((request: { digest: string; name: string; models: string }) => Promise<void>) | undefined
   /** Called on each job event (the CLI prints them). */
   onEvent?: ((event: ProverNodeEvent) => void) | undefined
 }
@@ -59,6 +63,9 @@ const startSchema = z.object({
   concurrency: z.number().int().min(1).max(64).optional(),
   lockDurationMs: z.number().int().min(1000).optional(),
   stalledIntervalMs: z.number().int().min(500).optional(),
+  fetchPackage: z
+    .custom<NonNullable<StartProverNodeParameters['fetchPackage']>>((value) => typeof value === 'function')
+    .optional(),
   onEvent: z.custom<(event: ProverNodeEvent) => void>((value) => typeof value === 'function').optional(),
 })
 
@@ -84,8 +91,8 @@ function scanPackages(dir: string): Map<string, ModelPackage> {
 
 /**
  * Starts a prover node: takes proof jobs from the fleet's BullMQ queue, proves each with the
- * package of exactly the digest the job names (a package it lacks is looked for again in the
- * models folder; one with the job's name but another digest is refused), signs the result with the
+ * package of exactly the digest the job names (a package it lacks is looked for again in the models
+ * folder, then fetched with `fetchPackage` when given; one with the job's name but another digest is refused), signs the result with the
  * node's key, and returns it. A malformed job is dead-lettered at once with the reason; a job that
  * fails every try is dead-lettered with the last reason. A node killed mid-proof loses its lock and
  * another node proves the job; a job completes once.
@@ -98,6 +105,9 @@ function scanPackages(dir: string): Map<string, ModelPackage> {
  */
 export async function startProverNode(parameters: StartProverNodeParameters): Promise<ProverNode> {
   const options = parseInput(startSchema, parameters, { what: 'startProverNode parameters' })
+  // loaded here, not at the top: importing `verity/proofs` must not load the fleet's dependencies
+  const { Queue, UnrecoverableError, Worker } = await import('bullmq')
+  const { Redis } = await import('ioredis')
   let packages = scanPackages(options.models)
   const connection = new Redis(options.redis, { maxRetriesPerRequest: null })
   connection.on('error', () => {}) // ioredis reconnects by itself; BullMQ retries its commands
@@ -113,10 +123,21 @@ export async function startProverNode(parameters: StartProverNodeParameters): Pr
     }
   }
 
-  const packageFor = (job: FleetJob): ModelPackage => {
+  const packageFor = async (job: FleetJob): Promise<ModelPackage> => {
     let model = packages.get(job.package.digest)
     if (!model) {
       packages = scanPackages(options.models) // a package copied in since start
+      model = packages.get(job.package.digest)
+    }
+    if (!model && options.fetchPackage) {
+      try {
+        await options.fetchPackage({ digest: job.package.digest, name: job.package.name, models: resolve(options.models) })
+      } catch (error) {
+        throw new Error(
+          `this node could not fetch package ${job.package.name} (${job.package.digest}): ${(error as Error).message}`,
+        )
+      }
+      packages = scanPackages(options.models)
       model = packages.get(job.package.digest)
     }
     if (model) return model
@@ -138,7 +159,7 @@ export async function startProverNode(parameters: StartProverNodeParameters): Pr
     if (job.id !== data.receiptId.slice('sha256:'.length))
       throw new UnrecoverableError('malformed job: the job id is not its receipt id')
     emit({ type: 'job-started', jobId: String(job.id), attempt: job.attemptsMade + 1 })
-    const model = packageFor(data)
+    const model = await packageFor(data)
     await job.updateProgress({ stage: 'proving', node: options.signer.address, at: Date.now() })
     const result = await options.backend.prove({
       package: model,

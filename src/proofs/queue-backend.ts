@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { type Job, Queue, QueueEvents } from 'bullmq'
-import { Redis } from 'ioredis'
+import type { Job } from 'bullmq'
 import { z } from 'zod'
 import { digest } from '../crypto/digest.js'
 import { AbortedError, InvalidInputError, ProverJobError } from '../errors.js'
@@ -52,6 +51,9 @@ const createSchema = z.object({
  */
 export async function createQueueProver(parameters: CreateQueueProverParameters): Promise<ProverBackend> {
   const options = parseInput(createSchema, parameters, { what: 'createQueueProver parameters' })
+  // loaded here, not at the top: importing `verity/proofs` must not load the fleet's dependencies
+  const { Queue, QueueEvents } = await import('bullmq')
+  const { Redis } = await import('ioredis')
   const connection = new Redis(options.redis, { maxRetriesPerRequest: null })
   connection.on('error', () => {}) // ioredis reconnects by itself; a failed command rejects its caller
   const queue = new Queue<FleetJob, FleetResult>(FLEET_QUEUE, { connection })

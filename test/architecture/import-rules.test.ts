@@ -58,6 +58,12 @@ describe('room import rules (npm run lint)', () => {
     )
     write('src/agent/verity-middleware.ts', "import { tools } from '../tools/memory-tools.js'\nexport const middleware = tools\n")
     write('src/hub/release.ts', "import { receipt } from '../proofs/receipt.js'\nexport const release = receipt\n")
+    // Allowed inside a room: a cycle closed by a type-only import (no load-order effect).
+    write('src/agent/session.ts', "import { helper } from './helper.js'\nexport type Session = { run: typeof helper }\n")
+    write(
+      'src/agent/helper.ts',
+      "import type { Session } from './session.js'\nexport const helper = (session?: Session) => session\n",
+    )
     // Forbidden: a type-only import upward (tools -> agent), plugin -> agent, a new room reaching
     // the trace, a cycle inside a room, a folder with no row, an example reaching into src/.
     write('src/tools/proven-tool.ts', "import type { ProofPolicy } from '../agent/policy.js'\nexport type Proven = ProofPolicy\n")

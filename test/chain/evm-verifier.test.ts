@@ -1,8 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChainClient } from '../../src/chain/chain-client.js'
 import { compileEvmVerifier, deployVerifier, type RenderedEvmVerifier, renderEvmVerifier } from '../../src/chain/evm-verifier.js'
-import { proofCalldata, verifyOnChain } from '../../src/chain/verify-on-chain.js'
+import { encodeVerifierCalldata, proofCalldata, verifyOnChain } from '../../src/chain/verify-on-chain.js'
 import { digest } from '../../src/crypto/digest.js'
+import { findToolchain, runToolchain } from '../../src/proofs/toolchain.js'
 import { demoModel, NETWORKS, openNetwork, type ProvenDemo, provenDemo } from './helpers.js'
 
 /** The proof file with one hex digit of its EVM proof bytes changed. */
@@ -44,6 +48,17 @@ describe('rendering', () => {
     expect(perModel.artifact).toBeUndefined()
     expect(reusable.verifier.source).toContain('contract Halo2VerifierReusable')
     expect(reusable.artifact?.source).toContain('contract Halo2VerifyingArtifact')
+  })
+
+  it('encodes the same calldata as ezkl encode_evm_calldata, per-model and reusable', async () => {
+    const proofPath = join(mkdtempSync(join(tmpdir(), 'verity-calldata-')), 'proof.json')
+    writeFileSync(proofPath, demo.proof)
+    const toolchain = await findToolchain()
+    const vk = '0x1111111111111111111111111111111111111111'
+    const perModelCalldata = await runToolchain(toolchain, { command: 'evm-calldata', proof: proofPath, vk: null })
+    const reusableCalldata = await runToolchain(toolchain, { command: 'evm-calldata', proof: proofPath, vk })
+    expect(encodeVerifierCalldata(proofCalldata(demo.proof))).toBe(perModelCalldata.calldata)
+    expect(encodeVerifierCalldata({ ...proofCalldata(demo.proof), vk })).toBe(reusableCalldata.calldata)
   })
 
   it('reads the calldata of the proof: the EVM proof bytes and the instance that is the receipt output at scale 2^7', () => {

@@ -99,6 +99,16 @@ for (const network of NETWORKS) {
       await withdrawPayment({ market: as(prover, market), token: tokenAddress })
       expect(await token.getFunction('balanceOf')(prover.address)).toBe(100n)
 
+      // a token that reports failure instead of reverting: nothing is escrowed, nothing is paid out
+      await (await token.getFunction('approve')(await market.getAddress(), 200n)).wait()
+      const { jobId: second } = await postProvingJob({ market, job: await jobFor({ token: tokenAddress, bounty: 100n }) })
+      await submitProof({ market: as(prover, market), jobId: second, proof: demo.proof })
+      await (await token.getFunction('setFailing')(true)).wait()
+      await expectRevert(withdrawPayment({ market: as(prover, market), token: tokenAddress }), /TransferFailed/)
+      expect(await market.getFunction('owed')(prover.address, tokenAddress)).toBe(100n)
+      await expectRevert(postProvingJob({ market, job: await jobFor({ token: tokenAddress, bounty: 100n }) }), /TransferFailed/)
+      await (await token.getFunction('setFailing')(false)).wait()
+
       await expectRevert(postProvingJob({ market, job: await jobFor({ deadline: (await now()) - 1 }) }), /DeadlinePassed/)
       const request = async (value: bigint, overrides: Record<string, unknown> = {}) => {
         const job = await jobFor()

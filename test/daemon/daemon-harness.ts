@@ -37,6 +37,7 @@ export async function startTestDaemon(overrides: Partial<DaemonConfigInput> = {}
       return fetch(`${daemon.url}${path}`, {
         method: init.method ?? (init.body !== undefined || init.raw !== undefined ? 'POST' : 'GET'),
         headers,
+        redirect: 'manual',
         ...(init.raw !== undefined ? { body: init.raw } : init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
       })
     },

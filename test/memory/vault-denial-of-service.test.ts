@@ -89,10 +89,10 @@ describe('cheap denial of service', () => {
     const result = spawnSync(
       process.execPath,
       ['--import', 'tsx', main, 'vault', 'create', '/proc/verity-test/x', '--scrypt-log-n', '10', '--json'],
-      { env: { ...process.env, VERITY_PASSPHRASE: 'p' }, encoding: 'utf8', input: '', timeout: 30_000 },
+      { env: { ...process.env, VERITY_PASSPHRASE: 'p' }, encoding: 'utf8', input: '', timeout: 100_000 },
     )
     expect(result.signal).toBeNull() // not killed by the timeout
     expect(result.status).toBe(1)
     expect(JSON.parse(result.stderr.slice(result.stderr.indexOf('{'))).error.code).toMatch(/^VERITY_/)
-  }, 60_000)
+  }, 150_000)
 })

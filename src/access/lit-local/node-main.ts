@@ -12,6 +12,7 @@
  */
 import { dirname } from 'node:path'
 import { z } from 'zod'
+import { litAuthHelpers, litWasm, siweSdk } from '../lit-sdk.js'
 import { startLitLocalNode } from './node-server.js'
 import { readShareFile } from './share-file.js'
 
@@ -25,6 +26,10 @@ const optionsSchema = z.object({
 })
 
 try {
+  // A node serves Lit requests: load the SDK parts it uses before it says it is listening, not on the first request.
+  litWasm()
+  siweSdk()
+  litAuthHelpers()
   const options = optionsSchema.parse(JSON.parse(process.argv[2] ?? '{}'))
   const share = await readShareFile(options.shareFile)
   const node = await startLitLocalNode({

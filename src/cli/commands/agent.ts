@@ -3,7 +3,7 @@ import { extname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Command } from 'commander'
 import type { AgentScript, AgentScriptContext } from '../../agent/agent-script.js'
-import { createScriptedChatModel } from '../../agent/scripted-chat-model.js'
+import { resolveChatModel } from '../../agent/resolve-chat-model.js'
 import { AgentScriptError, InvalidInputError, isVerityError, NotFoundError } from '../../errors.js'
 import type { AgentIdentity } from '../../identity/agent-identity.js'
 import type { Vault } from '../../memory/vault.js'
@@ -21,6 +21,8 @@ export type RunAgentScriptParameters = {
   home: string
   args?: readonly string[] | undefined
   json?: boolean | undefined
+  /** `provider:model` for `initChatModel`: what `context.model()` returns (default: the offline scripted planner). */
+  model?: string | undefined
 }
 export type RunAgentScriptReturnType = { script: string; home: string; runId: string; traces: string[]; result: unknown }
 
@@ -63,6 +65,7 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
       details: script,
       hint: 'Pass the path of a .ts, .js or .mjs file.',
     })
+  const chatModel = await resolveChatModel({ model: parameters.model })
   if (!['.ts', '.js', '.mjs', '.mts'].includes(extname(script)))
     throw new InvalidInputError('Unsupported agent script', { details: script, hint: 'Use a .ts, .mts, .js or .mjs module.' })
   let module: unknown
@@ -115,7 +118,7 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
       traces.push(trace)
       return trace
     },
-    model: () => createScriptedChatModel(),
+    model: () => chatModel,
     log: (message) => process.stderr.write(`${message}\n`),
   }
   let result: unknown
@@ -165,10 +168,14 @@ export function registerAgentCommands(program: Command): void {
     .argument('<script>', '.ts, .js or .mjs module')
     .argument('[args...]', 'arguments passed to the script as context.args')
     .option('--home <dir>', 'agent home (default: $VERITY_AGENT_HOME or ./.verity-agent)')
+    .option(
+      '--model <provider:model>',
+      'a LangChain chat model via initChatModel (e.g. openai:gpt-4o-mini); default: the offline planner',
+    )
     .option('--json', 'print JSON')
-    .action(async (script: string, args: string[], options: { home?: string; json?: boolean }) => {
+    .action(async (script: string, args: string[], options: { home?: string; json?: boolean; model?: string }) => {
       const home = options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent'
-      const outcome = await runAgentScript({ script, home, args, json: options.json ?? false })
+      const outcome = await runAgentScript({ script, home, args, json: options.json ?? false, model: options.model })
       printResult(options, outcome, () =>
         [
           typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result, null, 2),

@@ -3,7 +3,8 @@ import { join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { createVerityAgent } from '../../agent/create-verity-agent.js'
 import { createProofPolicy } from '../../agent/policy.js'
-import { createScriptedChatModel, scriptedDecision } from '../../agent/scripted-chat-model.js'
+import { resolveChatModel } from '../../agent/resolve-chat-model.js'
+import { scriptedDecision } from '../../agent/scripted-chat-model.js'
 import { traceBodyKey } from '../../agent/trace-body-key.js'
 import { traceRecorder } from '../../agent/trace-recorder.js'
 import { vaultMemoryStore } from '../../agent/vault-memory-store.js'
@@ -67,6 +68,8 @@ export type DemoProven = {
 }
 export type RunDemoParameters = {
   home: string
+  /** `provider:model` for `initChatModel` (default: the offline scripted planner). */
+  model?: string | undefined
   /** Progress lines (stderr in the CLI). */
   onStep?: ((message: string) => void) | undefined
 }
@@ -164,7 +167,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
     try {
       const agent = createVerityAgent({
         name: NAMESPACE_AGENT,
-        model: createScriptedChatModel(),
+        model: await resolveChatModel({ model: parameters.model }),
         tools: [risk],
         memory: vaultMemoryStore({ vault }),
         recorder: traceRecorder({ trace }),
@@ -394,12 +397,17 @@ export function registerDemoCommands(program: Command): void {
       'Run the whole flow offline: identity, vault, an agent calling a proven model, a signed trace; then verify everything',
     )
     .option('--home <dir>', 'where the demo keeps its files (default: $VERITY_DEMO_HOME or ./.verity-demo)')
+    .option(
+      '--model <provider:model>',
+      'a LangChain chat model via initChatModel (e.g. openai:gpt-4o-mini); default: the offline planner',
+    )
     .option('--json', 'print JSON')
-    .action(async (options: { home?: string; json?: boolean }) => {
+    .action(async (options: { home?: string; json?: boolean; model?: string }) => {
       const home = options.home ?? defaultHome()
       const started = Date.now()
       const result = await runDemo({
         home,
+        model: options.model,
         onStep: (message) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}\n`),
       })
       printResult(options, result, () => humanSummary(result))

@@ -11,6 +11,8 @@ type StartOptions = {
   prover?: string
   home: string
   lockMs?: string
+  hub?: string
+  hubToken?: string
   json?: boolean
 }
 
@@ -22,9 +24,33 @@ const positive = (value: string | undefined, name: string, fallback: number): nu
   return parsed
 }
 
+/** Pulls a package by model digest from a Verity hub into the node's models folder (via its own local hub store). */
+async function hubFetcher(
+  from: string,
+  token: string | undefined,
+  home: string,
+): Promise<(request: { digest: string; name: string; models: string }) => Promise<void>> {
+  const [{ openHub }, { fetchReleaseIndex, pullPackage }] = await Promise.all([
+    import('../../hub/open-hub.js'),
+    import('../../hub/pull-package.js'),
+  ])
+  const hubToken = token ?? process.env.VERITY_HUB_TOKEN
+  const local = await openHub({ dir: join(home, 'hub') })
+  return async ({ digest, models }) => {
+    const releases = await fetchReleaseIndex({ from, token: hubToken }) // every release's signature is checked
+    const release = releases.find((candidate) => candidate.details.package.modelDigest === digest)
+    if (!release) throw new Error(`the hub ${from} has no release of model ${digest}`)
+    const to = join(models, `${release.name}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`)
+    if (existsSync(to)) return // pulled before: the node loads it and checks its digest
+    await pullPackage({ hub: local, cid: release.packageCid, from, token: hubToken, to })
+  }
+}
+
 /**
- * `verity prover start --redis URL [--models DIR] [--concurrency N] [--prover native|wasm] [--home DIR]`:
- * a prover node of the fleet. It signs proofs with its key (`<home>/agent-key.json`, created on
+ * `verity prover start --redis URL [--models DIR] [--hub URL] [--concurrency N] [--prover native|wasm] [--home DIR]`:
+ * a prover node of the fleet. With `--hub`, a package the node lacks is pulled by its model digest
+ * from that Verity hub (`hub serve`): the release is found in the hub's signed index, every block is
+ * checked against its CID, and the node still proves only if the installed package has the job's digest. It signs proofs with its key (`<home>/agent-key.json`, created on
  * first start, passphrase from `$VERITY_PASSPHRASE` or `<home>/passphrase`), prints one line per job
  * event (JSON lines with `--json`), and on SIGTERM/SIGINT stops taking jobs, finishes the running
  * ones and exits 0 (a second signal hands them back at once).
@@ -44,6 +70,8 @@ export function registerProverCommands(program: Command): void {
     .option('--concurrency <n>', 'proofs at once (default 1: a proof already uses every core)')
     .option('--prover <kind>', 'backend that proves: auto (native if installed, else wasm), native, wasm')
     .option('--home <dir>', 'the node home (its key)', '.verity-prover')
+    .option('--hub <url>', 'a Verity hub (hub serve) to pull packages the node lacks from, by model digest')
+    .option('--hub-token <token>', 'bearer token of that hub (default $VERITY_HUB_TOKEN)')
     .option('--lock-ms <ms>', 'job lock duration: a node that dies hands its job on after this (default 30000)')
     .option('--json', 'print JSON lines')
     .action(async (options: StartOptions) => {
@@ -76,6 +104,7 @@ export function registerProverCommands(program: Command): void {
         concurrency: positive(options.concurrency, 'concurrency', 1),
         lockDurationMs,
         stalledIntervalMs: Math.max(500, Math.floor(lockDurationMs / 2)),
+        fetchPackage: options.hub ? await hubFetcher(options.hub, options.hubToken, home) : undefined,
         onEvent: (event) =>
           say(
             { ...event, node: identity.address },

@@ -104,53 +104,62 @@ export function registerVaultAccessCommands(program: Command): void {
     .option('--to <address>', 'the wallet address to grant')
     .option('--public-key <hex>', "that wallet's secp256k1 public key (an address alone cannot be encrypted to)")
     .option('--conditions <file>', 'Lit access-control conditions JSON')
-    .action(async (dir: string, options: OpenOptions & { to?: string; publicKey?: string; conditions?: string }) => {
-      const modules = await load()
-      const { parseLitConditions, litGuard, fileLitKeyCache, ownerGuard, openVault, getAddress } = modules
-      let guard: Guard
-      if (options.conditions) {
-        const network = litNetworkFrom(modules, options)
-        if (!network)
-          throw new InvalidInputError('A Lit grant needs a network', {
-            hint: 'Pass --lit-nodes URLS or --lit-network datil.',
+    .option('--write', 'also give the writer key (default: a reader, who cannot commit)')
+    .action(
+      async (dir: string, options: OpenOptions & { to?: string; publicKey?: string; conditions?: string; write?: boolean }) => {
+        const modules = await load()
+        const { parseLitConditions, litGuard, fileLitKeyCache, ownerGuard, openVault, getAddress } = modules
+        let guard: Guard
+        if (options.conditions) {
+          const network = litNetworkFrom(modules, options)
+          if (!network)
+            throw new InvalidInputError('A Lit grant needs a network', {
+              hint: 'Pass --lit-nodes URLS or --lit-network datil.',
+              docsPath: 'access.md',
+            })
+          let conditions: unknown
+          try {
+            conditions = JSON.parse(readText(options.conditions, 'conditions file'))
+          } catch (cause) {
+            if (cause instanceof StorageError) throw cause
+            throw new InvalidInputError('Conditions file is not JSON', {
+              details: options.conditions,
+              cause,
+              docsPath: 'access.md',
+            })
+          }
+          // refuse malformed conditions before the vault is opened or any network is asked
+          const parsed = await parseLitConditions(conditions)
+          guard = litGuard({
+            network,
+            conditions: parsed,
+            keyCache: fileLitKeyCache({ path: join(homedir(), '.verity', 'lit-keys.json') }),
+          })
+        } else if (options.publicKey) {
+          const owner = ownerGuard({ publicKey: options.publicKey })
+          if (options.to && getAddress(options.to) !== owner.address)
+            throw new InvalidInputError('The public key does not belong to --to', {
+              details: `${options.to} vs ${owner.address}`,
+            })
+          guard = owner
+        } else
+          throw new InvalidInputError('Nothing to grant', {
+            hint: 'Pass --to ADDRESS --public-key HEX, or --conditions FILE. An address alone is not enough: ask the grantee for a public key or a signed message.',
             docsPath: 'access.md',
           })
-        let conditions: unknown
+        const opened = await openVault({ path: dir, guards: openerGuards(modules, options) })
         try {
-          conditions = JSON.parse(readText(options.conditions, 'conditions file'))
-        } catch (cause) {
-          if (cause instanceof StorageError) throw cause
-          throw new InvalidInputError('Conditions file is not JSON', {
-            details: options.conditions,
-            cause,
-            docsPath: 'access.md',
-          })
+          const grant = await opened.grant(guard, { write: options.write === true })
+          printResult(
+            options,
+            grant,
+            () => `granted ${grant.write ? 'write' : 'read'} access to ${grant.kind}:${grant.recipient} (key ${grant.keyId})`,
+          )
+        } finally {
+          await opened.close()
         }
-        // refuse malformed conditions before the vault is opened or any network is asked
-        const parsed = await parseLitConditions(conditions)
-        guard = litGuard({
-          network,
-          conditions: parsed,
-          keyCache: fileLitKeyCache({ path: join(homedir(), '.verity', 'lit-keys.json') }),
-        })
-      } else if (options.publicKey) {
-        const owner = ownerGuard({ publicKey: options.publicKey })
-        if (options.to && getAddress(options.to) !== owner.address)
-          throw new InvalidInputError('The public key does not belong to --to', { details: `${options.to} vs ${owner.address}` })
-        guard = owner
-      } else
-        throw new InvalidInputError('Nothing to grant', {
-          hint: 'Pass --to ADDRESS --public-key HEX, or --conditions FILE. An address alone is not enough: ask the grantee for a public key or a signed message.',
-          docsPath: 'access.md',
-        })
-      const opened = await openVault({ path: dir, guards: openerGuards(modules, options) })
-      try {
-        const grant = await opened.grant(guard)
-        printResult(options, grant, () => `granted ${grant.kind}:${grant.recipient} (key ${grant.keyId})`)
-      } finally {
-        await opened.close()
-      }
-    })
+      },
+    )
 
   withOpenOptions(
     vault

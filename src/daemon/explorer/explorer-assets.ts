@@ -45,6 +45,8 @@ export const EXPLORER_JS = `
     const badge = document.getElementById('badge');
     if (badge) {
       badge.dataset.ok = String(verification.ok);
+      const complete = document.getElementById('complete');
+      if (complete) complete.textContent = verification.complete ? 'complete' : 'not ended';
       const verdict = document.getElementById('verdict');
       if (verdict) verdict.textContent = verification.ok ? 'Verified' : 'Verification failed';
       for (const [name, ok] of Object.entries(verification.checks)) {

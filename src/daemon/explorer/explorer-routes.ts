@@ -47,7 +47,7 @@ ${check('receipts', verification.checks.receipts, 'Receipts')}
 <li id="check-anchors">Anchors: ${verification.anchors.length ? escapeHtml(verification.anchors.join(', ')) : 'none'}</li>
 </ul>
 ${failure ? `<p id="failing-entry" role="alert">Fails at ${failure.seq !== undefined ? `<a href="#entry-${failure.seq}">entry #${failure.seq}</a>` : `line ${failure.line}`} (${escapeHtml(failure.what)}, ${escapeHtml(failure.field)}): ${escapeHtml(failure.reason)}</p>` : ''}
-<p>Signed by <code>${escapeHtml(verification.agents.join(', '))}</code>; root <code>${escapeHtml(short(verification.root))}</code>; ${verification.complete ? 'complete' : 'not ended'}.</p>
+<p>Signed by <code>${escapeHtml(verification.agents.join(', '))}</code>; root <code>${escapeHtml(short(verification.root))}</code>; <span id="complete">${verification.complete ? 'complete' : 'not ended'}</span>.</p>
 </section>`
 }
 

@@ -1,0 +1,305 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
+import { createProofPolicy } from '../../src/agent/policy.js'
+import { digest } from '../../src/crypto/digest.js'
+import { AbortedError, PolicyError } from '../../src/errors.js'
+import { startHubGateway } from '../../src/hub/gateway-server.js'
+import { openHub } from '../../src/hub/open-hub.js'
+import { publishRelease } from '../../src/hub/publish-release.js'
+import { createAgentIdentity } from '../../src/identity/agent-identity.js'
+import { buildModelPackage } from '../../src/proofs/build-model-package.js'
+import { createProver } from '../../src/proofs/create-prover.js'
+import { FLEET_QUEUE, fleetJobId } from '../../src/proofs/fleet-job.js'
+import { loadModelPackage, type ModelPackage } from '../../src/proofs/model-package.js'
+import type { ProverBackend } from '../../src/proofs/prover-backend.js'
+import { type ProverNodeEvent, startProverNode } from '../../src/proofs/prover-node.js'
+import { createQueueProver } from '../../src/proofs/queue-backend.js'
+import { verifyReceipt } from '../../src/proofs/receipt.js'
+import { runVerifiableInference } from '../../src/proofs/verifiable-inference.js'
+import { runWitness } from '../../src/proofs/witness.js'
+import { provenTool } from '../../src/tools/proven-tool.js'
+import { verifiableInferenceTool } from '../../src/tools/verifiable-inference.js'
+import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
+import { SHARED_FIXTURES } from '../shared-fixtures.js'
+import { freePort, killHard, startRedis } from './redis-server.js'
+
+// The fleet's lifecycle beyond faults: lazy loading, cancellation, pulling a package from a hub.
+// Real Redis, real EZKL proofs (native backend), a real `verity prover start` process, a real hub gateway.
+const ONNX = process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx')
+const work = mkdtempSync(join(tmpdir(), 'verity-fleet-life-'))
+const CLI = resolve('src/cli/main.ts')
+const TSX_FLAG = '--import'
+const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href
+const PASSPHRASE = 'fleet-lifecycle-passphrase'
+let redisUrl: string
+let redis: ChildProcess
+let model: ModelPackage
+let queueProver: ProverBackend
+const children: ChildProcess[] = []
+
+beforeAll(async () => {
+  const port = await freePort()
+  redisUrl = `redis://127.0.0.1:${port}`
+  mkdirSync(join(work, 'redis'))
+  redis = await startRedis({ port, dir: join(work, 'redis') })
+  await buildModelPackage({
+    model: join(ONNX, '1l_relu', 'network.onnx'),
+    sample: JSON.parse(readFileSync(join(ONNX, '1l_relu', 'input.json'), 'utf8')),
+    out: join(work, 'models', 'risk'),
+    srs: 'dev',
+    name: 'risk',
+  })
+  model = loadModelPackage({ dir: join(work, 'models', 'risk') })
+  queueProver = await createQueueProver({ redis: redisUrl, attempts: 1, timeoutMs: 240_000 })
+}, 300_000)
+
+afterAll(async () => {
+  await queueProver?.close().catch(() => {})
+  for (const child of children) await killHard(child)
+  if (redis) await killHard(redis)
+  rmSync(work, { recursive: true, force: true })
+})
+
+const until = async (check: () => Promise<boolean>, what: string) => {
+  for (let tries = 0; tries < 100; tries++) {
+    if (await check()) return
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+function startNode(name: string, models: string, extra: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    [
+      TSX_FLAG,
+      TSX,
+      CLI,
+      'prover',
+      'start',
+      '--redis',
+      redisUrl,
+      '--models',
+      models,
+      '--home',
+      join(work, name),
+      '--prover',
+      'native',
+      '--json',
+      ...extra,
+    ],
+    { env: { ...process.env, VERITY_PASSPHRASE: PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  children.push(child)
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000)
+  })
+  const lines: Array<Record<string, unknown>> = []
+  const started = new Promise<string>((resolveStarted, reject) => {
+    child.once('exit', (code) => reject(new Error(`node exited ${code}: ${stderr}`)))
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      try {
+        const event = JSON.parse(line) as Record<string, unknown>
+        lines.push(event)
+        if (event.type === 'node-started') resolveStarted(String(event.node))
+      } catch {
+        // not a JSON line
+      }
+    })
+  })
+  started.catch(() => {})
+  return { child, started, lines }
+}
+
+describe('prover fleet lifecycle', () => {
+  it('importing verity/proofs does not load bullmq or ioredis; creating a queue prover does', async () => {
+    // a resolve hook that refuses the fleet's dependencies: importing the index must not reach them
+    const hooks = join(work, 'refuse-fleet-hooks.mjs')
+    writeFileSync(
+      hooks,
+      "export async function resolve(specifier, context, next) { if (/^(bullmq|ioredis)(\\/|$)/.test(specifier)) throw new Error('fleet dependency loaded: ' + specifier); return next(specifier, context) }\n",
+    )
+    const register = join(work, 'register-hooks.mjs')
+    writeFileSync(register, `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`)
+    const index = pathToFileURL(resolve('src/proofs/index.ts')).href
+    const script = `const proofs = await import(${JSON.stringify(index)})
+console.log('loaded', typeof proofs.loadModelPackage, typeof proofs.createQueueProver)
+try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (error) { console.log('then', error.message) }`
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', TSX, '--import', pathToFileURL(register).href, '--input-type=module', '-e', script],
+      { timeout: 120_000 },
+    )
+    expect(stdout).toContain('loaded function function')
+    expect(stdout).toContain('then fleet dependency loaded: bullmq') // the hook works: the fleet loads bullmq on use
+  }, 150_000)
+
+  it('cancels a waiting job (removed from the queue) and a running one (the node stops it; no result is delivered)', async () => {
+    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+    const queue = new Queue(FLEET_QUEUE, { connection })
+    const witness = (await runWitness({ package: model, input: [[0.5, -1, 2]] })).witness
+    try {
+      // waiting: no node is running yet
+      const waiting = new AbortController()
+      const waitingId = digest(new Uint8Array([1, 2, 3]))
+      const queued = new Promise<void>((resolveQueued) => queueProver.on('proof-queued', () => resolveQueued()))
+      const pending = queueProver.prove({ package: model, witness, receiptId: waitingId, signal: waiting.signal })
+      await queued
+      expect(await queue.getJobState(fleetJobId(waitingId))).toBe('waiting')
+      waiting.abort()
+      await expect(pending).rejects.toBeInstanceOf(AbortedError)
+      await until(async () => (await queue.getJob(fleetJobId(waitingId))) === undefined, 'the waiting job to be removed')
+
+      // running: an in-process node whose real backend proves, then holds the result until the job is cancelled
+      const identity = await createAgentIdentity({ home: join(work, 'node-home'), passphrase: PASSPHRASE })
+      const real = await createProver({ kind: 'native', signer: identity.signer, workers: 1 })
+      let proofsMade = 0
+      const held: ProverBackend = {
+        ...real,
+        async prove(parameters) {
+          const result = await real.prove(parameters)
+          proofsMade++
+          await new Promise<void>((resolveHold) => {
+            if (parameters.signal?.aborted) resolveHold()
+            parameters.signal?.addEventListener('abort', () => resolveHold(), { once: true })
+            setTimeout(resolveHold, 60_000) // bounded: an uncancelled job would be delivered after this
+          })
+          return result
+        },
+      }
+      const events: ProverNodeEvent[] = []
+      const node = await startProverNode({
+        redis: redisUrl,
+        models: join(work, 'models'),
+        backend: held,
+        signer: identity.signer,
+        onEvent: (event) => events.push(event),
+      })
+      try {
+        const running = new AbortController()
+        const runningId = digest(new Uint8Array([4, 5, 6]))
+        const started = new Promise<void>((resolveStarted) => queueProver.on('proof-started', () => resolveStarted()))
+        const proving = queueProver.prove({ package: model, witness, receiptId: runningId, signal: running.signal })
+        await started
+        await until(async () => proofsMade === 1, 'the node to finish the proof it will hold')
+        running.abort()
+        await expect(proving).rejects.toBeInstanceOf(AbortedError)
+        const jobId = fleetJobId(runningId)
+        await until(
+          async () => events.some((event) => event.type === 'job-failed' && event.jobId === jobId),
+          'the node to stop the job',
+        )
+        const stopped = events.find((event) => event.type === 'job-failed' && event.jobId === jobId)
+        expect(stopped).toMatchObject({ reason: 'cancelled', final: true })
+        expect(events.filter((event) => event.type === 'job-completed')).toEqual([])
+        expect(await queue.getJobState(jobId)).toBe('failed')
+        expect((await queue.getJob(jobId))?.returnvalue ?? null).toBeNull() // no proof was delivered
+      } finally {
+        await node.close({ force: true })
+      }
+    } finally {
+      await queue.close()
+      connection.disconnect()
+    }
+  }, 240_000)
+
+  it('a node lacking the package pulls it by model digest from a Verity hub (prover start --hub) and proves', async () => {
+    const publisher = await createAgentIdentity({ home: join(work, 'publisher'), passphrase: PASSPHRASE })
+    const hub = await openHub({ dir: join(work, 'published-hub') })
+    const { release } = await publishRelease({ hub, dir: join(work, 'models', 'risk'), signer: publisher.signer })
+    expect(release.details.package.modelDigest).toBe(model.digest)
+    const token = 'hub-token-for-the-fleet-test-0123'
+    const gateway = await startHubGateway({ hub, token })
+    const empty = join(work, 'empty-models')
+    mkdirSync(empty)
+    const { child, started, lines } = startNode('hub-node', empty, ['--hub', gateway.url, '--hub-token', token])
+    try {
+      const address = await started
+      expect(lines[0]?.models).toEqual([]) // it starts without the package
+      const run = await runVerifiableInference({ package: model, input: [[1, 0.5, -2]], prover: queueProver })
+      const settled = await (run.settled as NonNullable<typeof run.settled>)
+      expect(settled.receipt.error).toBeUndefined()
+      expect(settled.receipt.status).toBe('verified')
+      expect(settled.receipt.prover?.address).toBe(address)
+      const verdict = verifyReceipt({ receipt: settled.receipt, proof: settled.proof as Uint8Array, package: model })
+      expect(verdict.checks.filter((check) => !check.ok)).toEqual([])
+      const installed = readdirSync(empty)
+      expect(installed).toHaveLength(1)
+      expect(loadModelPackage({ dir: join(empty, installed[0] as string) }).digest).toBe(model.digest)
+    } finally {
+      await killHard(child)
+      await gateway.close()
+    }
+  }, 300_000)
+
+  it('the agent’s require-verified policy waits for the fleet’s verified receipt, and refuses a wrong-package node’s failure', async () => {
+    const settledReceipts: Array<{ status: string; prover: string | undefined }> = []
+    const agentFor = (recorder: ReturnType<typeof createInMemoryDecisionRecorder>) =>
+      createVerityAgent({
+        tools: [
+          provenTool({
+            tool: verifiableInferenceTool({ package: model, prover: queueProver, name: 'risk' }),
+            onSettled: (settled) =>
+              settledReceipts.push({ status: settled.receipt.status, prover: settled.receipt.prover?.address }),
+          }),
+        ],
+        recorder,
+        policy: createProofPolicy({ proofs: 'require-verified', timeoutMs: 240_000 }),
+      })
+
+    const good = startNode('agent-node', join(work, 'models'))
+    const address = await good.started
+    try {
+      const recorder = createInMemoryDecisionRecorder()
+      const { answer } = await agentFor(recorder).invoke('score the risk of 0.5 -1 2')
+      const sequence = recorder.entries.map((entry) => entry.kind)
+      const proven = sequence.indexOf('receipt-proven')
+      expect(proven).toBeGreaterThan(sequence.indexOf('tool-result'))
+      expect(sequence.indexOf('final-answer')).toBeGreaterThan(proven) // the answer came after the verified receipt
+      expect(typeof answer).toBe('string')
+      expect(settledReceipts).toEqual([{ status: 'verified', prover: address }])
+    } finally {
+      await killHard(good.child)
+    }
+
+    // a node whose package of the same name has another digest refuses; the policy refuses the unverified result
+    await buildModelPackage({
+      model: join(ONNX, '1l_linear', 'network.onnx'),
+      sample: JSON.parse(readFileSync(join(ONNX, '1l_linear', 'input.json'), 'utf8')),
+      out: join(work, 'wrong-models', 'risk'),
+      srs: 'dev',
+      name: 'risk',
+    })
+    const wrong = startNode('wrong-node', join(work, 'wrong-models'))
+    await wrong.started
+    try {
+      const recorder = createInMemoryDecisionRecorder()
+      const error = await agentFor(recorder)
+        .invoke('score the risk of 1 1 -1')
+        .catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(PolicyError)
+      expect((error as PolicyError).shortMessage).toMatch(/failed; the agent may not act on its output/)
+      const sequence = recorder.entries.map((entry) => entry.kind)
+      expect(sequence).toContain('receipt-failed')
+      expect(sequence).not.toContain('final-answer')
+      expect(settledReceipts.at(-1)?.status).toBe('failed')
+      // the node's own event may trail the enqueuer's result
+      await until(
+        async () => wrong.lines.some((line) => line.type === 'job-failed' && String(line.reason).includes('refused')),
+        'the node to report its refusal',
+      )
+    } finally {
+      await killHard(wrong.child)
+    }
+  }, 400_000)
+})

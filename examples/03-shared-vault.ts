@@ -30,7 +30,8 @@ const bobPublicKey = bobKey().publicKey
 // Agent A (Alice, the owner) creates the vault, grants Bob's key, and remembers a fact.
 const alice = await createAgentIdentity({ home: join(home, 'alice'), passphrase: ownerPassphrase, scrypt: { N: 2 ** 14 } })
 const ownerVault = await createVault({ path: vaultPath, guards: [passphraseGuard({ passphrase: ownerPassphrase })], embedder })
-await ownerVault.grant(ownerGuard({ publicKey: bobPublicKey }))
+// Bob writes too (his agent keeps its trace key in the vault): a writer grant. A reader grant opens read-only.
+await ownerVault.grant(ownerGuard({ publicKey: bobPublicKey }), { write: true })
 const aliceTrace = await openTrace({ path: join(home, 'alice.trace.jsonl'), signer: alice.signer })
 const writer = createVerityAgent({
   name: 'alice',

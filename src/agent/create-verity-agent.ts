@@ -225,7 +225,17 @@ export function createVerityAgent(parameters: CreateVerityAgentParameters = {}):
   const recorder = parameters.recorder ?? createInMemoryDecisionRecorder()
   // A trace recorder without a vault of its own seals bodies under a key kept in the agent's vault.
   const sealable = recorder as Partial<Pick<TraceRecorderReturnType, 'sealWith'>>
-  if (vault && options.sealTraceBodies !== false && typeof sealable.sealWith === 'function') sealable.sealWith(vault)
+  if (vault && options.sealTraceBodies !== false && typeof sealable.sealWith === 'function') {
+    // The trace's body key is a record in the vault: a vault open read-only cannot keep it, and
+    // failing here beats failing at the first decision (or writing personal bodies in plaintext).
+    if (vault.info().readOnly)
+      throw new InvalidInputError('A read-only vault cannot keep the trace body key', {
+        details: `vault ${vault.info().path}: sealed trace bodies store a per-trace key in the vault`,
+        hint: 'Open the vault writable (a writer grant: grant(guard, { write: true })), or pass sealTraceBodies: false to write trace bodies in plaintext.',
+        docsPath: 'trace-format.md',
+      })
+    sealable.sealWith(vault)
+  }
   const namespace: NamespaceResolver =
     parameters.namespace === undefined || parameters.namespace === 'agent'
       ? `agent:${name}`

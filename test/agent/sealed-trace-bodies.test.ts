@@ -10,7 +10,7 @@ import { passphraseGuard } from '../../src/access/passphrase-guard.js'
 import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
 import { traceBodyKey } from '../../src/agent/trace-body-key.js'
 import { traceRecorder } from '../../src/agent/trace-recorder.js'
-import { IntegrityError } from '../../src/errors.js'
+import { IntegrityError, InvalidInputError } from '../../src/errors.js'
 import { createAgentIdentity } from '../../src/identity/agent-identity.js'
 import { createHashingEmbedder } from '../../src/memory/embedders/hashing-embedder.js'
 import { createVault, openVault, type Vault } from '../../src/memory/vault.js'
@@ -157,5 +157,36 @@ describe('sealed trace bodies after a real agent run', () => {
       .join('\n')
     expect(text).toContain(ARGUMENT)
     expect(entriesOf(tracePath).some((entry) => entry.body !== undefined && isSealedTraceBody(entry.body))).toBe(false)
+  })
+})
+
+describe('sealed trace bodies on a read-only vault', () => {
+  it('createVerityAgent refuses at once with a typed error (the body key cannot be stored), and runs with sealTraceBodies: false', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'verity-sealed-ro-'))
+    const guards = [passphraseGuard({ passphrase: 'vault pass', cost: { logN: 10, r: 8, p: 1 } })]
+    const path = join(home, 'vault')
+    await (await createVault({ path, guards, embedder: createHashingEmbedder() })).close()
+    const reader = await openVault({ path, guards, embedder: createHashingEmbedder(), readOnly: true })
+    try {
+      const identity = await createAgentIdentity({ home, passphrase: 'correct horse battery', scrypt: { N: 1024 } })
+      const trace = await openTrace({ path: join(home, 'run.trace.jsonl'), signer: identity.signer })
+      const model = fakeModel().respond(new AIMessage('ok'))
+      const create = (sealTraceBodies?: boolean) =>
+        createVerityAgent({
+          name: 'reader',
+          model,
+          vault: reader,
+          checkpointer: false,
+          recorder: traceRecorder({ trace }),
+          ...(sealTraceBodies === undefined ? {} : { sealTraceBodies }),
+        })
+      expect(() => create()).toThrow(InvalidInputError)
+      expect(() => create()).toThrow(/read-only vault/)
+      expect(() => create(false)).not.toThrow()
+      await trace.end()
+    } finally {
+      await reader.close()
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 })

@@ -224,7 +224,9 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
               ? await runDefinition(agent, task, trace, run.id, controller.signal)
               : await runScript(agent, task, trace, run.id, controller.signal)
           if (controller.signal.aborted) throw new AbortedError('Cancelled')
-          await trace.end({ body: { status: 'completed', answer: (answer ?? null) as never } })
+          // run-end is a control entry, never private: the answer goes in a private note like the task
+          await trace.append({ kind: 'note', body: { event: 'answer', answer: (answer ?? null) as never }, private: true })
+          await trace.end({ body: { status: 'completed' } })
           runs.finish(run.id, 'completed')
         } catch (error) {
           const cancelled = controller.signal.aborted

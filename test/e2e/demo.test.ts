@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ProcessRun, runVerity } from './run-process.js'
 
@@ -12,6 +12,11 @@ const verity = (args: string[], environment: Record<string, string> = {}): Promi
   runVerity(args, { VERITY_PASSPHRASE: '', ...environment })
 
 afterAll(() => rmSync(home, { recursive: true, force: true }))
+
+const filesUnder = (folder: string): string[] =>
+  readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(folder, entry.name)) : [join(folder, entry.name)],
+  )
 
 describe('verity demo, checked by independent verification', () => {
   it('runs offline, then trace verify and proof verify (separate processes) both succeed; a tampered line is named', async () => {
@@ -43,6 +48,10 @@ describe('verity demo, checked by independent verification', () => {
     expect(summary.answer).toContain('risk = ')
     expect(summary.trace.ok).toBe(true)
     expect(summary.trace.complete).toBe(true)
+    // Canary: the seeded memory texts are recalled (and quoted in the answer), yet no byte of the run folder holds them.
+    expect(summary.answer).toContain('stolen once')
+    const runFolder = dirname(summary.files.trace)
+    for (const file of filesUnder(runFolder)) expect(readFileSync(file, 'latin1'), file).not.toContain('stolen once')
 
     // Independent verification: fresh processes that know only the files.
     const traceCheck = await verity(['trace', 'verify', summary.files.trace, '--json'])

@@ -184,7 +184,8 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
         clearInterval(ticker)
       }
       await agent.settle()
-      await trace.end({ body: { runId, answer } })
+      // run-end is a control entry, never sealed: the answer (which quotes recalled memories) stays in the sealed final-answer entry
+      await trace.end({ body: { runId } })
     } catch (error) {
       await trace.close().catch(() => undefined)
       throw error

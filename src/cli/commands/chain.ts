@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { ChainClient } from '../../chain/chain-client.js'
 import { ChainError, InvalidInputError, NotFoundError, ProofError } from '../../errors.js'
-import { homePassphrase } from '../home.js'
 import { printResult } from '../output.js'
+import { resolvePassphrase } from '../resolve-secrets.js'
 
 type ChainOptions = { rpc?: string; home?: string; json?: boolean }
 
@@ -29,11 +29,10 @@ async function connect(options: ChainOptions): Promise<ChainClient> {
   const keystore = join(home, AGENT_KEYSTORE_FILE)
   if (!existsSync(keystore)) return connectChain({ rpc: options.rpc })
   const { Wallet } = await import('ethers')
-  const wallet = await Wallet.fromEncryptedJson(readFileSync(keystore, 'utf8'), homePassphrase(home).passphrase).catch(
-    (cause: Error) => {
-      throw new ChainError('Could not open the agent keystore', { details: `${keystore}: ${cause.message}`, cause })
-    },
-  )
+  const { passphrase } = await resolvePassphrase({ fallback: { from: 'home', home } })
+  const wallet = await Wallet.fromEncryptedJson(readFileSync(keystore, 'utf8'), passphrase).catch((cause: Error) => {
+    throw new ChainError('Could not open the agent keystore', { details: `${keystore}: ${cause.message}`, cause })
+  })
   return connectChain({ rpc: options.rpc, privateKey: wallet.privateKey })
 }
 

@@ -16,9 +16,9 @@ async function hubFor(options: HubOptions) {
 
 async function identityFor(options: SignerOptions): Promise<AgentIdentity> {
   const { AGENT_KEYSTORE_FILE, createAgentIdentity, loadAgentIdentity } = await import('../../identity/agent-identity.js')
-  const { homePassphrase } = await import('../home.js')
+  const { resolvePassphrase } = await import('../resolve-secrets.js')
   const home = options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent'
-  const { passphrase } = homePassphrase(home)
+  const { passphrase } = await resolvePassphrase({ fallback: { from: 'home', home } })
   return existsSync(join(home, AGENT_KEYSTORE_FILE))
     ? loadAgentIdentity({ home, passphrase })
     : createAgentIdentity({ home, passphrase })

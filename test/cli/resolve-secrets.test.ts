@@ -36,11 +36,9 @@ function typedTerminal(lines: string[], isTTY = true): SecretTerminal & { prompt
   return { input, output, prompts: () => written }
 }
 
+/** The InvalidInputError a promise rejects with. */
 async function refusal(promise: Promise<unknown>): Promise<InvalidInputError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  )
+  const error: unknown = await promise.catch((caught: unknown) => caught)
   expect(error).toBeInstanceOf(InvalidInputError)
   return error as InvalidInputError
 }

@@ -283,19 +283,34 @@ export function registerHubCommands(program: Command): void {
     .argument('<source>', 'NAME@VERSION or 0xPUBLISHER/NAME@VERSION')
     .requiredOption('--name <name>', 'the new name')
     .option('--release-version <semver>', 'first version of the fork (default: the source version)')
+    .option(...registryOption)
+    .option(...rpcOption)
     .option(...hubOption)
     .option(...homeOption)
     .option('--json', 'print JSON')
-    .action(async (source: string, options: SignerOptions & { name: string; releaseVersion?: string }) => {
+    .action(async (source: string, options: RegistryOptions & { name: string; releaseVersion?: string }) => {
       const { forkRelease } = await import('../../hub/publish-release.js')
-      const { release } = await forkRelease({
-        hub: await hubFor(options),
-        source,
-        name: options.name,
-        version: options.releaseVersion,
-        signer: (await identityFor(options)).signer,
+      const hubHandle = await hubFor(options)
+      const signer = (await identityFor(options)).signer
+      const { release, registry } = await withRegistry(options, 'send', async (opened) => {
+        const forked = await forkRelease({
+          hub: hubHandle,
+          source,
+          name: options.name,
+          version: options.releaseVersion,
+          signer,
+          registry: opened,
+        })
+        return { ...forked, registry: registrationSummary(opened, forked.registration?.transaction) }
       })
-      printResult(options, { release }, () => `forked ${source} as ${release.publisher}/${release.name}@${release.version}`)
+      printResult(options, { release, registry }, () =>
+        [
+          `forked ${source} as ${release.publisher}/${release.name}@${release.version}`,
+          ...(registry
+            ? [`recorded in ModelRegistry ${registry.address} on chain ${registry.chainId}: transaction ${registry.transaction}`]
+            : []),
+        ].join('\n'),
+      )
     })
 
   hub

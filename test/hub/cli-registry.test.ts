@@ -142,6 +142,27 @@ describe('verity hub publish|pull --registry (CLI against a hardhat node process
     expect(loadModelPackage({ dir: to, skipEngineValidation: true }).digest).toBe(
       loadModelPackage({ dir: MODEL_DIR, skipEngineValidation: true }).digest,
     )
+
+    // `hub register` sends an existing release; a registered version is immutable on chain
+    const again = await runVerity(
+      [
+        'hub',
+        'register',
+        'transaction-risk@1.0.0',
+        '--registry',
+        registryAddress,
+        '--rpc',
+        node.rpc,
+        '--home',
+        publisher,
+        '--hub',
+        publisherHub,
+        '--json',
+      ],
+      environment,
+    )
+    expect(again.code).toBe(1)
+    expect(errorJson(again.stderr).meta).toMatchObject({ reason: 'VersionExists(transaction-risk, 1.0.0)' })
   })
 
   it('refuses a registry entry naming a CID whose signed release is another publisher’s or another version: nothing installed', async () => {

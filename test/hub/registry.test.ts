@@ -102,6 +102,18 @@ describe('hub releases in an on-chain ModelRegistry (Hardhat in-process)', { tim
     const to = join(work, 'pulled')
     await pullPackage({ hub: consumer, cid: resolved.release.packageCid, from: gateway.url, token, to })
     expect(loadModelPackage({ dir: to, skipEngineValidation: true }).digest).toBe(model.digest)
+
+    // a next version of the same name: no fork parent on chain; of the releases naming the same package, the matching one is picked
+    const next = await publishRelease({ hub: aliceHub, dir: MODEL_DIR, signer: alice, version: '1.1.0', registry })
+    expect(next.release.details.parent?.id).toBe(published.id)
+    expect(await aliceRegistry.lookup({ name: 'transaction-risk', version: '1.1.0' })).toMatchObject({ parent: undefined })
+    const again = await resolveRegisteredRelease({
+      registry: bobRegistry,
+      name: 'transaction-risk',
+      version: '1.1.0',
+      releases: await fetchReleaseIndex({ from: gateway.url, token }),
+    })
+    expect(again.release.id).toBe(next.release.id)
   })
 
   it('name ownership is the contract’s: another publisher cannot record into the name, and its hub keeps nothing', async () => {

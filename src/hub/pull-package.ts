@@ -149,13 +149,29 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
     }
     const reached: CID[] = []
     for await (const { cid } of walkDag({ root, getBlock })) reached.push(cid)
-    // the whole DAG is here and checked: move the staged blocks into the hub
+    // the whole DAG is here and checked: link the staged blocks into the hub (fsynced in the
+    // background) while the folder is written from the staged copies, which this pull checked as
+    // they arrived moments ago (no second hash); blocks the hub already held are checked on read
     for (const cid of reached) {
       const from = staging.pathOf(cid)
       if (existsSync(from)) await hub.blocks.adopt(cid, from)
     }
-    await hub.blocks.flush()
-    const installed = input.to ? await exportFolder({ cid: root, blockstore: hub.blocks, to: input.to, onProgress }) : undefined
+    const view = {
+      async *get(cid: CID) {
+        yield (await staging.has(cid)) ? await staging.getBytes(cid, { alreadyChecked: true }) : await hub.blocks.getBytes(cid)
+      },
+    }
+    const [stored, exported] = await Promise.allSettled([
+      hub.blocks.flush(),
+      input.to ? exportFolder({ cid: root, blockstore: view, to: input.to, onProgress }) : undefined,
+    ])
+    if (stored.status === 'rejected') {
+      // a pull reported as failed installs nothing
+      if (exported.status === 'fulfilled' && exported.value) await rm(exported.value.dir, { recursive: true, force: true })
+      throw stored.reason
+    }
+    if (exported.status === 'rejected') throw exported.reason
+    const installed = exported.value
     return { cid: root, blocks: reached.length, fetchedBlocks, fetchedBytes, dir: installed?.dir }
   } finally {
     await rm(stagingDir, { recursive: true, force: true })

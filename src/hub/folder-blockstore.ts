@@ -248,6 +248,13 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
       throw new StorageError('Could not make blocks durable', { details: `${dir}: ${(cause as Error).message}`, cause })
     }
   }
+  /** Deletes a block, after its pending write (which would otherwise give it its name again). */
+  const remove = async (cid: CID): Promise<void> => {
+    const path = pathOf(cid)
+    await inflight.get(path)?.catch(() => undefined)
+    inflight.delete(path)
+    await rm(path, { force: true })
+  }
   const store: FolderBlockstore = {
     dir,
     pathOf,
@@ -280,12 +287,10 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
         } as Pair
       }
     },
-    async delete(cid) {
-      await rm(pathOf(cid), { force: true })
-    },
+    delete: (cid) => remove(cid),
     async *deleteMany(source) {
       for await (const cid of source as AsyncIterable<CID>) {
-        await rm(pathOf(cid), { force: true })
+        await remove(cid)
         yield cid
       }
     },

@@ -1,28 +1,29 @@
 import { Contract, parseEther } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChainClient, chainErrorFrom } from '../../src/chain/chain-client.js'
-import { deployVerifier, renderEvmVerifier } from '../../src/chain/evm-verifier.js'
+import type { RenderedEvmVerifier } from '../../src/chain/evm-verifier.js'
 import { digestToBytes32 } from '../../src/chain/model-registry.js'
 import { type ProvingJob, postProvingJob, refundProvingJob, submitProof, withdrawPayment } from '../../src/chain/prover-market.js'
 import { proofCalldata } from '../../src/chain/verify-on-chain.js'
 import { deployVerityContract } from '../../src/chain/verity-contracts.js'
-import { demoModel, increaseTime, NETWORKS, openNetwork, type ProvenDemo, provenDemo } from './helpers.js'
+import {
+  changeProofByte,
+  demoModel,
+  increaseTime,
+  NETWORKS,
+  openNetworkWithVerifier,
+  type ProvenDemo,
+  provenDemoWithVerifier,
+} from './helpers.js'
 import { expectRevert } from './revert.js'
 
 const model = demoModel()
 let demo: ProvenDemo
-let rendered: Awaited<ReturnType<typeof renderEvmVerifier>>
+let high: ProvenDemo
+let rendered: RenderedEvmVerifier
 beforeAll(async () => {
-  demo = await provenDemo('low')
-  rendered = await renderEvmVerifier({ package: model })
+  ;({ demo, high, rendered } = await provenDemoWithVerifier())
 }, 600_000)
-
-function tamper(proof: Uint8Array): Uint8Array {
-  const parsed = JSON.parse(new TextDecoder().decode(proof)) as { hex_proof: string }
-  const at = 2 + 2 * 500
-  parsed.hex_proof = `${parsed.hex_proof.slice(0, at)}${parsed.hex_proof[at] === 'a' ? 'b' : 'a'}${parsed.hex_proof.slice(at + 1)}`
-  return new TextEncoder().encode(JSON.stringify(parsed))
-}
 
 for (const network of NETWORKS) {
   describe(`ProverMarket on ${network}`, { timeout: 300_000 }, () => {
@@ -44,10 +45,9 @@ for (const network of NETWORKS) {
       ...overrides,
     })
     beforeAll(async () => {
-      const opened = await openNetwork(network, 2)
+      const opened = await openNetworkWithVerifier(network, 2, rendered)
       ;[poster, prover] = opened.clients as [ChainClient, ChainClient]
-      close = opened.close
-      verifier = (await deployVerifier({ client: poster, package: model, rendered })).verifier
+      ;({ close, verifier } = opened)
       market = (await deployVerityContract({ client: poster, name: 'ProverMarket' })).contract
     }, 240_000)
     afterAll(async () => close?.())
@@ -55,8 +55,7 @@ for (const network of NETWORKS) {
     it('pays the prover of a valid proof (pull payment), pays nothing for an invalid or mismatched one', async () => {
       const { jobId } = await postProvingJob({ market, job: await jobFor() })
       const proverMarket = as(prover, market)
-      await expectRevert(submitProof({ market: proverMarket, jobId, proof: tamper(demo.proof) }), /InvalidProof/)
-      const high = await provenDemo('high')
+      await expectRevert(submitProof({ market: proverMarket, jobId, proof: changeProofByte(demo.proof, 500) }), /InvalidProof/)
       await expectRevert(submitProof({ market: proverMarket, jobId, proof: high.proof }), /WrongInstances/)
       expect(await market.getFunction('owed')(prover.address, '0x0000000000000000000000000000000000000000')).toBe(0n)
 

@@ -1,30 +1,29 @@
 import { type Contract, keccak256, parseEther } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChainClient, chainErrorFrom } from '../../src/chain/chain-client.js'
-import { deployVerifier, renderEvmVerifier } from '../../src/chain/evm-verifier.js'
+import { deployVerifier, type RenderedEvmVerifier } from '../../src/chain/evm-verifier.js'
 import { fixedPoint, releasePayment, requestPayment } from '../../src/chain/risk-gate.js'
 import { proofCalldata } from '../../src/chain/verify-on-chain.js'
 import { deployVerityContract } from '../../src/chain/verity-contracts.js'
 import { FIELD_MODULUS } from '../../src/proofs/field.js'
-import { demoModel, NETWORKS, openNetwork, type ProvenDemo, provenDemo } from './helpers.js'
+import {
+  changeProofByte,
+  demoModel,
+  NETWORKS,
+  openNetworkWithVerifier,
+  type ProvenDemo,
+  provenDemoWithVerifier,
+} from './helpers.js'
 import { expectRevert } from './revert.js'
 
 const model = demoModel()
 const scale = model.manifest.ezkl.outputScales[0] as number
 let demo: ProvenDemo
-let rendered: Awaited<ReturnType<typeof renderEvmVerifier>>
+let high: ProvenDemo
+let rendered: RenderedEvmVerifier
 beforeAll(async () => {
-  demo = await provenDemo('low')
-  rendered = await renderEvmVerifier({ package: model })
+  ;({ demo, high, rendered } = await provenDemoWithVerifier())
 }, 600_000)
-
-/** The proof file with its EVM proof bytes changed at one byte. */
-function tamper(proof: Uint8Array): Uint8Array {
-  const parsed = JSON.parse(new TextDecoder().decode(proof)) as { hex_proof: string }
-  const at = 2 + 2 * 300
-  parsed.hex_proof = `${parsed.hex_proof.slice(0, at)}${parsed.hex_proof[at] === 'f' ? '0' : 'f'}${parsed.hex_proof.slice(at + 1)}`
-  return new TextEncoder().encode(JSON.stringify(parsed))
-}
 
 for (const network of NETWORKS) {
   describe(`RiskGate on ${network}`, { timeout: 300_000 }, () => {
@@ -34,10 +33,10 @@ for (const network of NETWORKS) {
     let gate: Contract
     let strictGate: Contract
     beforeAll(async () => {
-      const opened = await openNetwork(network, 2)
+      const opened = await openNetworkWithVerifier(network, 2, rendered)
       ;[payer, merchant] = opened.clients as [ChainClient, ChainClient]
       close = opened.close
-      const { verifier } = await deployVerifier({ client: payer, package: model, rendered })
+      const { verifier } = opened
       gate = (await deployVerityContract({ client: payer, name: 'RiskGate', args: [verifier, fixedPoint(0.5, scale)] })).contract
       strictGate = (await deployVerityContract({ client: payer, name: 'RiskGate', args: [verifier, fixedPoint(0.02, scale)] }))
         .contract
@@ -71,7 +70,7 @@ for (const network of NETWORKS) {
       await expectRevert(releasePayment({ gate, id, proof: demo.proof }), /already released/)
       const { id: second } = await requestPayment({ gate, to: merchant.address, value })
       await expectRevert(releasePayment({ gate, id: second, proof: demo.proof }), /proof already used/)
-      await expectRevert(releasePayment({ gate, id: second, proof: tamper(demo.proof) }), /invalid proof/)
+      await expectRevert(releasePayment({ gate, id: second, proof: changeProofByte(demo.proof, 300) }), /invalid proof/)
       await expectRevert(releasePayment({ gate, id: 99n, proof: demo.proof }), /no such payment/)
       const calldata = proofCalldata(demo.proof)
       await expectRevert(
@@ -83,11 +82,11 @@ for (const network of NETWORKS) {
         /no public output/,
       )
       // an unused proof of a high risk, relabelled with risk 0: the verifier refuses it
-      const high = proofCalldata((await provenDemo('high')).proof)
-      expect(high.instances.at(-1)).toBeGreaterThan(fixedPoint(0.5, scale))
+      const highCalldata = proofCalldata(high.proof)
+      expect(highCalldata.instances.at(-1)).toBeGreaterThan(fixedPoint(0.5, scale))
       await expectRevert(
         gate
-          .getFunction('release')(second, high.proof, [0n])
+          .getFunction('release')(second, highCalldata.proof, [0n])
           .catch((error: unknown) => {
             throw chainErrorFrom(error, gate.interface, 'release')
           }),
@@ -103,7 +102,7 @@ for (const network of NETWORKS) {
         releasePayment({
           gate,
           id: (await requestPayment({ gate, to: merchant.address, value: 1n })).id,
-          proof: (await provenDemo('high')).proof,
+          proof: high.proof,
         }),
         /risk above threshold/,
       )

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { beforeAll } from 'vitest'
 import { type ChainClient, connectChain } from '../../src/chain/chain-client.js'
 import { deployVerifier, type RenderedEvmVerifier, renderEvmVerifier } from '../../src/chain/evm-verifier.js'
 import { loadModelPackage, type ModelPackage } from '../../src/proofs/model-package.js'
@@ -166,10 +167,21 @@ export async function increaseTime(client: ChainClient, seconds: number): Promis
  * The low-risk demo receipt (`demo`), the high-risk one (`high`) and the demo model's rendered per-model verifier,
  * for a suite's top-level `beforeAll`.
  */
-export async function provenDemoWithVerifier(): Promise<{ demo: ProvenDemo; high: ProvenDemo; rendered: RenderedEvmVerifier }> {
+export async function provenDemoWithVerifier(): Promise<ProvenDemoFixture> {
   const demo = await provenDemo('low')
   const high = await provenDemo('high')
   return { demo, high, rendered: await renderEvmVerifier({ package: demoModel() }) }
+}
+
+export type ProvenDemoFixture = { demo: ProvenDemo; high: ProvenDemo; rendered: RenderedEvmVerifier }
+
+/** The suite's demo receipts and rendered verifier ({@link provenDemoWithVerifier}), filled in by a `beforeAll` it registers. */
+export function provenDemoFixture(): ProvenDemoFixture {
+  const fixture = {} as ProvenDemoFixture
+  beforeAll(async () => {
+    Object.assign(fixture, await provenDemoWithVerifier())
+  }, 600_000)
+  return fixture
 }
 
 /** {@link openNetwork}, then the demo model's verifier deployed from the first client. */

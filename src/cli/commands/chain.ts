@@ -37,7 +37,15 @@ async function connect(options: ChainOptions): Promise<ChainClient> {
   return connectChain({ rpc: options.rpc, privateKey: wallet.privateKey })
 }
 
-async function withChain<T>(options: ChainOptions, run: (client: ChainClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `run` with a connected {@link ChainClient} ({@link connect}) and closes it after.
+ *
+ * @example
+ * ```ts
+ * await withChain({ rpc, home }, (client) => deployVerityContract({ client, name: 'ModelRegistry' }))
+ * ```
+ */
+export async function withChain<T>(options: ChainOptions, run: (client: ChainClient) => Promise<T>): Promise<T> {
   const client = await connect(options)
   try {
     return await run(client)

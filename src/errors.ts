@@ -257,3 +257,7 @@ export class ModelProviderError extends defineError('ModelProviderError', 'VERIT
 // --- hub <-> chain registry (issue 13 item 6): a registry entry and the signed release it names disagree ---
 /** A release registry's entry (e.g. on-chain `ModelRegistry`) and the signed release it resolves to disagree (fields in `meta.fields`). */
 export class RegistryMismatchError extends defineError('RegistryMismatchError', 'VERITY_REGISTRY_MISMATCH') {}
+
+// --- hub <-> agent (issue 13 item 3): a model named by hub name or CID that this hub cannot provide ---
+/** A model named by hub name or CID resolves to no release in the hub, or its package blocks are not held there. */
+export class ModelNotInHubError extends defineError('ModelNotInHubError', 'VERITY_MODEL_NOT_IN_HUB') {}

@@ -31,6 +31,8 @@ export type { FolderBlockstore, OpenFolderBlockstoreParameters, OpenFolderBlocks
 export { openFolderBlockstore } from './folder-blockstore.js'
 export type { StartHubGatewayParameters, StartHubGatewayReturnType } from './gateway-server.js'
 export { HUB_INDEX_FORMAT, startHubGateway } from './gateway-server.js'
+export type { HubModelResolverParameters, HubModelResolverReturnType } from './hub-model-resolver.js'
+export { hubModelResolver } from './hub-model-resolver.js'
 export type { Hub, OpenHubParameters, OpenHubReturnType } from './open-hub.js'
 export { defaultHubDir, openHub } from './open-hub.js'
 export type {

@@ -46,6 +46,13 @@ export {
   regenerateProvingKey,
   visibilitySchema,
 } from './model-package.js'
+export type {
+  LoadModelReferenceParameters,
+  LoadModelReferenceReturnType,
+  ModelPackageResolver,
+  ModelReference,
+} from './model-reference.js'
+export { loadModelReference } from './model-reference.js'
 export type { CreateNativeProverParameters } from './native-backend.js'
 export { createNativeProver } from './native-backend.js'
 export type { CreateOnnxRunnerParameters, OnnxRunner, TensorShape } from './onnx-runtime.js'

@@ -9,6 +9,8 @@
  * ```
  */
 
+export type { CreateProvenToolParameters, CreateProvenToolReturnType } from './create-proven-tool.js'
+export { createProvenTool } from './create-proven-tool.js'
 export type {
   CreateInMemoryMemoryStoreReturnType,
   MemoryHit,

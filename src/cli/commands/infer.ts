@@ -27,6 +27,29 @@ export async function readModelInput(model: ModelPackage, file: string): Promise
   return parseToolArguments(model, value)
 }
 
+/** The package `verity infer` runs: the folder argument, or `--model` resolved through the hub (`--hub`, `--from`). */
+async function loadNamedModel(
+  dir: string | undefined,
+  options: InferOptions,
+  loadModelPackage: typeof import('../../proofs/model-package.js').loadModelPackage,
+): Promise<ModelPackage> {
+  if ((dir === undefined) === (options.model === undefined))
+    throw new InvalidInputError('Pass either a package folder or --model NAME[@VERSION]|CID', {
+      hint: 'verity infer models/transaction-risk --input in.json, or verity infer --model transaction-risk@1.0.0 --hub DIR --input in.json',
+    })
+  if (dir !== undefined) return loadModelPackage({ dir })
+  const [{ openHub }, { hubModelResolver }, { loadModelReference }] = await Promise.all([
+    import('../../hub/open-hub.js'),
+    import('../../hub/hub-model-resolver.js'),
+    import('../../proofs/model-reference.js'),
+  ])
+  const hub = await openHub({ dir: options.hub })
+  const resolver = hubModelResolver({ hub, from: options.from, token: options.token })
+  const reference = options.model as string
+  const named = /^(bafy|bafk)[a-z2-7]+$/.test(reference) ? reference : `hub:${reference}`
+  return (await loadModelReference({ model: named, resolver })).package
+}
+
 type InferOptions = {
   input: string
   prove?: boolean
@@ -35,11 +58,15 @@ type InferOptions = {
   crossCheck?: boolean
   prover?: string
   redis?: string
+  model?: string
+  hub?: string
+  from?: string
+  token?: string
   json?: boolean
 }
 
 /**
- * `verity infer DIR --input FILE [--prove]`.
+ * `verity infer DIR --input FILE [--prove]`, or `verity infer --model NAME[@VERSION]|CID [--hub DIR] [--from URL] ...`.
  *
  * @example
  * ```ts
@@ -50,7 +77,11 @@ export function registerInferCommands(program: Command): void {
   program
     .command('infer')
     .description('Run a model package on an input: the proven (circuit) output, optionally with a proof and receipt')
-    .argument('<dir>', 'model package folder')
+    .argument('[dir]', 'model package folder (or name the model with --model)')
+    .option('--model <name|cid>', 'a model in the hub: NAME[@VERSION], 0xPUBLISHER/NAME[@VERSION] or a package CID')
+    .option('--hub <dir>', 'hub folder for --model (default: $VERITY_HUB_HOME or ~/.verity/hub)')
+    .option('--from <url>', 'with a CID not in the hub: pull it from this Verity hub or IPFS gateway first')
+    .option('--token <token>', 'bearer token for --from')
     .requiredOption('--input <file>', 'input JSON (EZKL input_data, or an object keyed by the input labels)')
     .option('--prove', 'prove the output and write the receipt and proof')
     .option('--receipt <file>', 'where to write the receipt (with --prove)', 'receipt.json')
@@ -62,7 +93,7 @@ export function registerInferCommands(program: Command): void {
     )
     .option('--redis <url>', 'enqueue the proof on a prover fleet (implies --prover queue)')
     .option('--json', 'print JSON')
-    .action(async (dir: string, options: InferOptions) => {
+    .action(async (dir: string | undefined, options: InferOptions) => {
       // heavy modules (EZKL engine, onnxruntime, worker pool) load only when the command runs
       const [{ loadModelPackage }, { createOnnxRunner }, { createProver }, { runVerifiableInference }] = await Promise.all([
         import('../../proofs/model-package.js'),
@@ -70,7 +101,7 @@ export function registerInferCommands(program: Command): void {
         import('../../proofs/create-prover.js'),
         import('../../proofs/verifiable-inference.js'),
       ])
-      const model = loadModelPackage({ dir })
+      const model = await loadNamedModel(dir, options, loadModelPackage)
       const input = await readModelInput(model, options.input)
       const runner =
         options.crossCheck === false ? undefined : await createOnnxRunner({ model: model.onnx, inputs: model.manifest.inputs })

@@ -253,3 +253,7 @@ export class PayloadTooLargeError extends defineError('PayloadTooLargeError', 'V
 // --- langchain room (issue 11): a named chat model whose provider package is missing or unknown ---
 /** `--model provider:model` names a provider that is unknown or whose LangChain package is not installed. */
 export class ModelProviderError extends defineError('ModelProviderError', 'VERITY_MODEL_PROVIDER') {}
+
+// --- embedder room (issue 11 item 8): an embedder named by a spec or `--embedder` that cannot be loaded ---
+/** An embedder spec names a package, export or model folder that is not installed or cannot be loaded (`meta.spec`). */
+export class EmbedderUnavailableError extends defineError('EmbedderUnavailableError', 'VERITY_EMBEDDER_UNAVAILABLE') {}

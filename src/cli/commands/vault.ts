@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { InvalidInputError, NotFoundError } from '../../errors.js'
 import type { MemoryRecord } from '../../memory/record.js'
 import type { Vault } from '../../memory/vault.js'
+import { addEmbedderOption, type EmbedderOptionValues, embedderForCreate, embedderResolverOf } from '../embedder-option.js'
 import { printResult } from '../output.js'
 import { createProgressBar } from '../progress.js'
 
@@ -16,15 +17,13 @@ import { createProgressBar } from '../progress.js'
 
 /** The modules the vault commands need, loaded on first use. */
 async function vaultModules() {
-  const [{ passphraseGuard }, { createHashingEmbedder }, vault, archive] = await Promise.all([
+  const [{ passphraseGuard }, vault, archive] = await Promise.all([
     import('../../access/passphrase-guard.js'),
-    import('../../memory/embedders/hashing-embedder.js'),
     import('../../memory/vault.js'),
     import('../../memory/vault-archive.js'),
   ])
   return {
     passphraseGuard,
-    createHashingEmbedder,
     createVault: vault.createVault,
     openVault: vault.openVault,
     exportVault: archive.exportVault,
@@ -32,7 +31,7 @@ async function vaultModules() {
   }
 }
 
-type JsonOption = { json?: boolean }
+type JsonOption = { json?: boolean } & EmbedderOptionValues
 
 async function promptPassphrase(question: string): Promise<string> {
   const { stdin, stderr } = process
@@ -84,7 +83,8 @@ async function passphrase(confirm: boolean): Promise<string> {
 }
 
 /**
- * Opens a vault with the CLI's passphrase resolution (`VERITY_PASSPHRASE`, else a prompt); also used by `verity trace reveal`.
+ * Opens a vault with the CLI's passphrase resolution (`VERITY_PASSPHRASE`, else a prompt) and its
+ * embedder (`--embedder`, else the spec the vault records); also used by `verity trace reveal`.
  *
  * @example
  * ```ts
@@ -92,15 +92,16 @@ async function passphrase(confirm: boolean): Promise<string> {
  * ```
  */
 export async function openForCommand(directory: string, options: JsonOption, readOnly: boolean): Promise<Vault> {
+  const embedderResolver = embedderResolverOf(options) // a bad --embedder fails before the passphrase prompt
   const secret = await passphrase(false)
-  const { passphraseGuard, openVault, createHashingEmbedder } = await vaultModules()
+  const { passphraseGuard, openVault } = await vaultModules()
   const guard = passphraseGuard({ passphrase: secret })
   const progress = createProgressBar({ enabled: !options.json })
   try {
     return await openVault({
       path: directory,
       guards: [guard],
-      embedder: createHashingEmbedder(),
+      embedderResolver,
       readOnly,
       onProgress: progress.report,
     })
@@ -186,8 +187,7 @@ export function registerVaultCommands(program: Command): void {
     .command('vault')
     .description('Encrypted vector-memory vaults (passphrase from VERITY_PASSPHRASE or a prompt)')
 
-  vault
-    .command('create')
+  addEmbedderOption(vault.command('create'))
     .argument('<dir>', 'folder to create')
     .option('--guard <kind>', 'who can open it (passphrase)', 'passphrase')
     .option('--scrypt-log-n <n>', 'scrypt cost log2(N) for the passphrase stanza (default 17)', positiveInteger)
@@ -198,20 +198,20 @@ export function registerVaultCommands(program: Command): void {
         throw new InvalidInputError(`Unknown guard '${options.guard}'`, {
           hint: 'The CLI creates passphrase vaults; owner and Lit guards are added through the API (vault.grant).',
         })
+      const embedder = await embedderForCreate(options) // a missing package fails before the passphrase prompt
       const secret = await passphrase(true)
-      const { passphraseGuard, createVault, createHashingEmbedder } = await vaultModules()
+      const { passphraseGuard, createVault } = await vaultModules()
       const guard = passphraseGuard({
         passphrase: secret,
         ...(options.scryptLogN ? { cost: { logN: options.scryptLogN, r: 8, p: 1 } } : {}),
       })
-      const created = await createVault({ path: directory, guards: [guard], embedder: createHashingEmbedder() })
+      const created = await createVault({ path: directory, guards: [guard], embedder })
       const info = created.info()
       await created.close()
       printResult(options, info, () => `created vault ${info.vaultId} at ${info.path} (embedder ${info.embedder.id})`)
     })
 
-  vault
-    .command('add')
+  addEmbedderOption(vault.command('add'))
     .argument('<dir>', 'vault folder')
     .option('--text <text>', 'the memory (visible to other users in `ps`: prefer --text-file)')
     .option('--text-file <file>', 'read the memory from a file, or from stdin with `-` (one trailing newline is dropped)')
@@ -234,8 +234,7 @@ export function registerVaultCommands(program: Command): void {
       },
     )
 
-  vault
-    .command('search')
+  addEmbedderOption(vault.command('search'))
     .argument('<dir>', 'vault folder')
     .requiredOption('--query <text>', 'what to look for')
     .option('-k, --k <k>', 'number of results', positiveInteger, 5)
@@ -269,8 +268,7 @@ export function registerVaultCommands(program: Command): void {
       },
     )
 
-  vault
-    .command('list')
+  addEmbedderOption(vault.command('list'))
     .argument('<dir>', 'vault folder')
     .option('--namespace <name>', 'only this namespace')
     .option('--limit <n>', 'page size', positiveInteger, 100)
@@ -289,8 +287,7 @@ export function registerVaultCommands(program: Command): void {
       )
     })
 
-  vault
-    .command('get')
+  addEmbedderOption(vault.command('get'))
     .argument('<dir>', 'vault folder')
     .argument('<id>', 'memory id')
     .option('--json', 'JSON output')
@@ -309,8 +306,7 @@ export function registerVaultCommands(program: Command): void {
       )
     })
 
-  vault
-    .command('delete')
+  addEmbedderOption(vault.command('delete'))
     .argument('<dir>', 'vault folder')
     .argument('<ids...>', 'memory ids')
     .option('--json', 'JSON output')
@@ -344,8 +340,7 @@ export function registerVaultCommands(program: Command): void {
       printResult(options, result, () => `imported vault ${result.vaultId} into ${result.path}`)
     })
 
-  vault
-    .command('rotate')
+  addEmbedderOption(vault.command('rotate'))
     .argument('<dir>', 'vault folder')
     .option('--json', 'JSON output')
     .description('New data key; re-encrypt every segment under it')
@@ -354,8 +349,7 @@ export function registerVaultCommands(program: Command): void {
       printResult(options, result, () => `rotated to key ${result.keyId} (${result.segments} segments re-encrypted)`)
     })
 
-  vault
-    .command('compact')
+  addEmbedderOption(vault.command('compact'))
     .argument('<dir>', 'vault folder')
     .option('--json', 'JSON output')
     .description('Rewrite live memories into fresh segments and snapshot the index')

@@ -16,7 +16,9 @@ const stateFolder = join(folder.path, 'state')
 afterAll(() => folder.cleanup())
 
 const fixturePackage = join(import.meta.dirname, '..', '..', 'fixtures', 'verity-test-embeddings', 'index.js')
-const pathSpec = (options: Record<string, number | string> = { dimension: 24 }): EmbedderSpec => ({
+const pathSpec = (
+  options: Record<string, number | string> = { dimension: 24 },
+): Extract<EmbedderSpec, { kind: 'langchain' }> => ({
   kind: 'langchain',
   module: fixturePackage,
   export: 'WordHashEmbeddings',

@@ -1,7 +1,7 @@
 import type { Guard } from '../access/guard.js'
 import { lanceDbIndexFactory } from './default-index.js'
 import type { JsonValue, MemoryRecord, Provenance } from './record.js'
-import type { EmbedderDescription, EmbedderResolver } from './vault-embedder.js'
+import type { EmbedderDescription, EmbedderResolver, RecordedEmbedder } from './vault-embedder.js'
 import type { VaultProgress } from './vault-input.js'
 import type { SearchMode, VectorIndexFactory } from './vector-index.js'
 
@@ -94,7 +94,8 @@ export type VaultInfo = {
   path: string
   vaultId: string
   formatVersion: number
-  embedder: { id: string; dimension: number }
+  /** The recorded embedder: id, dimension and (when recorded) its spec. */
+  embedder: RecordedEmbedder
   sequence: number
   keyId: string
   segments: number

@@ -85,7 +85,7 @@ describe('verity vault --embedder', () => {
     expect(verity(['vault', 'add', recorded, '--text', 'pepper grinder is broken', '--json']).code).toBe(0)
     const again = verity(['vault', 'search', recorded, '--query', 'broken grinder', '-k', '1', '--mode', 'vector', '--json'])
     expect(JSON.parse(again.stdout)[0].text).toBe('pepper grinder is broken')
-  }, 120_000)
+  }, 300_000)
 
   it('a vault without a spec (made before specs) lists by default and searches with --embedder', () => {
     expect(JSON.parse(readFileSync(join(old, 'vault.json'), 'utf8')).header.embedder.spec).toBeUndefined()
@@ -111,7 +111,7 @@ describe('verity vault --embedder', () => {
     ])
     expect(found.code, found.stderr).toBe(0)
     expect(JSON.parse(found.stdout)[0].text).toBe('the invoice for march was paid by card')
-  }, 120_000)
+  }, 300_000)
 
   it('a missing package: typed error, exit 1, install hint (listing needs no embedder)', () => {
     const search = verity(['vault', 'search', recorded, '--query', 'invoice', '--json'], elsewhere)
@@ -151,7 +151,7 @@ describe('verity vault --embedder', () => {
     const usage = verity(['vault', 'list', recorded, '--embedder', 'word2vec', '--json'])
     expect(usage.code).toBe(1)
     expect(errorOf(usage).shortMessage).toBe("Unknown embedder 'word2vec'")
-  }, 120_000)
+  }, 300_000)
 
   it('refuses another embedder: another spec (both named) or another kind', () => {
     const salted = verity([
@@ -171,7 +171,7 @@ describe('verity vault --embedder', () => {
     const hashing = verity(['vault', 'search', recorded, '--query', 'invoice', '--embedder', 'hashing', '--json'])
     expect(hashing.code).toBe(1)
     expect(errorOf(hashing).code).toBe('VERITY_EMBEDDER_MISMATCH')
-  }, 120_000)
+  }, 300_000)
 
   it('vault create --embedder records the spec and the probed dimension; later commands use it', () => {
     const path = join(folder.path, 'cli-made')
@@ -198,5 +198,44 @@ describe('verity vault --embedder', () => {
     const found = verity(['vault', 'search', path, '--query', 'sofa cat', '-k', '1', '--mode', 'vector', '--json'])
     expect(found.code, found.stderr).toBe(0)
     expect(JSON.parse(found.stdout)[0].text).toBe('the cat sleeps on the sofa')
-  }, 120_000)
+  }, 300_000)
+
+  it('agent run --embedder: the home vault is made with it, and the next run reopens it from the recorded spec', () => {
+    const script = join(project, 'remember.mjs')
+    writeFileSync(
+      script,
+      `export default async function (context) {
+  const vault = await context.openVault()
+  await vault.add({ text: context.args.join(' ') })
+  const [hit] = await vault.search({ query: 'lisbon', k: 1, mode: 'vector' })
+  return { embedder: vault.info().embedder, text: hit.record.text, records: vault.info().records }
+}
+`,
+    )
+    const home = join(folder.path, 'agent-home')
+    const first = verity([
+      'agent',
+      'run',
+      script,
+      'the',
+      'lisbon',
+      'flight',
+      '--home',
+      home,
+      '--embedder',
+      EMBEDDER,
+      '--embedder-options',
+      '{"dimension":24}',
+      '--json',
+    ])
+    expect(first.code, first.stderr).toBe(0)
+    expect(JSON.parse(first.stdout).result).toMatchObject({
+      embedder: { dimension: 24, spec },
+      text: 'the lisbon flight',
+      records: 1,
+    })
+    const second = verity(['agent', 'run', script, 'soup', 'with', 'salt', '--home', home, '--json'])
+    expect(second.code, second.stderr).toBe(0)
+    expect(JSON.parse(second.stdout).result).toMatchObject({ embedder: { spec }, text: 'the lisbon flight', records: 2 })
+  }, 300_000)
 })

@@ -6,8 +6,7 @@ import { ChainError, InvalidInputError, NotFoundError, ProofError } from '../../
 import { homePassphrase } from '../home.js'
 import { printResult } from '../output.js'
 
-/** The options every chain-touching command takes (also `hub publish|pull --registry`). */
-export type ChainOptions = { rpc?: string; home?: string; json?: boolean }
+type ChainOptions = { rpc?: string; home?: string; json?: boolean }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
@@ -21,13 +20,8 @@ function address(value: string, what: string): string {
  * The sender: with `--rpc`, the agent keystore of `--home` (`$VERITY_AGENT_HOME`, else ./.verity-agent) decrypted
  * with the home's passphrase, or the node's unlocked account 0 when the home has no keystore (dev nodes only).
  * Without `--rpc`: Hardhat's in-process dev chain.
- *
- * @example
- * ```ts
- * const client = await connect({ rpc: 'http://127.0.0.1:8545', home: '.verity-agent' })
- * ```
  */
-export async function connect(options: ChainOptions): Promise<ChainClient> {
+async function connect(options: ChainOptions): Promise<ChainClient> {
   const { connectChain } = await import('../../chain/chain-client.js')
   if (!options.rpc) return connectChain()
   const home = resolve(options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent')

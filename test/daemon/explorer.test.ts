@@ -58,6 +58,12 @@ afterAll(async () => {
 
 describe('web trace explorer in Chromium', () => {
   it('shows a demo run and flips its receipt from pending to verified live', async () => {
+    // The owner's open vault keeps the run's body key: the task is sealed under it, and Reveal opens it.
+    const vault = await daemon.call('/v1/vaults', {
+      token,
+      body: { name: 'notes', guard: { kind: 'passphrase', passphrase: 'explorer vault passphrase' } },
+    })
+    expect(vault.status).toBe(200)
     const created = await daemon.call('/v1/agents', {
       token,
       body: { kind: 'definition', name: 'risk-desk', definition: { tools: ['transaction-risk'], proofs: 'allow-pending' } },

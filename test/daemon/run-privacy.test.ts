@@ -170,6 +170,21 @@ describe('daemon run traces: personal data sealed, revealed to the owner only', 
     expect(JSON.parse(text).error.code).toBe('VERITY_INVALID_STATE')
     expect(text).not.toContain('canary')
     expect((await daemon.call('/v1/vaults/notes/open', { token: alice, body: { guard } })).status).toBe(200)
+
+    // Nor can a read-only token fetch the run keys from the vault instead: they are not listed nor searchable.
+    const listed = (await (await daemon.call('/v1/vaults/notes/memories', { token: aliceReader })).json()) as {
+      records: { namespace: string }[]
+    }
+    expect(listed.records.length).toBeGreaterThan(0)
+    expect(listed.records.map((record) => record.namespace)).not.toContain('verity:trace-keys')
+    const searched = (await (
+      await daemon.call('/v1/vaults/notes/search', {
+        token: aliceReader,
+        body: { query: 'trace key', namespace: 'verity:trace-keys', k: 10 },
+      })
+    ).json()) as { results: unknown[] }
+    expect(searched.results).toEqual([])
+    expect(daemon.services.vaults.list('alice')[0]?.records).toBeGreaterThan(listed.records.length)
   })
 
   it('a run made with no vault open keeps only digests: nobody can reveal it', async () => {

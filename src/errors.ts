@@ -253,3 +253,7 @@ export class PayloadTooLargeError extends defineError('PayloadTooLargeError', 'V
 // --- langchain room (issue 11): a named chat model whose provider package is missing or unknown ---
 /** `--model provider:model` names a provider that is unknown or whose LangChain package is not installed. */
 export class ModelProviderError extends defineError('ModelProviderError', 'VERITY_MODEL_PROVIDER') {}
+
+// --- hub <-> chain registry (issue 13 item 6): a registry entry and the signed release it names disagree ---
+/** A release registry's entry (e.g. on-chain `ModelRegistry`) and the signed release it resolves to disagree (fields in `meta.fields`). */
+export class RegistryMismatchError extends defineError('RegistryMismatchError', 'VERITY_REGISTRY_MISMATCH') {}

@@ -3,7 +3,6 @@ import type { LitNodeClientNodeJs } from '@lit-protocol/lit-node-client'
 type SessionSigsMap = Awaited<ReturnType<LitNodeClientNodeJs['getSessionSigs']>>
 
 import type { Signer } from 'ethers'
-import { getAddress } from 'ethers'
 import { z } from 'zod'
 import { AccessDeniedError, NetworkError, VerityError } from '../errors.js'
 import { parseInput } from '../validation.js'
@@ -85,6 +84,7 @@ export function litNodeNetwork(parameters: LitNodeNetworkParameters): LitNodeNet
   }
 
   const sessionSigs = async (instance: LitNodeClientLike, signer: Signer, chain: string) => {
+    const { getAddress } = await import('ethers') // on first use: importing `verity/access` stays light
     const address = getAddress(await signer.getAddress())
     const existing = sessions.get(address)
     if (existing && existing.expiresAt - Date.now() > renewBefore) return existing.sessionSigs

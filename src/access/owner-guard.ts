@@ -1,18 +1,12 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import {
-  computeAddress,
-  type HDNodeWallet,
-  hashMessage,
-  recoverAddress,
-  SigningKey,
-  type Wallet,
-  Wallet as WalletClass,
-} from 'ethers'
+import { keccak_256 } from '@noble/hashes/sha3.js'
+import type { HDNodeWallet, Wallet } from 'ethers'
 import { z } from 'zod'
 import { concatBytes, fromHex, toHex } from '../crypto/bytes.js'
 import { hkdf } from '../crypto/hkdf.js'
 import { IntegrityError, InvalidInputError, InvalidStateError, WrongKeyError } from '../errors.js'
 import { parseInput } from '../validation.js'
+import { ethersSdk } from './ethers-sdk.js'
 import type { Guard, GuardContext, Stanza } from './guard.js'
 import { openStanza, readStanzaBody, sealStanza } from './stanza-seal.js'
 
@@ -84,13 +78,14 @@ export function ownerGuard(parameters: OwnerGuardParameters): OwnerGuardReturnTy
     if ('wallet' in input) privateKey = fromHex(input.wallet.privateKey)
     else if ('privateKey' in input) privateKey = fromHex(input.privateKey)
     else if ('keystore' in input)
-      privateKey = fromHex(WalletClass.fromEncryptedJsonSync(input.keystore, input.password).privateKey)
+      privateKey = fromHex(ethersSdk().Wallet.fromEncryptedJsonSync(input.keystore, input.password).privateKey)
     if (privateKey) {
       if (privateKey.length !== 32) throw new RangeError(`a secp256k1 private key is 32 bytes, got ${privateKey.length}`)
       publicKey = secp256k1.getPublicKey(privateKey, true)
     } else if ('publicKey' in input) {
       publicKey = secp256k1.Point.fromBytes(fromHex(input.publicKey)).toBytes(true)
     } else if ('signature' in input) {
+      const { SigningKey, hashMessage, recoverAddress, computeAddress } = ethersSdk()
       const recovered = SigningKey.recoverPublicKey(hashMessage(input.message), input.signature)
       publicKey = secp256k1.Point.fromBytes(fromHex(recovered)).toBytes(true)
       if (recoverAddress(hashMessage(input.message), input.signature) !== computeAddress(recovered))
@@ -104,7 +99,7 @@ export function ownerGuard(parameters: OwnerGuardParameters): OwnerGuardReturnTy
       cause,
     })
   }
-  const address = computeAddress(toHex0x(publicKey))
+  const address = ethereumAddress(publicKey)
   const ownPublicKey = publicKey
   const ownPrivateKey = privateKey
 
@@ -176,6 +171,17 @@ function unwrapOwnerStanza(
   } catch (cause) {
     throw wrongKey(cause)
   }
+}
+
+/** EIP-55 checksummed address of a secp256k1 public key (noble, so that a wallet guard never loads ethers). */
+function ethereumAddress(publicKey: Uint8Array): string {
+  const uncompressed = secp256k1.Point.fromBytes(publicKey).toBytes(false)
+  const lower = toHex(keccak_256(uncompressed.subarray(1))).slice(24)
+  const hash = toHex(keccak_256(new TextEncoder().encode(lower)))
+  let checksummed = '0x'
+  for (let index = 0; index < 40; index++)
+    checksummed += Number.parseInt(hash[index] as string, 16) >= 8 ? (lower[index] as string).toUpperCase() : lower[index]
+  return checksummed
 }
 
 function toHex0x(bytes: Uint8Array): string {

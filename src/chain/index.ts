@@ -25,6 +25,13 @@ export type { ModelRelease, RegisteredModelVersion } from './model-registry.js'
 export { digestToBytes32, getModelVersion, registerModel, setModelDelegate } from './model-registry.js'
 export type { ProvingJob } from './prover-market.js'
 export { instancesHash, postProvingJob, refundProvingJob, submitProof, withdrawPayment } from './prover-market.js'
+export type {
+  ModelRegistryEntry,
+  ModelReleaseRegistry,
+  OpenReleaseRegistryParameters,
+  OpenReleaseRegistryReturnType,
+} from './release-registry.js'
+export { openReleaseRegistry } from './release-registry.js'
 export { fixedPoint, releasePayment, requestPayment } from './risk-gate.js'
 export type { CompiledContract, CompileSolidityParameters, CompileSolidityReturnType } from './solidity-compiler.js'
 export { compileSolidity, EVM_VERSION } from './solidity-compiler.js'

@@ -20,6 +20,20 @@ import { vaultRoutes } from './routes/vault-routes.js'
 /** The daemon's version, reported in OpenAPI and to MCP clients. */
 export const DAEMON_VERSION = '0.1.0'
 
+/** Headers on every answer: no MIME sniffing, no referrer, nothing cached (answers may hold personal data). */
+const SECURITY_HEADERS: [string, string][] = [
+  ['x-content-type-options', 'nosniff'],
+  ['referrer-policy', 'no-referrer'],
+  ['cache-control', 'no-store'],
+]
+/** A route's JSON answer: plain header object, so hono's node adapter writes it without building `Headers`. */
+const JSON_ANSWER_HEADERS: Record<string, string> = {
+  'content-type': 'application/json',
+  ...Object.fromEntries(SECURITY_HEADERS),
+}
+/** JSON answers built with {@link JSON_ANSWER_HEADERS} (they need nothing more). */
+const secured = new WeakSet<Response>()
+
 const mcpRoute = defineRoute<DaemonServices>({
   method: 'post',
   path: '/mcp',
@@ -93,9 +107,15 @@ export function createDaemonApp(parameters: CreateDaemonAppParameters): CreateDa
   if (services.config.corsOrigins.length > 0) app.use(cors({ origin: services.config.corsOrigins, credentials: false }))
   app.use(async (c, next) => {
     await next()
-    c.header('x-content-type-options', 'nosniff')
-    c.header('referrer-policy', 'no-referrer')
-    c.header('cache-control', 'no-store')
+    if (secured.has(c.res)) return
+    // Set on the answer's own headers: `c.header()` after the handler would copy the whole Response (and its body
+    // stream), which takes hono's node adapter off its fast path (measured: ~0.2 ms per request).
+    try {
+      for (const [name, value] of SECURITY_HEADERS) c.res.headers.set(name, value)
+    } catch {
+      // An immutable Response (one straight from fetch): let hono copy it.
+      for (const [name, value] of SECURITY_HEADERS) c.header(name, value)
+    }
   })
   for (const route of daemonRoutes)
     app.on(route.method.toUpperCase(), route.path, async (c) => {
@@ -109,7 +129,10 @@ export function createDaemonApp(parameters: CreateDaemonAppParameters): CreateDa
         route.query ? parseInput(route.query, c.req.query(), { what: `${route.path} query` }) : c.req.query()
       ) as Record<string, string>
       const result = await route.handler({ c, principal, params: c.req.param() as Record<string, string>, body, query, services })
-      return result instanceof Response ? result : c.json(result as object)
+      if (result instanceof Response) return result
+      const answer = new Response(JSON.stringify(result), { status: 200, headers: JSON_ANSWER_HEADERS })
+      secured.add(answer)
+      return answer
     })
   app.notFound((c) => errorResponse(c, new NotFoundError('No such route', { details: `${c.req.method} ${c.req.path}` })))
   app.onError((error, c) => {

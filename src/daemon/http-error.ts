@@ -66,13 +66,18 @@ export function errorResponse(c: Context, error: unknown): Response {
  * ```
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length') ?? '0')
+  const length = request.headers.get('content-length')
+  const declared = length !== null && /^[0-9]{1,15}$/.test(length) ? Number(length) : undefined
   const tooLarge = () =>
     new PayloadTooLargeError('Request body too large', {
       details: `limit ${maxBytes} bytes`,
       hint: 'Send a smaller body, or raise maxBodyBytes in the daemon config.',
     })
-  if (declared > maxBytes) throw tooLarge()
+  if (declared !== undefined && declared > maxBytes) throw tooLarge()
+  // With a Content-Length the HTTP parser delivers exactly that many bytes, so the body is bounded already: read it
+  // whole (hono's node adapter then reads the socket directly, without building a web stream). Without one
+  // (chunked), count while streaming.
+  if (declared !== undefined) return parseJsonText(await request.text())
   if (!request.body) return undefined
   const reader = request.body.getReader()
   const chunks: Uint8Array[] = []
@@ -87,8 +92,11 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     }
     chunks.push(value)
   }
-  if (size === 0) return undefined
-  const text = Buffer.concat(chunks).toString('utf8')
+  return parseJsonText(Buffer.concat(chunks).toString('utf8'))
+}
+
+function parseJsonText(text: string): unknown {
+  if (text.length === 0) return undefined
   try {
     return JSON.parse(text) as unknown
   } catch (cause) {

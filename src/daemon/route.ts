@@ -17,7 +17,8 @@ export type RouteInput<Services> = {
 
 /**
  * One HTTP route of the daemon: method, path, who may call it, its zod schemas (validation and OpenAPI) and handler.
- * A handler returns JSON-able data (answered as 200 JSON) or a `Response` (SSE, files, HTML).
+ * A handler returns JSON-able data (answered as 200 JSON with fixed headers: headers set through `c` are not
+ * added to it) or a `Response` (SSE, files, HTML, redirects, anything with its own status, headers or cookies).
  */
 export type DaemonRoute<Services = unknown> = {
   method: 'get' | 'post' | 'delete'

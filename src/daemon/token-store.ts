@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { z } from 'zod'
-import { constantTimeEqual, fromHex, toHex } from '../crypto/bytes.js'
+import { toHex } from '../crypto/bytes.js'
 import { sha256 } from '../crypto/digest.js'
 import { randomBytes } from '../crypto/random.js'
 import { InvalidInputError, UnauthenticatedError } from '../errors.js'
@@ -48,6 +49,8 @@ export type TokenStore = {
 export type OpenTokenStoreParameters = { path: string }
 export type OpenTokenStoreReturnType = TokenStore
 
+const TOKEN_PATTERN = /^vty_([0-9a-f]{16})_([0-9a-f]{64})$/
+
 const refused = () =>
   new UnauthenticatedError('Invalid or revoked token', {
     hint: 'Send Authorization: Bearer <token> with a token from `verity daemon token create`.',
@@ -71,20 +74,38 @@ export function openTokenStore(parameters: OpenTokenStoreParameters): OpenTokenS
     const parsed = parseInput(tokenFileSchema, JSON.parse(readFileSync(path, 'utf8')), { what: 'daemon token file' })
     return parsed.tokens
   }
-  let tokens = read()
-  const save = () =>
+  // The file is replaced by an atomic rename on every change (here or by `verity daemon token create|revoke` in
+  // another process): a new inode, mtime or size means reload. One stat per request, no read.
+  const versionOf = () => {
+    const stats = statSync(path, { throwIfNoEntry: false })
+    return stats ? `${stats.ino}:${stats.size}:${stats.mtimeMs}` : 'none'
+  }
+  let tokens: StoredToken[] = []
+  let version = ''
+  /** In-memory index for `authenticate`: id -> the stored token and its hash as bytes. */
+  let byId = new Map<string, { stored: StoredToken; secretHash: Buffer }>()
+  const load = () => {
+    version = versionOf()
+    tokens = read()
+    byId = new Map(tokens.map((stored) => [stored.id, { stored, secretHash: Buffer.from(stored.secretHash, 'hex') }]))
+  }
+  load()
+  const save = () => {
     writeFileAtomic({
       path,
       data: `${JSON.stringify({ format: 'verity-daemon-tokens', version: 1, tokens }, null, 2)}\n`,
       mode: 0o600,
     })
+    load()
+  }
+  const unknownHash = Buffer.alloc(32)
   return {
     create(input) {
       const options = parseInput(createSchema, input, {
         what: 'token parameters',
         hint: 'Pass { owner, scopes: ["read:vault", ...] }.',
       })
-      tokens = read()
+      load()
       const id = toHex(randomBytes(8))
       const secret = randomBytes(32)
       const stored: StoredToken = {
@@ -106,18 +127,20 @@ export function openTokenStore(parameters: OpenTokenStoreParameters): OpenTokenS
       }
     },
     authenticate(token) {
-      const match = /^vty_([0-9a-f]{16})_([0-9a-f]{64})$/.exec(token)
+      const match = TOKEN_PATTERN.exec(token)
       if (!match) throw refused()
-      const stored = tokens.find((candidate) => candidate.id === match[1])
-      // Hash even when the id is unknown, so timing does not tell ids apart.
-      const presented = sha256(fromHex(match[2]!))
-      const expected = stored ? fromHex(stored.secretHash) : new Uint8Array(32)
-      const equal = constantTimeEqual(presented, expected)
-      if (!stored || !equal || stored.revoked) throw refused()
+      if (versionOf() !== version) load()
+      const entry = byId.get(match[1]!)
+      // A SHA-256 of a 256-bit random secret needs no slow KDF (nothing to guess); hash even when the id is unknown,
+      // so timing does not tell ids apart, and compare in constant time.
+      const presented = createHash('sha256').update(Buffer.from(match[2]!, 'hex')).digest()
+      const equal = timingSafeEqual(presented, entry ? entry.secretHash : unknownHash)
+      if (!entry || !equal || entry.stored.revoked) throw refused()
+      const { stored } = entry
       return { owner: stored.owner, credentialId: `token:${stored.id}`, kind: 'token', scopes: stored.scopes }
     },
     revoke(id, owner) {
-      tokens = read()
+      load()
       const stored = tokens.find((candidate) => candidate.id === id && (owner === undefined || candidate.owner === owner))
       if (!stored) return false
       stored.revoked = true
@@ -125,6 +148,7 @@ export function openTokenStore(parameters: OpenTokenStoreParameters): OpenTokenS
       return true
     },
     list(owner) {
+      if (versionOf() !== version) load()
       return tokens
         .filter((token) => owner === undefined || token.owner === owner)
         .map(({ secretHash: _secretHash, ...rest }) => rest)

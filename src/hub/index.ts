@@ -63,6 +63,19 @@ export {
 } from './release.js'
 export type { ReleaseLogEntry, ReleaseLogParameters, ReleaseLogReturnType } from './release-log.js'
 export { releaseLog } from './release-log.js'
+export type {
+  CheckRegistryEntryParameters,
+  RegisterReleaseParameters,
+  RegisterReleaseReturnType,
+  RegistryRecordParameters,
+  RegistryRecordReturnType,
+  ReleaseRegistry,
+  ReleaseRegistryEntry,
+  ReleaseRegistryRecord,
+  ResolveRegisteredReleaseParameters,
+  ResolveRegisteredReleaseReturnType,
+} from './release-registry.js'
+export { checkRegistryEntry, registerRelease, registryRecord, resolveRegisteredRelease } from './release-registry.js'
 export type { OpenReleaseStoreParameters, OpenReleaseStoreReturnType, ReleaseReference, ReleaseStore } from './release-store.js'
 export { openReleaseStore, parseReleaseReference } from './release-store.js'
 export type { ResolveModelParameters, ResolveModelReturnType } from './resolve-model.js'

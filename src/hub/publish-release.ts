@@ -9,6 +9,7 @@ import { parseInput } from '../validation.js'
 import { addFolder, type HubProgress } from './add-folder.js'
 import type { Hub } from './open-hub.js'
 import { type Release, releaseNameSchema, signRelease } from './release.js'
+import { type RegisterReleaseReturnType, type ReleaseRegistry, registerRelease } from './release-registry.js'
 import { parseReleaseReference } from './release-store.js'
 import { KUBO_ADD_FLAGS } from './unixfs-settings.js'
 
@@ -27,8 +28,20 @@ export type PublishReleaseParameters = {
   /** Deployed EVM verifier of this model's vk, if any. */
   verifier?: { chainId: number; address: string } | undefined
   onProgress?: HubProgress | undefined
+  /**
+   * Also record the release in this registry (e.g. `ModelRegistry` through `openReleaseRegistry` of
+   * `verity/chain`), sending as the signer. Recorded before the release is stored: a refused
+   * registration leaves no release in the hub.
+   */
+  registry?: ReleaseRegistry | undefined
 }
-export type PublishReleaseReturnType = { release: Release; newBlocks: number; reusedBlocks: number }
+export type PublishReleaseReturnType = {
+  release: Release
+  newBlocks: number
+  reusedBlocks: number
+  /** Set when `registry` was given. */
+  registration?: RegisterReleaseReturnType | undefined
+}
 
 const schema = z.object({
   dir: z.string().min(1),
@@ -59,7 +72,8 @@ export async function publishRelease(parameters: PublishReleaseParameters): Prom
       hint: 'Names: a-z 0-9 . _ - ; versions: semver (1.2.3). Pass --name / --version.',
       docsPath: 'hub.md',
     })
-  const { hub, signer } = parameters
+  const { hub, signer, registry } = parameters
+  assertRegistrySender(registry, signer)
   const previous = hub.releases.find({ publisher: signer.address, name })[0]
   if (previous && !semver.gt(version, previous.version))
     throw new ReleaseVerificationError('Version must be greater than the last published one', {
@@ -89,12 +103,24 @@ export async function publishRelease(parameters: PublishReleaseParameters): Prom
       verifier: input.verifier ?? null,
     },
   })
+  const registration = registry ? await registerRelease({ registry, release }) : undefined
   await hub.releases.save(release)
   return {
     release,
     newBlocks: hub.blocks.counters.written - before.written,
     reusedBlocks: hub.blocks.counters.present - before.present,
+    ...(registration ? { registration } : {}),
   }
+}
+
+/** Publishing with a registry sends as the publisher: an entry added by anyone else would not resolve to the release. */
+function assertRegistrySender(registry: ReleaseRegistry | undefined, signer: AgentSigner): void {
+  if (registry && registry.sender.toLowerCase() !== signer.address.toLowerCase())
+    throw new InvalidInputError('The registry sender is not the publisher', {
+      details: `${registry.label}: sends as ${registry.sender}, the release is signed by ${signer.address}`,
+      hint: 'Connect the registry with the publisher’s key (a delegate records an existing release with registerRelease).',
+      docsPath: 'hub.md',
+    })
 }
 
 export type ForkReleaseParameters = {
@@ -106,8 +132,10 @@ export type ForkReleaseParameters = {
   /** Default: the source's version. */
   version?: string | undefined
   signer: AgentSigner
+  /** Also record the fork in this registry (its parent must be registered there). */
+  registry?: ReleaseRegistry | undefined
 }
-export type ForkReleaseReturnType = { release: Release; source: Release }
+export type ForkReleaseReturnType = { release: Release; source: Release; registration?: RegisterReleaseReturnType | undefined }
 
 /**
  * Forks a release: a new name under the signer's address whose first release points at the source
@@ -127,7 +155,8 @@ export async function forkRelease(parameters: ForkReleaseParameters): Promise<Fo
       docsPath: 'hub.md',
     },
   )
-  const { hub, signer } = parameters
+  const { hub, signer, registry } = parameters
+  assertRegistrySender(registry, signer)
   const source = hub.releases.resolve(parseReleaseReference(input.source))
   if (hub.releases.find({ publisher: signer.address, name: input.name }).length)
     throw new ReleaseVerificationError('You already publish under this name', {
@@ -148,6 +177,7 @@ export async function forkRelease(parameters: ForkReleaseParameters): Promise<Fo
       verifier: source.details.verifier,
     },
   })
+  const registration = registry ? await registerRelease({ registry, release }) : undefined
   await hub.releases.save(release)
-  return { release, source }
+  return { release, source, ...(registration ? { registration } : {}) }
 }

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { daemonRoutes } from '../../src/daemon/index.js'
 import { startTestDaemon, type TestDaemon } from './daemon-harness.js'
@@ -175,6 +176,45 @@ describe('bodies', () => {
     expect(response.status).toBe(413)
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('VERITY_PAYLOAD_TOO_LARGE')
     expect((await daemon.call('/v1/whoami', { token: alice })).status).toBe(200)
+  })
+  it('an oversized body sent chunked (no Content-Length) is a typed 413 too', async () => {
+    // node:http, since fetch gives up on the answer when the daemon stops reading the upload.
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = httpRequest(`${daemon.url}/v1/vaults/notes/memories`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      })
+      request.on('response', (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (part: string) => {
+          text += part
+        })
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }))
+      })
+      request.on('error', (error) => (request.writableEnded ? undefined : reject(error)))
+      // 8 × 256 KiB > the 1 MiB default limit; the JSON never ends, so only the bound can stop the read.
+      request.write(`{"memories":[{"text":"`)
+      for (let index = 0; index < 8; index++) request.write('x'.repeat(256 * 1024))
+      request.end()
+    })
+    expect(status).toBe(413)
+    expect((JSON.parse(text) as { error: { code: string } }).error.code).toBe('VERITY_PAYLOAD_TOO_LARGE')
+  })
+  it('JSON answers, errors and pages carry the security headers', async () => {
+    const answers = [
+      await daemon.call('/v1/vaults/notes/search', { token: alice, body: { query: 'tea', k: 1 } }),
+      await daemon.call('/v1/vaults/notes/search', { token: alice, body: { query: 42 } }),
+      await daemon.call('/v1/whoami'),
+      await daemon.call('/explorer/login'),
+    ]
+    expect(answers.map((response) => response.status)).toEqual([200, 400, 401, 200])
+    for (const response of answers) {
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer')
+      expect(response.headers.get('cache-control')).toBe('no-store')
+      await response.body?.cancel()
+    }
   })
   it('an unknown route is a typed 404', async () => {
     const response = await daemon.call('/v1/nothing', { token: alice })

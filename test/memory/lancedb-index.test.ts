@@ -92,12 +92,12 @@ describe('openLanceDbIndex', () => {
     }
   })
 
-  it('matches a model under random upsert/remove sequences (property)', async () => {
+  it('matches a model under random upsert/remove sequences, unfiltered and per namespace (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(
           fc.oneof(
-            fc.record({ put: fc.integer({ min: 0, max: 15 }), seed: fc.integer() }),
+            fc.record({ put: fc.integer({ min: 0, max: 15 }), seed: fc.integer(), namespace: fc.constantFrom('a', 'b') }),
             fc.record({ del: fc.integer({ min: 0, max: 15 }) }),
           ),
           {
@@ -110,7 +110,9 @@ describe('openLanceDbIndex', () => {
             const model = new Map<string, MemoryRecord>()
             for (const operation of operations) {
               if ('put' in operation) {
-                const r = record(`p${operation.put}`, vectorFrom(seededRandom(operation.seed)))
+                const r = record(`p${operation.put}`, vectorFrom(seededRandom(operation.seed)), {
+                  namespace: operation.namespace,
+                })
                 model.set(r.id, r)
                 await index.upsert([r])
               } else {
@@ -122,6 +124,12 @@ describe('openLanceDbIndex', () => {
             const query = vectorFrom(seededRandom(99))
             const hits = await index.search({ mode: 'vector', vector: query, k: 20 })
             expect(hits.map((h) => h.id)).toEqual(exactTop([...model.values()], query, 20))
+            // A namespace holding every live row is searched without the filter: same answers either way.
+            for (const namespace of ['a', 'b', 'c']) {
+              const inNamespace = [...model.values()].filter((r) => r.namespace === namespace)
+              const filtered = await index.search({ mode: 'vector', vector: query, k: 20, filter: { namespace } })
+              expect(filtered.map((h) => h.id)).toEqual(exactTop(inNamespace, query, 20))
+            }
           } finally {
             await index.close()
           }

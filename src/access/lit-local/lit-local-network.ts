@@ -1,5 +1,4 @@
 import type { Signer } from 'ethers'
-import { getAddress } from 'ethers'
 import { z } from 'zod'
 import { fromBase64, fromHex } from '../../crypto/bytes.js'
 import { AccessDeniedError, IntegrityError, InvalidInputError, NetworkError } from '../../errors.js'
@@ -7,10 +6,9 @@ import { parseInput } from '../../validation.js'
 import { hashLitConditions, litIdentity } from '../lit-conditions.js'
 import type { LitDecryptParameters, LitNetwork } from '../lit-network.js'
 import { litWasm } from '../lit-sdk.js'
-import { ENCRYPTION_SIGN_PATH, INFO_PATH, LIT_LOCAL_PROTOCOL } from './node-server.js'
-import { createSession, type Session, type SessionSig, signRequest } from './session-signature.js'
+import { ENCRYPTION_SIGN_PATH, INFO_PATH, LIT_LOCAL_PROTOCOL } from './protocol.js'
+import type { Session, SessionSig } from './session-signature.js'
 import type { NetworkFile } from './share-file.js'
-import { publicSharesMatch } from './threshold-bls.js'
 
 const parametersSchema = z.object({
   nodes: z.array(z.string().url()).min(1).max(64),
@@ -117,6 +115,8 @@ export function litLocalNetwork(parameters: LitLocalNetworkParameters): LitLocal
         if (info.networkPublicKey !== networkPublicKey || (expected && expected !== info.publicKey)) continue // a node that lies is not used
         nodes.push({ url: info.url, index: info.index, publicKey: expected ?? info.publicKey })
       }
+      // Loaded here, not at import: `verity/access` stays light for a passphrase guard (BLS, ethers, SIWE are heavy).
+      const { publicSharesMatch } = await import('./threshold-bls.js')
       if (!pinned && nodes.length >= threshold && !publicSharesMatch({ publicKey: networkPublicKey, threshold, shares: nodes }))
         throw new IntegrityError('lit-local nodes disagree about the network key', {
           hint: "Pass the dealer's network.json as { network } so each node's public share is pinned.",
@@ -131,6 +131,7 @@ export function litLocalNetwork(parameters: LitLocalNetworkParameters): LitLocal
   }
 
   const session = async (signer: Signer): Promise<Session> => {
+    const [{ getAddress }, { createSession }] = await Promise.all([import('ethers'), import('./session-signature.js')])
     const address = getAddress(await signer.getAddress())
     const existing = sessions.get(address)
     if (existing && existing.expiresAt - Date.now() > renewBefore) return existing
@@ -161,6 +162,7 @@ export function litLocalNetwork(parameters: LitLocalNetworkParameters): LitLocal
         dataToEncryptHash,
       }
       const current = await session(request.signer)
+      const { signRequest } = await import('./session-signature.js')
       type Outcome =
         | { url: string; kind: 'share'; index: number; signature: string }
         | { url: string; kind: 'bad-share' }

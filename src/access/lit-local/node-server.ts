@@ -5,16 +5,12 @@ import { InvalidInputError } from '../../errors.js'
 import { hashLitConditions, litIdentity, parseLitConditions } from '../lit-conditions.js'
 import { type ChainEndpoints, ConditionEvaluationError, createConditionEvaluator } from './evaluate-conditions.js'
 import { NONCE_FILE_NAME, openNonceFile } from './nonce-file.js'
+import { ENCRYPTION_SIGN_PATH, INFO_PATH, LIT_LOCAL_PROTOCOL } from './protocol.js'
 import { createNonceStore, verifySessionSig } from './session-signature.js'
 import type { ShareFile } from './share-file.js'
 import { signShare } from './threshold-bls.js'
 
-/** The path nodes serve share requests on (Lit's `LIT_ENDPOINT.ENCRYPTION_SIGN`). */
-export const ENCRYPTION_SIGN_PATH = '/web/encryption/sign'
-/** The path of a node's public facts. */
-export const INFO_PATH = '/web/info'
-/** Protocol identifier of the local network. */
-export const LIT_LOCAL_PROTOCOL = 'verity-lit-local/1'
+export { ENCRYPTION_SIGN_PATH, INFO_PATH, LIT_LOCAL_PROTOCOL } from './protocol.js'
 
 export type StartLitLocalNodeParameters = {
   share: ShareFile

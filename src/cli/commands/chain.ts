@@ -6,7 +6,8 @@ import { ChainError, InvalidInputError, NotFoundError, ProofError } from '../../
 import { homePassphrase } from '../home.js'
 import { printResult } from '../output.js'
 
-type ChainOptions = { rpc?: string; home?: string; json?: boolean }
+/** The options every chain-touching command takes (also `hub publish|pull --registry`). */
+export type ChainOptions = { rpc?: string; home?: string; json?: boolean }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
@@ -20,8 +21,13 @@ function address(value: string, what: string): string {
  * The sender: with `--rpc`, the agent keystore of `--home` (`$VERITY_AGENT_HOME`, else ./.verity-agent) decrypted
  * with the home's passphrase, or the node's unlocked account 0 when the home has no keystore (dev nodes only).
  * Without `--rpc`: Hardhat's in-process dev chain.
+ *
+ * @example
+ * ```ts
+ * const client = await connect({ rpc: 'http://127.0.0.1:8545', home: '.verity-agent' })
+ * ```
  */
-async function connect(options: ChainOptions): Promise<ChainClient> {
+export async function connect(options: ChainOptions): Promise<ChainClient> {
   const { connectChain } = await import('../../chain/chain-client.js')
   if (!options.rpc) return connectChain()
   const home = resolve(options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent')
@@ -37,7 +43,15 @@ async function connect(options: ChainOptions): Promise<ChainClient> {
   return connectChain({ rpc: options.rpc, privateKey: wallet.privateKey })
 }
 
-async function withChain<T>(options: ChainOptions, run: (client: ChainClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `run` with a connected {@link ChainClient} ({@link connect}) and closes it after.
+ *
+ * @example
+ * ```ts
+ * await withChain({ rpc, home }, (client) => deployVerityContract({ client, name: 'ModelRegistry' }))
+ * ```
+ */
+export async function withChain<T>(options: ChainOptions, run: (client: ChainClient) => Promise<T>): Promise<T> {
   const client = await connect(options)
   try {
     return await run(client)

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
+import type { ModelReleaseRegistry } from '../../chain/release-registry.js'
 import { InvalidInputError } from '../../errors.js'
 import type { AgentIdentity } from '../../identity/agent-identity.js'
 import { printResult } from '../output.js'
@@ -35,8 +36,54 @@ function isCid(text: string): boolean {
   return /^(bafy|bafk|Qm)[a-zA-Z0-9]+$/.test(text)
 }
 
+type RegistryOptions = SignerOptions & { registry?: string; rpc?: string }
+
+/**
+ * Runs `run` with the `--registry` ModelRegistry on `--rpc` (or `undefined` without `--registry`).
+ * `send`: transactions are signed with the `--home` keystore, as every chain command does; reads need no account.
+ */
+async function withRegistry<T>(
+  options: RegistryOptions,
+  mode: 'send' | 'read',
+  run: (registry: ModelReleaseRegistry | undefined) => Promise<T>,
+): Promise<T> {
+  if (!options.registry) {
+    if (options.rpc)
+      throw new InvalidInputError('--rpc is for --registry', { hint: 'Pass --registry ADDRESS too, or drop --rpc.' })
+    return run(undefined)
+  }
+  const registryAddress = options.registry
+  if (!options.rpc)
+    throw new InvalidInputError('--registry needs --rpc', {
+      details: registryAddress,
+      hint: 'Pass the JSON-RPC URL of the chain the ModelRegistry is deployed on.',
+      docsPath: 'hub.md',
+    })
+  const { openReleaseRegistry } = await import('../../chain/release-registry.js')
+  if (mode === 'send') {
+    const { withChain } = await import('./chain.js')
+    return withChain(options, async (client) => run(await openReleaseRegistry({ client, address: registryAddress })))
+  }
+  const [{ connectChain }, { Wallet }] = await Promise.all([import('../../chain/chain-client.js'), import('ethers')])
+  // reads only: a throwaway key stands in for the sender, so no keystore is opened and no node account is needed
+  const client = await connectChain({ rpc: options.rpc, privateKey: Wallet.createRandom().privateKey })
+  try {
+    return await run(await openReleaseRegistry({ client, address: registryAddress }))
+  } finally {
+    await client.close()
+  }
+}
+
+function registrationSummary(registry: ModelReleaseRegistry | undefined, transaction: string | undefined) {
+  return registry && transaction
+    ? { address: registry.contract.target as string, chainId: registry.chainId, transaction }
+    : undefined
+}
+
 const hubOption = ['--hub <dir>', 'hub folder (default: $VERITY_HUB_HOME or ~/.verity/hub)'] as const
 const homeOption = ['--home <dir>', 'publisher key home (default: $VERITY_AGENT_HOME or ./.verity-agent)'] as const
+const registryOption = ['--registry <address>', 'a ModelRegistry contract (see `verity chain deploy ModelRegistry`)'] as const
+const rpcOption = ['--rpc <url>', 'JSON-RPC URL of the chain of --registry'] as const
 
 /**
  * `verity hub publish|pull|list|log|fork|verify|export|import|serve`.
@@ -56,29 +103,42 @@ export function registerHubCommands(program: Command): void {
     .option('--name <name>', 'release name (default: the package name)')
     .option('--release-version <semver>', 'release version (default: the package version)')
     .option('--verifier <chain:address>', 'deployed EVM verifier of this model')
+    .option(...registryOption)
+    .option(...rpcOption)
     .option(...hubOption)
     .option(...homeOption)
     .option('--json', 'print JSON')
-    .action(async (dir: string, options: SignerOptions & { name?: string; releaseVersion?: string; verifier?: string }) => {
+    .action(async (dir: string, options: RegistryOptions & { name?: string; releaseVersion?: string; verifier?: string }) => {
       const { publishRelease } = await import('../../hub/publish-release.js')
       const progress = createProgressBar({ enabled: !options.json })
       try {
-        const { release, newBlocks, reusedBlocks } = await publishRelease({
-          hub: await hubFor(options),
-          dir,
-          signer: (await identityFor(options)).signer,
-          name: options.name,
-          version: options.releaseVersion,
-          verifier: parseVerifier(options.verifier),
-          onProgress: progress.report,
+        const hubHandle = await hubFor(options)
+        const signer = (await identityFor(options)).signer
+        const { release, newBlocks, reusedBlocks, registry } = await withRegistry(options, 'send', async (opened) => {
+          const published = await publishRelease({
+            hub: hubHandle,
+            dir,
+            signer,
+            name: options.name,
+            version: options.releaseVersion,
+            verifier: parseVerifier(options.verifier),
+            registry: opened,
+            onProgress: progress.report,
+          })
+          return { ...published, registry: registrationSummary(opened, published.registration?.transaction) }
         })
         progress.stop()
-        printResult(options, { release, newBlocks, reusedBlocks }, () =>
+        printResult(options, { release, newBlocks, reusedBlocks, registry }, () =>
           [
             `published ${release.publisher}/${release.name}@${release.version}`,
             `package ${release.packageCid}`,
             `release ${release.id}`,
             `blocks: ${newBlocks} new, ${reusedBlocks} already stored`,
+            ...(registry
+              ? [
+                  `recorded in ModelRegistry ${registry.address} on chain ${registry.chainId}: transaction ${registry.transaction}`,
+                ]
+              : []),
           ].join('\n'),
         )
       } finally {
@@ -93,15 +153,37 @@ export function registerHubCommands(program: Command): void {
     .option('--from <url>', 'a Verity hub (hub serve) or an IPFS gateway; default: this hub only')
     .option('--token <token>', 'bearer token of the remote hub (default $VERITY_HUB_TOKEN)')
     .option('--to <dir>', 'install the package folder here')
+    .option(...registryOption)
+    .option(...rpcOption)
     .option(...hubOption)
     .option('--json', 'print JSON')
-    .action(async (reference: string, options: HubOptions & { from?: string; token?: string; to?: string }) => {
+    .action(async (reference: string, options: RegistryOptions & { from?: string; token?: string; to?: string }) => {
       const { pullPackage, fetchReleaseIndex, pickRelease } = await import('../../hub/pull-package.js')
       const { parseReleaseReference } = await import('../../hub/release-store.js')
       const localHub = await hubFor(options)
       const token = options.token ?? process.env.VERITY_HUB_TOKEN
       let release: import('../../hub/release.js').Release | undefined
-      if (!isCid(reference)) {
+      let registered: { address: string; chainId: number } | undefined
+      if (options.registry) {
+        const parsed = isCid(reference) ? undefined : parseReleaseReference(reference)
+        if (!parsed?.version)
+          throw new InvalidInputError('--registry resolves NAME@VERSION', {
+            details: reference,
+            hint: 'Name the version: verity hub pull NAME@VERSION --registry ADDRESS --rpc URL.',
+            docsPath: 'hub.md',
+          })
+        const { resolveRegisteredRelease } = await import('../../hub/release-registry.js')
+        const candidates = [
+          ...(options.from ? await fetchReleaseIndex({ from: options.from, token }) : []),
+          ...localHub.releases.all(),
+        ].filter((candidate) => !parsed.publisher || candidate.publisher.toLowerCase() === parsed.publisher.toLowerCase())
+        const version = parsed.version
+        release = await withRegistry(options, 'read', async (registry) => {
+          if (!registry) throw new InvalidInputError('--registry is missing')
+          registered = { address: registry.contract.target as string, chainId: registry.chainId }
+          return (await resolveRegisteredRelease({ registry, name: parsed.name, version, releases: candidates })).release
+        })
+      } else if (!isCid(reference)) {
         const parsed = parseReleaseReference(reference)
         if (options.from) {
           release = pickRelease(await fetchReleaseIndex({ from: options.from, token }), parsed)
@@ -121,9 +203,12 @@ export function registerHubCommands(program: Command): void {
         })
         if (release) await localHub.releases.save(release)
         progress.stop()
-        printResult(options, { ...pulled, cid: pulled.cid.toString(), release }, () =>
+        printResult(options, { ...pulled, cid: pulled.cid.toString(), release, registry: registered }, () =>
           [
             `pulled ${pulled.cid.toString()}${release ? ` (${release.publisher}/${release.name}@${release.version}, signature checked)` : ''}`,
+            ...(registered
+              ? [`resolved through ModelRegistry ${registered.address} on chain ${registered.chainId}; entry matches the release`]
+              : []),
             `${pulled.blocks} blocks checked, ${pulled.fetchedBlocks} fetched (${pulled.fetchedBytes} bytes)`,
             ...(pulled.dir ? [`installed in ${pulled.dir}`] : []),
           ].join('\n'),
@@ -131,6 +216,31 @@ export function registerHubCommands(program: Command): void {
       } finally {
         progress.stop()
       }
+    })
+
+  hub
+    .command('register')
+    .description('Record a release already in this hub in a ModelRegistry (as `publish --registry` does)')
+    .argument('<ref>', 'NAME@VERSION or 0xPUBLISHER/NAME@VERSION')
+    .requiredOption(...registryOption)
+    .requiredOption(...rpcOption)
+    .option(...hubOption)
+    .option(...homeOption)
+    .option('--json', 'print JSON')
+    .action(async (reference: string, options: RegistryOptions) => {
+      const { registerRelease } = await import('../../hub/release-registry.js')
+      const { parseReleaseReference } = await import('../../hub/release-store.js')
+      const release = (await hubFor(options)).releases.resolve(parseReleaseReference(reference))
+      const registry = await withRegistry(options, 'send', async (opened) => {
+        if (!opened) throw new InvalidInputError('--registry is missing')
+        return registrationSummary(opened, (await registerRelease({ registry: opened, release })).transaction)
+      })
+      printResult(
+        options,
+        { release, registry },
+        () =>
+          `recorded ${release.publisher}/${release.name}@${release.version} in ModelRegistry ${registry?.address} on chain ${registry?.chainId}: transaction ${registry?.transaction}`,
+      )
     })
 
   hub
@@ -173,19 +283,34 @@ export function registerHubCommands(program: Command): void {
     .argument('<source>', 'NAME@VERSION or 0xPUBLISHER/NAME@VERSION')
     .requiredOption('--name <name>', 'the new name')
     .option('--release-version <semver>', 'first version of the fork (default: the source version)')
+    .option(...registryOption)
+    .option(...rpcOption)
     .option(...hubOption)
     .option(...homeOption)
     .option('--json', 'print JSON')
-    .action(async (source: string, options: SignerOptions & { name: string; releaseVersion?: string }) => {
+    .action(async (source: string, options: RegistryOptions & { name: string; releaseVersion?: string }) => {
       const { forkRelease } = await import('../../hub/publish-release.js')
-      const { release } = await forkRelease({
-        hub: await hubFor(options),
-        source,
-        name: options.name,
-        version: options.releaseVersion,
-        signer: (await identityFor(options)).signer,
+      const hubHandle = await hubFor(options)
+      const signer = (await identityFor(options)).signer
+      const { release, registry } = await withRegistry(options, 'send', async (opened) => {
+        const forked = await forkRelease({
+          hub: hubHandle,
+          source,
+          name: options.name,
+          version: options.releaseVersion,
+          signer,
+          registry: opened,
+        })
+        return { ...forked, registry: registrationSummary(opened, forked.registration?.transaction) }
       })
-      printResult(options, { release }, () => `forked ${source} as ${release.publisher}/${release.name}@${release.version}`)
+      printResult(options, { release, registry }, () =>
+        [
+          `forked ${source} as ${release.publisher}/${release.name}@${release.version}`,
+          ...(registry
+            ? [`recorded in ModelRegistry ${registry.address} on chain ${registry.chainId}: transaction ${registry.transaction}`]
+            : []),
+        ].join('\n'),
+      )
     })
 
   hub

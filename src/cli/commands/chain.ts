@@ -193,8 +193,13 @@ export async function anchorTraceAction(tracePath: string, options: ChainOptions
     const contract = address(options.anchor, '--anchor')
     const anchor = await attachVerityContract({ client, name: 'TraceAnchor', address: contract })
     const sent = await anchorCheckpoint({ anchor, checkpoint })
-    // Where it was anchored, beside the trace (the daemon's explorer shows and re-checks it).
-    recordTraceAnchor({ tracePath: resolve(tracePath), checkpoint, chainId: client.chainId, contract, transaction: sent })
+    // Where it was anchored, beside the trace (the daemon's explorer shows and re-checks it). The anchor is on chain
+    // already: a record that cannot be written is a warning, not a failed command.
+    try {
+      recordTraceAnchor({ tracePath: resolve(tracePath), checkpoint, chainId: client.chainId, contract, transaction: sent })
+    } catch (error) {
+      process.stderr.write(`warning: anchored, but the anchor record was not written: ${(error as Error).message}\n`)
+    }
     return sent
   })
   printResult(

@@ -92,4 +92,23 @@ describe('hub routes on the daemon', () => {
     })
     expect(unnegotiated.status).toBe(400)
   })
+
+  it('publishes a package folder of the daemon host as a release signed by the daemon identity (admin:agent only)', async () => {
+    const admin = daemon.token('alice', ['admin:agent'])
+    const writer = daemon.token('alice', ['write:agent'])
+    const body = { path: MODEL_DIR, version: '1.0.1' }
+    expect((await daemon.call('/v1/hub/releases', { token: writer, body })).status).toBe(403)
+    const published = await daemon.call('/v1/hub/releases', { token: admin, body })
+    expect(published.status).toBe(200)
+    const { release: made, newBlocks } = (await published.json()) as {
+      release: { id: string; publisher: string; version: string; packageCid: string }
+      newBlocks: number
+    }
+    expect(made.publisher.toLowerCase()).toBe(daemon.services.identity.address.toLowerCase())
+    expect(made.version).toBe('1.0.1')
+    expect(made.packageCid).toBe(release.packageCid) // same content, same CID: no new package blocks
+    expect(newBlocks).toBe(0)
+    const index = (await (await daemon.call('/releases', { token: admin })).json()) as { releases: { id: string }[] }
+    expect(index.releases.map((entry) => entry.id)).toContain(made.id)
+  })
 })

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs'
+import { isAbsolute } from 'node:path'
 import { Readable } from 'node:stream'
 import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { InvalidInputError, NotFoundError } from '../../errors.js'
-import { carStream, HUB_INDEX_FORMAT, parseCid, releaseSchema } from '../../hub/index.js'
+import { carStream, HUB_INDEX_FORMAT, parseCid, publishRelease, releaseSchema } from '../../hub/index.js'
 import type { DaemonServices } from '../daemon-services.js'
 import { type DaemonRoute, defineRoute } from '../route.js'
 
@@ -28,11 +30,12 @@ function negotiate(accept: string | undefined, format: string | undefined): 'raw
 }
 
 /**
- * `GET /ipfs/{cid}` and `GET /releases` on the daemon (the hub's gateway protocol, authenticated like the API).
+ * `GET /ipfs/{cid}` and `GET /releases` on the daemon (the hub's gateway protocol, authenticated like the API), and
+ * `POST /v1/hub/releases` to publish a package folder of the daemon host, signed by the daemon identity.
  *
  * @example
  * ```ts
- * hubRoutes.map((route) => route.path) // ['/ipfs/:cid', '/releases']
+ * hubRoutes.map((route) => route.path) // ['/ipfs/:cid', '/releases', '/v1/hub/releases']
  * ```
  */
 export const hubRoutes: DaemonRoute<DaemonServices>[] = [
@@ -78,5 +81,34 @@ export const hubRoutes: DaemonRoute<DaemonServices>[] = [
     access: read,
     response: z.object({ format: z.literal(HUB_INDEX_FORMAT), releases: z.array(releaseSchema) }),
     handler: async ({ services }) => ({ format: HUB_INDEX_FORMAT, releases: (await services.hub()).releases.all() }),
+  }),
+  defineRoute<DaemonServices>({
+    method: 'post',
+    path: '/v1/hub/releases',
+    summary:
+      "Publish a model package folder on the daemon host into the daemon's hub, signed by the daemon identity (admin:agent)",
+    // Reads a folder of the daemon host and signs with the daemon's key: an admin's act, like a script agent.
+    access: { level: 'admin', resource: 'agent' },
+    body: z.object({
+      path: z.string().min(1).max(4096),
+      name: z.string().min(1).max(64).optional(),
+      version: z.string().min(1).max(64).optional(),
+    }),
+    response: z.object({ release: releaseSchema, newBlocks: z.number(), reusedBlocks: z.number() }),
+    handler: async ({ services, body }) => {
+      const input = body as { path: string; name?: string; version?: string }
+      if (!isAbsolute(input.path) || !existsSync(input.path))
+        throw new InvalidInputError('The package must be an existing absolute folder on the daemon host', {
+          details: input.path,
+        })
+      const published = await publishRelease({
+        hub: await services.hub(),
+        dir: input.path,
+        signer: services.identity.signer,
+        ...(input.name ? { name: input.name } : {}),
+        ...(input.version ? { version: input.version } : {}),
+      })
+      return { release: published.release, newBlocks: published.newBlocks, reusedBlocks: published.reusedBlocks }
+    },
   }),
 ]

@@ -7,11 +7,11 @@ import { AGENT_KEYSTORE_FILE, type AgentIdentity, createAgentIdentity, loadAgent
 import type { Embedder } from '../memory/embedders/embedder.js'
 import { createHashingEmbedder } from '../memory/embedders/index.js'
 import { createVault, openVault, type Vault } from '../memory/vault.js'
-import { homePassphrase } from './home.js'
+import { resolvePassphrase } from './resolve-secrets.js'
 
 /**
  * An agent home as `verity demo` and `verity agent run` both lay it out, set up in one place:
- * the folder (mode 0700), the passphrase ({@link homePassphrase}), the agent identity's encrypted
+ * the folder (mode 0700), the passphrase ({@link resolvePassphrase} with the home fallback), the agent identity's encrypted
  * keystore, passphrase vaults with the built-in embedder, and run ids for `runs/<run-id>/`.
  */
 
@@ -52,7 +52,7 @@ export type OpenHomeIdentityReturnType = Promise<{ identity: AgentIdentity; crea
  * ```
  */
 export async function openHomeIdentity(home: string): OpenHomeIdentityReturnType {
-  const { passphrase } = homePassphrase(home)
+  const { passphrase } = await resolvePassphrase({ fallback: { from: 'home', home } })
   const created = !existsSync(join(home, AGENT_KEYSTORE_FILE))
   const identity = created ? await createAgentIdentity({ home, passphrase }) : await loadAgentIdentity({ home, passphrase })
   return { identity, created }
@@ -79,7 +79,8 @@ export type OpenHomeVaultReturnType = Promise<{
 export async function openHomeVault(parameters: OpenHomeVaultParameters): OpenHomeVaultReturnType {
   const path = join(parameters.home, parameters.name ?? 'vault')
   const embedder = createHashingEmbedder()
-  const guards: Guard[] = [passphraseGuard({ passphrase: homePassphrase(parameters.home).passphrase })]
+  const { passphrase } = await resolvePassphrase({ fallback: { from: 'home', home: parameters.home } })
+  const guards: Guard[] = [passphraseGuard({ passphrase })]
   const created = !existsSync(path)
   const vault = created ? await createVault({ path, guards, embedder }) : await openVault({ path, guards, embedder })
   return { vault, created, path, guards, embedder }

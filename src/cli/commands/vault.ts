@@ -5,10 +5,11 @@ import type { MemoryRecord } from '../../memory/record.js'
 import type { Vault } from '../../memory/vault.js'
 import { printResult } from '../output.js'
 import { createProgressBar } from '../progress.js'
+import { resolvePassphrase, resolveVaultGuards } from '../resolve-secrets.js'
 
 /**
  * `verity vault ...`: create, fill, search, export and import encrypted vector-memory vaults.
- * The passphrase comes from `VERITY_PASSPHRASE` or an interactive prompt (no echo).
+ * The passphrase comes from `VERITY_PASSPHRASE` or an interactive prompt (no echo): see ../resolve-secrets.ts.
  *
  * The vault's modules (LanceDB, Arrow, scrypt, the embedder) are imported inside the actions,
  * so `verity --help` and other commands do not pay for loading them.
@@ -34,57 +35,8 @@ async function vaultModules() {
 
 type JsonOption = { json?: boolean }
 
-async function promptPassphrase(question: string): Promise<string> {
-  const { stdin, stderr } = process
-  stderr.write(question)
-  stdin.setRawMode(true)
-  stdin.resume()
-  stdin.setEncoding('utf8')
-  return new Promise((resolve, reject) => {
-    let value = ''
-    const onData = (chunk: string) => {
-      for (const character of chunk) {
-        if (character === '\r' || character === '\n' || character === '\u0004') {
-          stdin.setRawMode(false)
-          stdin.pause()
-          stdin.off('data', onData)
-          stderr.write('\n')
-          resolve(value)
-          return
-        }
-        if (character === '\u0003') {
-          stdin.setRawMode(false)
-          stdin.pause()
-          stdin.off('data', onData)
-          reject(new InvalidInputError('Passphrase entry cancelled'))
-          return
-        }
-        if (character === '\u007f') value = value.slice(0, -1)
-        else value += character
-      }
-    }
-    stdin.on('data', onData)
-  })
-}
-
-async function passphrase(confirm: boolean): Promise<string> {
-  const fromEnvironment = process.env.VERITY_PASSPHRASE
-  if (fromEnvironment) return fromEnvironment
-  if (!process.stdin.isTTY)
-    throw new InvalidInputError('No passphrase available', {
-      details: 'VERITY_PASSPHRASE is not set and stdin is not a terminal, so Verity cannot prompt',
-      hint: 'Set VERITY_PASSPHRASE, or run the command in an interactive terminal.',
-      docsPath: 'vault-format.md',
-    })
-  const first = await promptPassphrase('Vault passphrase: ')
-  if (!first) throw new InvalidInputError('Empty passphrase', { hint: 'Type a non-empty passphrase.' })
-  if (confirm && first !== (await promptPassphrase('Repeat passphrase: ')))
-    throw new InvalidInputError('The passphrases do not match', { hint: 'Run the command again.' })
-  return first
-}
-
 /**
- * Opens a vault with the CLI's passphrase resolution (`VERITY_PASSPHRASE`, else a prompt); also used by `verity trace reveal`.
+ * Opens a vault with the CLI's guard resolution ({@link resolveVaultGuards}: `VERITY_PASSPHRASE`, else a prompt); also used by `verity trace reveal`.
  *
  * @example
  * ```ts
@@ -92,14 +44,13 @@ async function passphrase(confirm: boolean): Promise<string> {
  * ```
  */
 export async function openForCommand(directory: string, options: JsonOption, readOnly: boolean): Promise<Vault> {
-  const secret = await passphrase(false)
-  const { passphraseGuard, openVault, createHashingEmbedder } = await vaultModules()
-  const guard = passphraseGuard({ passphrase: secret })
+  const guards = await resolveVaultGuards()
+  const { openVault, createHashingEmbedder } = await vaultModules()
   const progress = createProgressBar({ enabled: !options.json })
   try {
     return await openVault({
       path: directory,
-      guards: [guard],
+      guards,
       embedder: createHashingEmbedder(),
       readOnly,
       onProgress: progress.report,
@@ -198,7 +149,7 @@ export function registerVaultCommands(program: Command): void {
         throw new InvalidInputError(`Unknown guard '${options.guard}'`, {
           hint: 'The CLI creates passphrase vaults; owner and Lit guards are added through the API (vault.grant).',
         })
-      const secret = await passphrase(true)
+      const { passphrase: secret } = await resolvePassphrase({ fallback: { from: 'prompt', confirm: true } })
       const { passphraseGuard, createVault, createHashingEmbedder } = await vaultModules()
       const guard = passphraseGuard({
         passphrase: secret,

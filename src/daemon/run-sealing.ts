@@ -52,7 +52,9 @@ export function sealRunTrace(parameters: SealRunTraceParameters): SealRunTraceRe
     get(target, property, receiver) {
       if (property === 'append')
         return async (entry: Parameters<TraceWriter['append']>[0]) => {
-          const seal = await key()
+          // A key that cannot be had (the vault closed meanwhile) withholds the body: an entry is never lost, nor
+          // written in plaintext, for want of a key (the run's error note and run-end still land).
+          const seal = await key().catch(() => undefined)
           if (entry.body === undefined) return target.append(entry)
           if (!seal) return target.append({ ...entry, body: withheld(entry.body as JsonValue), seal: undefined })
           // A body that is not an object would be stored as is by the sealer: wrap it so it is sealed too.

@@ -261,3 +261,7 @@ export class RegistryMismatchError extends defineError('RegistryMismatchError', 
 // --- hub <-> agent (issue 13 item 3): a model named by hub name or CID that this hub cannot provide ---
 /** A model named by hub name or CID resolves to no release in the hub, or its package blocks are not held there. */
 export class ModelNotInHubError extends defineError('ModelNotInHubError', 'VERITY_MODEL_NOT_IN_HUB') {}
+
+// --- embedder room (issue 11 item 8): an embedder named by a spec or `--embedder` that cannot be loaded ---
+/** An embedder spec names a package, export or model folder that is not installed or cannot be loaded (`meta.spec`). */
+export class EmbedderUnavailableError extends defineError('EmbedderUnavailableError', 'VERITY_EMBEDDER_UNAVAILABLE') {}

@@ -9,6 +9,7 @@ import type { AgentIdentity } from '../../identity/agent-identity.js'
 import type { Vault } from '../../memory/vault.js'
 import { openTrace, type TraceWriter } from '../../trace/open-trace.js'
 import { newRunId, openHomeIdentity, openHomeVault, prepareHome } from '../agent-home.js'
+import { addEmbedderOption, type EmbedderOptionValues, embedderSpecOf } from '../embedder-option.js'
 import { printResult } from '../output.js'
 
 /**
@@ -23,6 +24,8 @@ export type RunAgentScriptParameters = {
   json?: boolean | undefined
   /** `provider:model` for `initChatModel`: what `context.model()` returns (default: the offline scripted planner). */
   model?: string | undefined
+  /** `--embedder` / `--embedder-options` for the vaults `context.openVault()` opens (default: each vault's recorded spec). */
+  embedder?: EmbedderOptionValues | undefined
 }
 export type RunAgentScriptReturnType = { script: string; home: string; runId: string; traces: string[]; result: unknown }
 
@@ -103,7 +106,7 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
       return identity
     },
     async openVault(options = {}) {
-      const { vault } = await openHomeVault({ home, name: options.name })
+      const { vault } = await openHomeVault({ home, name: options.name, embedder: parameters.embedder })
       vaults.push(vault)
       return vault
     },
@@ -160,8 +163,7 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
  */
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('Run agent scripts')
-  agent
-    .command('run')
+  addEmbedderOption(agent.command('run'))
     .description(
       'Run an agent script: a module whose default export receives { home, identity, openVault, openTrace, model, ... }',
     )
@@ -173,14 +175,22 @@ export function registerAgentCommands(program: Command): void {
       'a LangChain chat model via initChatModel (e.g. openai:gpt-4o-mini); default: the offline planner',
     )
     .option('--json', 'print JSON')
-    .action(async (script: string, args: string[], options: { home?: string; json?: boolean; model?: string }) => {
-      const home = options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent'
-      const outcome = await runAgentScript({ script, home, args, json: options.json ?? false, model: options.model })
-      printResult(options, outcome, () =>
-        [
-          typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result, null, 2),
-          ...outcome.traces.map((path) => `trace: ${path}`),
-        ].join('\n'),
-      )
-    })
+    .action(
+      async (
+        script: string,
+        args: string[],
+        options: { home?: string; json?: boolean; model?: string } & EmbedderOptionValues,
+      ) => {
+        const home = options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent'
+        embedderSpecOf(options) // a bad --embedder is refused before the script runs
+        const embedder = { embedder: options.embedder, embedderOptions: options.embedderOptions }
+        const outcome = await runAgentScript({ script, home, args, json: options.json ?? false, model: options.model, embedder })
+        printResult(options, outcome, () =>
+          [
+            typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result, null, 2),
+            ...outcome.traces.map((path) => `trace: ${path}`),
+          ].join('\n'),
+        )
+      },
+    )
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { InvalidInputError, NotFoundError } from '../../errors.js'
 import type { MemoryRecord } from '../../memory/record.js'
 import type { Vault } from '../../memory/vault.js'
+import { addEmbedderOption, type EmbedderOptionValues, embedderForCreate, embedderResolverOf } from '../embedder-option.js'
 import { printResult } from '../output.js'
 import { createProgressBar } from '../progress.js'
 import { resolvePassphrase, resolveVaultGuards } from '../resolve-secrets.js'
@@ -17,15 +18,13 @@ import { resolvePassphrase, resolveVaultGuards } from '../resolve-secrets.js'
 
 /** The modules the vault commands need, loaded on first use. */
 async function vaultModules() {
-  const [{ passphraseGuard }, { createHashingEmbedder }, vault, archive] = await Promise.all([
+  const [{ passphraseGuard }, vault, archive] = await Promise.all([
     import('../../access/passphrase-guard.js'),
-    import('../../memory/embedders/hashing-embedder.js'),
     import('../../memory/vault.js'),
     import('../../memory/vault-archive.js'),
   ])
   return {
     passphraseGuard,
-    createHashingEmbedder,
     createVault: vault.createVault,
     openVault: vault.openVault,
     exportVault: archive.exportVault,
@@ -33,10 +32,11 @@ async function vaultModules() {
   }
 }
 
-type JsonOption = { json?: boolean }
+type JsonOption = { json?: boolean } & EmbedderOptionValues
 
 /**
- * Opens a vault with the CLI's guard resolution ({@link resolveVaultGuards}: `VERITY_PASSPHRASE`, else a prompt); also used by `verity trace reveal`.
+ * Opens a vault with the CLI's guard resolution ({@link resolveVaultGuards}: `VERITY_PASSPHRASE`, else a prompt) and
+ * its embedder (`--embedder`, else the spec the vault records); also used by `verity trace reveal`.
  *
  * @example
  * ```ts
@@ -44,14 +44,15 @@ type JsonOption = { json?: boolean }
  * ```
  */
 export async function openForCommand(directory: string, options: JsonOption, readOnly: boolean): Promise<Vault> {
+  const embedderResolver = embedderResolverOf(options) // a bad --embedder fails before the passphrase prompt
   const guards = await resolveVaultGuards()
-  const { openVault, createHashingEmbedder } = await vaultModules()
+  const { openVault } = await vaultModules()
   const progress = createProgressBar({ enabled: !options.json })
   try {
     return await openVault({
       path: directory,
       guards,
-      embedder: createHashingEmbedder(),
+      embedderResolver,
       readOnly,
       onProgress: progress.report,
     })
@@ -137,8 +138,7 @@ export function registerVaultCommands(program: Command): void {
     .command('vault')
     .description('Encrypted vector-memory vaults (passphrase from VERITY_PASSPHRASE or a prompt)')
 
-  vault
-    .command('create')
+  addEmbedderOption(vault.command('create'))
     .argument('<dir>', 'folder to create')
     .option('--guard <kind>', 'who can open it (passphrase)', 'passphrase')
     .option('--scrypt-log-n <n>', 'scrypt cost log2(N) for the passphrase stanza (default 17)', positiveInteger)
@@ -149,20 +149,20 @@ export function registerVaultCommands(program: Command): void {
         throw new InvalidInputError(`Unknown guard '${options.guard}'`, {
           hint: 'The CLI creates passphrase vaults; owner and Lit guards are added through the API (vault.grant).',
         })
+      const embedder = await embedderForCreate(options) // a missing package fails before the passphrase prompt
       const { passphrase: secret } = await resolvePassphrase({ fallback: { from: 'prompt', confirm: true } })
-      const { passphraseGuard, createVault, createHashingEmbedder } = await vaultModules()
+      const { passphraseGuard, createVault } = await vaultModules()
       const guard = passphraseGuard({
         passphrase: secret,
         ...(options.scryptLogN ? { cost: { logN: options.scryptLogN, r: 8, p: 1 } } : {}),
       })
-      const created = await createVault({ path: directory, guards: [guard], embedder: createHashingEmbedder() })
+      const created = await createVault({ path: directory, guards: [guard], embedder })
       const info = created.info()
       await created.close()
       printResult(options, info, () => `created vault ${info.vaultId} at ${info.path} (embedder ${info.embedder.id})`)
     })
 
-  vault
-    .command('add')
+  addEmbedderOption(vault.command('add'))
     .argument('<dir>', 'vault folder')
     .option('--text <text>', 'the memory (visible to other users in `ps`: prefer --text-file)')
     .option('--text-file <file>', 'read the memory from a file, or from stdin with `-` (one trailing newline is dropped)')
@@ -185,8 +185,7 @@ export function registerVaultCommands(program: Command): void {
       },
     )
 
-  vault
-    .command('search')
+  addEmbedderOption(vault.command('search'))
     .argument('<dir>', 'vault folder')
     .requiredOption('--query <text>', 'what to look for')
     .option('-k, --k <k>', 'number of results', positiveInteger, 5)
@@ -220,8 +219,7 @@ export function registerVaultCommands(program: Command): void {
       },
     )
 
-  vault
-    .command('list')
+  addEmbedderOption(vault.command('list'))
     .argument('<dir>', 'vault folder')
     .option('--namespace <name>', 'only this namespace')
     .option('--limit <n>', 'page size', positiveInteger, 100)
@@ -240,8 +238,7 @@ export function registerVaultCommands(program: Command): void {
       )
     })
 
-  vault
-    .command('get')
+  addEmbedderOption(vault.command('get'))
     .argument('<dir>', 'vault folder')
     .argument('<id>', 'memory id')
     .option('--json', 'JSON output')
@@ -260,8 +257,7 @@ export function registerVaultCommands(program: Command): void {
       )
     })
 
-  vault
-    .command('delete')
+  addEmbedderOption(vault.command('delete'))
     .argument('<dir>', 'vault folder')
     .argument('<ids...>', 'memory ids')
     .option('--json', 'JSON output')
@@ -295,8 +291,7 @@ export function registerVaultCommands(program: Command): void {
       printResult(options, result, () => `imported vault ${result.vaultId} into ${result.path}`)
     })
 
-  vault
-    .command('rotate')
+  addEmbedderOption(vault.command('rotate'))
     .argument('<dir>', 'vault folder')
     .option('--json', 'JSON output')
     .description('New data key; re-encrypt every segment under it')
@@ -305,8 +300,7 @@ export function registerVaultCommands(program: Command): void {
       printResult(options, result, () => `rotated to key ${result.keyId} (${result.segments} segments re-encrypted)`)
     })
 
-  vault
-    .command('compact')
+  addEmbedderOption(vault.command('compact'))
     .argument('<dir>', 'vault folder')
     .option('--json', 'JSON output')
     .description('Rewrite live memories into fresh segments and snapshot the index')

@@ -24,6 +24,7 @@ import {
 } from '../errors.js'
 import type { AgentIdentity } from '../identity/index.js'
 import type { Vault } from '../memory/index.js'
+import { loadModelReference, type ModelPackageResolver } from '../proofs/model-reference.js'
 import { writeFileAtomic } from '../storage/atomic-file.js'
 import { createInMemoryMemoryStore, provenTool, receiptDirectory, verifiableInferenceTool } from '../tools/index.js'
 import type { TraceWriter } from '../trace/index.js'
@@ -33,11 +34,12 @@ import type { RunStore } from './run-store.js'
 import { type Principal, scopeAllows } from './scopes.js'
 import { type VaultSessions, vaultNameSchema } from './vault-sessions.js'
 
+const isHubModel = (model: string) => model.startsWith('hub:') || /^(bafy|bafk)[a-z2-7]+$/.test(model)
 const agentName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, underscore, dash (1-64)')
 
 /** zod schema of an agent definition: the offline planner model, proven tools by model name, memory in a vault. */
 export const agentDefinitionSchema = z.object({
-  /** Model packages to expose as proven tools. */
+  /** Model packages to expose as proven tools: a served model's name or digest, or `hub:NAME[@VERSION]` / a package CID in the daemon's hub. */
   tools: z.array(z.string().min(1).max(200)).max(16).default([]),
   /** Wait for proofs before acting on a tool result, or act on pending receipts. */
   proofs: z.enum(['allow-pending', 'require-verified']).default('allow-pending'),
@@ -79,6 +81,8 @@ export type CreateAgentHostParameters = {
   runs: RunStore
   vaults: VaultSessions
   inference: InferenceService
+  /** Resolves `hub:NAME[@VERSION]` and CID tools of definitions (the daemon's hub). */
+  modelResolver?: ModelPackageResolver | undefined
 }
 export type CreateAgentHostReturnType = AgentHost
 
@@ -112,8 +116,15 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
   ) => {
     const definition = agent.definition
     const receipts = receiptDirectory({ dir: runs.receiptsDirectory(runId) })
-    const tools = definition.tools.map((model) =>
-      provenTool({ tool: verifiableInferenceTool({ package: inference.model(model), pool: inference.pool() }), receipts }),
+    const packages = await Promise.all(
+      definition.tools.map(async (model) =>
+        isHubModel(model)
+          ? (await loadModelReference({ model, resolver: parameters.modelResolver })).package
+          : inference.model(model),
+      ),
+    )
+    const tools = packages.map((model) =>
+      provenTool({ tool: verifiableInferenceTool({ package: model, pool: inference.pool() }), receipts }),
     )
     const invoke = async (memoryVault: Vault | undefined) => {
       const created = createVerityAgent({
@@ -197,7 +208,8 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
             details: input.path,
           })
       }
-      if (input.kind === 'definition') for (const model of input.definition.tools) inference.model(model)
+      // Served models are checked now; hub names and CIDs resolve (ModelNotInHubError when missing) when a run starts.
+      if (input.kind === 'definition') for (const model of input.definition.tools) if (!isHubModel(model)) inference.model(model)
       mkdirSync(folderOf(principal.owner), { recursive: true, mode: 0o700 })
       const stored: StoredAgent = { ...input, owner: principal.owner, createdAt: new Date().toISOString() }
       writeFileAtomic({

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { NotFoundError } from '../errors.js'
-import { defaultHubDir, type Hub, openHub } from '../hub/index.js'
+import { defaultHubDir, type Hub, hubModelResolver, openHub } from '../hub/index.js'
 import { AGENT_KEYSTORE_FILE } from '../identity/agent-identity.js'
 import { type AgentIdentity, createAgentIdentity, loadAgentIdentity } from '../identity/index.js'
+import type { ModelPackageResolver } from '../proofs/model-reference.js'
 import { type AgentHost, createAgentHost } from './agent-host.js'
 import { type AnchorChecks, createAnchorChecks } from './anchor-checks.js'
 import type { DaemonConfig } from './daemon-config.js'
@@ -77,11 +78,26 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
     receiptsDirectory: join(home, 'receipts'),
     proverWorkers: config.proverWorkers,
   })
-  const agents = createAgentHost({ directory: join(home, 'agents'), identity, runs, vaults, inference })
-  const mcpTrace = createMcpTraceLog({ runs, vaults })
-  const anchors = createAnchorChecks({ rpc: config.chainRpc })
   const hubDirectory = config.hubDirectory ?? (existsSync(defaultHubDir()) ? defaultHubDir() : undefined)
   let hub: Promise<Hub> | undefined
+  const servedHub = (): Promise<Hub> => {
+    if (!hubDirectory)
+      return Promise.reject(
+        new NotFoundError('This daemon serves no hub', {
+          hint: 'Start it with hubDirectory (VERITY_DAEMON_HUB) naming a hub folder (verity hub publish --hub DIR).',
+        }),
+      )
+    hub ??= openHub({ dir: hubDirectory })
+    return hub
+  }
+  // Agent definitions name hub models (`hub:NAME[@VERSION]` or a CID) through the daemon's hub, opened on first use.
+  const modelResolver: ModelPackageResolver = {
+    specificationVersion: 'v1',
+    resolve: async (reference) => hubModelResolver({ hub: await servedHub() }).resolve(reference),
+  }
+  const agents = createAgentHost({ directory: join(home, 'agents'), identity, runs, vaults, inference, modelResolver })
+  const mcpTrace = createMcpTraceLog({ runs, vaults })
+  const anchors = createAnchorChecks({ rpc: config.chainRpc })
   let closing: Promise<void> | undefined
   return {
     config,
@@ -97,16 +113,7 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
     inference,
     agents,
     mcpTrace,
-    hub() {
-      if (!hubDirectory)
-        return Promise.reject(
-          new NotFoundError('This daemon serves no hub', {
-            hint: 'Start it with hubDirectory (VERITY_DAEMON_HUB) naming a hub folder (verity hub publish --hub DIR).',
-          }),
-        )
-      hub ??= openHub({ dir: hubDirectory })
-      return hub
-    },
+    hub: servedHub,
     anchors,
     interrupted,
     close({ abortRuns = true } = {}) {

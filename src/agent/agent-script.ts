@@ -1,6 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { AgentIdentity } from '../identity/agent-identity.js'
 import type { Vault } from '../memory/vault.js'
+import type { ModelPackageResolver } from '../tools/create-proven-tool.js'
 import type { TraceWriter } from '../trace/open-trace.js'
 
 /**
@@ -41,6 +42,8 @@ export type AgentScriptContext = {
   openTrace(parameters?: { name?: string | undefined }): Promise<TraceWriter>
   /** The run's chat model: `--model provider:model` through `initChatModel`, else the offline planner. */
   model(): BaseChatModel
+  /** Resolves models named by hub name or CID through the hub (`--hub DIR`, default `$VERITY_HUB_HOME` or `~/.verity/hub`): pass it to `createProvenTool({ model: 'hub:NAME@VERSION', resolver })`. */
+  modelResolver(): ModelPackageResolver
   /** Progress lines on stderr. */
   log(message: string): void
 }

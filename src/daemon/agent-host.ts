@@ -190,6 +190,12 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
         }) as TraceWriter
       },
       model: () => createScriptedChatModel(),
+      modelResolver: () => {
+        if (parameters.modelResolver) return parameters.modelResolver
+        throw new NotFoundError('This daemon has no hub to resolve models in', {
+          hint: 'Start it with hubDirectory (VERITY_DAEMON_HUB).',
+        })
+      },
       log: (message) => runs.emit(runId, { type: 'entry', seq: -1, kind: 'log', hash: message.slice(0, 200) }),
     }
     return (main as AgentScript)(context)

@@ -4,6 +4,8 @@ import { parseInput } from '../validation.js'
 import { type ProvenToolParameters, type ProvenToolReturnType, provenTool } from './proven-tool.js'
 import { type VerifiableInferenceToolParameters, verifiableInferenceTool } from './verifiable-inference.js'
 
+export type { ModelPackageResolver } from '../proofs/model-reference.js'
+
 export type CreateProvenToolParameters = Omit<VerifiableInferenceToolParameters, 'package'> &
   Omit<ProvenToolParameters, 'tool'> & {
     /** `hub:NAME[@VERSION]`, a package CID, a package folder, or a loaded package. */

@@ -9,7 +9,7 @@
  * ```
  */
 
-export type { CreateProvenToolParameters, CreateProvenToolReturnType } from './create-proven-tool.js'
+export type { CreateProvenToolParameters, CreateProvenToolReturnType, ModelPackageResolver } from './create-proven-tool.js'
 export { createProvenTool } from './create-proven-tool.js'
 export type {
   CreateInMemoryMemoryStoreReturnType,

@@ -26,6 +26,8 @@ export type RunAgentScriptParameters = {
   model?: string | undefined
   /** `--embedder` / `--embedder-options` for the vaults `context.openVault()` opens (default: each vault's recorded spec). */
   embedder?: EmbedderOptionValues | undefined
+  /** The hub `context.modelResolver()` resolves names and CIDs in (default: `$VERITY_HUB_HOME` or `~/.verity/hub`). */
+  hub?: string | undefined
 }
 export type RunAgentScriptReturnType = { script: string; home: string; runId: string; traces: string[]; result: unknown }
 
@@ -122,6 +124,16 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
       return trace
     },
     model: () => chatModel,
+    modelResolver: () => ({
+      specificationVersion: 'v1',
+      async resolve(reference) {
+        const [{ openHub }, { hubModelResolver }] = await Promise.all([
+          import('../../hub/open-hub.js'),
+          import('../../hub/hub-model-resolver.js'),
+        ])
+        return hubModelResolver({ hub: await openHub({ dir: parameters.hub }) }).resolve(reference)
+      },
+    }),
     log: (message) => process.stderr.write(`${message}\n`),
   }
   let result: unknown
@@ -174,17 +186,26 @@ export function registerAgentCommands(program: Command): void {
       '--model <provider:model>',
       'a LangChain chat model via initChatModel (e.g. openai:gpt-4o-mini); default: the offline planner',
     )
+    .option('--hub <dir>', 'hub for context.modelResolver() (default: $VERITY_HUB_HOME or ~/.verity/hub)')
     .option('--json', 'print JSON')
     .action(
       async (
         script: string,
         args: string[],
-        options: { home?: string; json?: boolean; model?: string } & EmbedderOptionValues,
+        options: { home?: string; json?: boolean; model?: string; hub?: string } & EmbedderOptionValues,
       ) => {
         const home = options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent'
         embedderSpecOf(options) // a bad --embedder is refused before the script runs
         const embedder = { embedder: options.embedder, embedderOptions: options.embedderOptions }
-        const outcome = await runAgentScript({ script, home, args, json: options.json ?? false, model: options.model, embedder })
+        const outcome = await runAgentScript({
+          script,
+          home,
+          args,
+          json: options.json ?? false,
+          model: options.model,
+          embedder,
+          hub: options.hub,
+        })
         printResult(options, outcome, () =>
           [
             typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result, null, 2),

@@ -65,6 +65,8 @@ Configuration (a JSON file via --config or VERITY_DAEMON_CONFIG; then environmen
   maxSessionSeconds   VERITY_DAEMON_MAX_SESSION_SECONDS  3600
   proverWorkers       VERITY_DAEMON_PROVER_WORKERS       1
   shutdownGraceMs     (file only)                        10000
+  chainRpc            VERITY_DAEMON_CHAIN_RPC            none (anchors shown unchecked)
+  hubDirectory        VERITY_DAEMON_HUB                  the default hub folder when it exists
 The daemon identity's keystore passphrase: VERITY_DAEMON_PASSPHRASE, else VERITY_PASSPHRASE, else <home>/passphrase (0600).
 Docs: docs/daemon.md`
 

@@ -112,10 +112,15 @@ export function registerDaemonCommands(program: Command): void {
           ].join('\n'),
       )
       await new Promise<void>((resolve) => {
+        // The listeners stay until the daemon has stopped: removing them inside the handler would leave the
+        // vault's signal hook (src/memory/lancedb-tmpfs.ts) as the only listener, which then re-raises the
+        // signal and kills the process mid-drain. A second signal finds the same stop() under way.
         const stop = () => {
-          process.off('SIGINT', stop)
-          process.off('SIGTERM', stop)
-          void running.stop().then(resolve)
+          void running.stop().then(() => {
+            process.off('SIGINT', stop)
+            process.off('SIGTERM', stop)
+            resolve()
+          })
         }
         process.on('SIGINT', stop)
         process.on('SIGTERM', stop)

@@ -3,13 +3,14 @@ import type { Command } from 'commander'
 import { InvalidInputError } from '../../errors.js'
 import { BUNDLED_MODELS_DIR, homePassphrase } from '../home.js'
 import { printResult } from '../output.js'
+import { type ProverOptions, proverChoiceOf, withProverOptions } from '../prover-options.js'
 
 /**
  * `verity daemon start|token` and `verity mcp`: the agent runtime daemon (HTTP API, MCP over Streamable HTTP,
  * web trace explorer) and the MCP server over stdio. The daemon's modules load only when these commands run.
  */
 
-type DaemonOptions = {
+type DaemonOptions = ProverOptions & {
   home?: string
   config?: string
   host?: string
@@ -35,6 +36,7 @@ async function configFrom(options: DaemonOptions) {
   const modelDirectories =
     options.models ??
     (process.env.VERITY_DAEMON_MODELS ? undefined : ['models', BUNDLED_MODELS_DIR].filter((dir) => existsSync(dir)))
+  const prover = proverChoiceOf(options)
   return resolveDaemonConfig({
     file: options.config ?? process.env.VERITY_DAEMON_CONFIG,
     environment: process.env,
@@ -45,6 +47,8 @@ async function configFrom(options: DaemonOptions) {
       port: portNumber(options.port),
       modelDirectories,
       corsOrigins: options.corsOrigin,
+      prover: prover.kind,
+      redis: prover.redis,
     },
   })
 }
@@ -61,6 +65,9 @@ Configuration (a JSON file via --config or VERITY_DAEMON_CONFIG; then environmen
   rateLimitPerSecond  VERITY_DAEMON_RATE_LIMIT           50 per token
   maxBodyBytes        VERITY_DAEMON_MAX_BODY_BYTES       1048576
   maxSessionSeconds   VERITY_DAEMON_MAX_SESSION_SECONDS  3600
+  prover              VERITY_DAEMON_PROVER               queue with redis, else $VERITY_PROVER, else auto
+                                                         (auto: native when the ezkl toolchain is installed, else wasm)
+  redis               VERITY_DAEMON_REDIS                none (a prover fleet's Redis URL: proofs go to the fleet)
   proverWorkers       VERITY_DAEMON_PROVER_WORKERS       1
   shutdownGraceMs     (file only)                        10000
 The daemon identity's keystore passphrase: VERITY_DAEMON_PASSPHRASE, else VERITY_PASSPHRASE, else <home>/passphrase (0600).
@@ -80,7 +87,7 @@ export function registerDaemonCommands(program: Command): void {
     .description('The agent runtime daemon: HTTP API, MCP over Streamable HTTP, web trace explorer')
     .addHelpText('after', ENVIRONMENT_HELP)
 
-  daemon
+  const start = daemon
     .command('start')
     .description('Start the daemon (127.0.0.1 by default); stops gracefully on SIGINT/SIGTERM')
     .option('--home <dir>', `daemon state folder (default ${DEFAULT_HOME})`)
@@ -89,6 +96,7 @@ export function registerDaemonCommands(program: Command): void {
     .option('--port <port>', 'port (default 8787; 0 picks one)')
     .option('--models <dir...>', 'model package folders')
     .option('--cors-origin <origin...>', 'allow these browser origins (CORS is off by default)')
+  withProverOptions(start)
     .option('--json', 'print JSON lines')
     .addHelpText('after', ENVIRONMENT_HELP)
     .action(async (options: DaemonOptions) => {
@@ -186,7 +194,7 @@ export function registerDaemonCommands(program: Command): void {
  * ```
  */
 export function registerMcpCommand(program: Command): void {
-  program
+  const mcp = program
     .command('mcp')
     .description('MCP server over stdio (for desktop MCP clients): memory, verifiable inference, trace verification')
     .option('--home <dir>', `daemon state folder (default ${DEFAULT_HOME})`)
@@ -196,6 +204,7 @@ export function registerMcpCommand(program: Command): void {
     )
     .option('--owner <name>', 'owner the tools act for', 'local')
     .option('--models <dir...>', 'model package folders')
+  withProverOptions(mcp)
     .addHelpText('after', ENVIRONMENT_HELP)
     .action(async (options: DaemonOptions & { vault?: string; owner: string }) => {
       const [{ createDaemonServices, createVerityMcpServer, DAEMON_VERSION }, { StdioServerTransport }] = await Promise.all([

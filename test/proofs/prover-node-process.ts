@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { pathToFileURL } from 'node:url'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+
+export type ProverNodeProcess = {
+  child: ChildProcess
+  /** Every JSON line the node printed (`--json`), in order. */
+  lines: Array<Record<string, unknown>>
+  /** The node's address, once it printed `node-started`; rejects if it exits first. */
+  started: Promise<string>
+  /** The tail of its stderr. */
+  stderr(): string
+}
+
+/**
+ * A real `verity prover start --json` process (the CLI through tsx) on `redis`, with the native backend.
+ * `onLine` sees each JSON line as it comes; `args` are appended (e.g. `--lock-ms 4000`).
+ */
+export function spawnProverNode(parameters: {
+  redis: string
+  models: string
+  home: string
+  passphrase: string
+  args?: string[] | undefined
+  onLine?: ((event: Record<string, unknown>) => void) | undefined
+}): ProverNodeProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href,
+      join(ROOT, 'src/cli/main.ts'),
+      'prover',
+      'start',
+      '--redis',
+      parameters.redis,
+      '--models',
+      parameters.models,
+      '--home',
+      parameters.home,
+      '--prover',
+      'native',
+      '--json',
+      ...(parameters.args ?? []),
+    ],
+    { env: { ...process.env, VERITY_PASSPHRASE: parameters.passphrase }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000)
+  })
+  const lines: Array<Record<string, unknown>> = []
+  const started = new Promise<string>((resolveStarted, reject) => {
+    child.once('exit', (code) => reject(new Error(`prover node exited ${code}: ${stderr}`)))
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      let event: Record<string, unknown>
+      try {
+        event = JSON.parse(line) as Record<string, unknown>
+      } catch {
+        return // not a JSON line
+      }
+      lines.push(event)
+      if (event.type === 'node-started') resolveStarted(String(event.node))
+      parameters.onLine?.(event)
+    })
+  })
+  started.catch(() => {})
+  return { child, lines, started, stderr: () => stderr }
+}

@@ -6,12 +6,10 @@
  * Scale: VERITY_BENCH_PROVERS_PROOFS (latency samples, default 3), VERITY_BENCH_PROVERS_JOBS (jobs per
  * fleet run, default 6). Needs the toolchain (.venv) and Debian's redis-server.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
-import { pathToFileURL } from 'node:url'
 import { QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import { digest } from '../src/crypto/digest.js'
@@ -23,6 +21,7 @@ import { createQueueProver } from '../src/proofs/queue-backend.js'
 import { findToolchain } from '../src/proofs/toolchain.js'
 import { createWasmProver } from '../src/proofs/wasm-backend.js'
 import { runWitness } from '../src/proofs/witness.js'
+import { spawnProverNode } from '../test/proofs/prover-node-process.js'
 import { freePort, killHard, startRedis } from '../test/proofs/redis-server.js'
 import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
 
@@ -52,33 +51,10 @@ const childrenOf = (pid: number): number[] => {
   }
 }
 
-function startNode(redisUrl: string, models: string, home: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href,
-      join(ROOT, 'src/cli/main.ts'),
-      'prover',
-      'start',
-      '--redis',
-      redisUrl,
-      '--models',
-      models,
-      '--home',
-      home,
-      '--prover',
-      'native',
-      '--json',
-    ],
-    { env: { ...process.env, VERITY_PASSPHRASE: 'bench-passphrase' }, stdio: ['ignore', 'pipe', 'inherit'] },
-  )
-  return new Promise((resolveStarted, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      if (line.includes('"node-started"')) resolveStarted(child)
-    })
-    child.once('exit', (code) => reject(new Error(`prover node exited ${code}`)))
-  })
+async function startNode(redisUrl: string, models: string, home: string): Promise<ChildProcess> {
+  const node = spawnProverNode({ redis: redisUrl, models, home, passphrase: 'bench-passphrase' })
+  await node.started
+  return node.child
 }
 
 export default async function run(): Promise<BenchmarkReport> {
@@ -159,15 +135,21 @@ print(json.dumps(out))
     return (JOBS / elapsed) * 60_000
   }
   const one = await fleet(1)
-  // queue overhead with an idle node: enqueue -> the node reports it starts proving
+  // queue overhead with an idle node: enqueue -> the node starts proving (its `at`, taken right before the
+  // prover call, on this machine's clock). The baseline: one durable write round trip on the same Redis,
+  // sampled between the jobs; the path takes two (the enqueue, the node taking the job), each an fsync.
   const overheads: number[] = []
+  const durableWrites: number[] = []
+  const probe = new Redis(redisUrl, { maxRetriesPerRequest: null })
   for (let index = 0; index < JOBS; index++) {
     const receiptId = newId()
     const before = Date.now()
     await queue.prove({ package: model, witness, receiptId })
     const at = startedAt.get(fleetJobId(receiptId))
     if (at !== undefined) overheads.push(at - before)
+    for (let write = 0; write < 3; write++) durableWrites.push(await timeMs(() => probe.set('verity-bench:write', receiptId)))
   }
+  probe.disconnect()
   const two = await fleet(2)
   const nodeRss = nodes.map((node) => {
     const pid = node.pid as number
@@ -214,6 +196,7 @@ print(json.dumps(out))
         value: round(median(overheads)),
         unit: 'ms',
         target: '<= 5',
+        baseline: { name: 'two durable Redis writes (AOF fsync always), p50 x 2', value: round(2 * median(durableWrites)) },
       }),
       metric({ name: 'peak RSS per node (node + native worker)', value: Math.max(...nodeRss), unit: 'bytes' }),
     ],

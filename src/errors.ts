@@ -257,3 +257,7 @@ export class ModelProviderError extends defineError('ModelProviderError', 'VERIT
 // --- hub <-> chain registry (issue 13 item 6): a registry entry and the signed release it names disagree ---
 /** A release registry's entry (e.g. on-chain `ModelRegistry`) and the signed release it resolves to disagree (fields in `meta.fields`). */
 export class RegistryMismatchError extends defineError('RegistryMismatchError', 'VERITY_REGISTRY_MISMATCH') {}
+
+// --- embedder room (issue 11 item 8): an embedder named by a spec or `--embedder` that cannot be loaded ---
+/** An embedder spec names a package, export or model folder that is not installed or cannot be loaded (`meta.spec`). */
+export class EmbedderUnavailableError extends defineError('EmbedderUnavailableError', 'VERITY_EMBEDDER_UNAVAILABLE') {}

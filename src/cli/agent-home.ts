@@ -4,15 +4,15 @@ import type { Guard } from '../access/guard.js'
 import { passphraseGuard } from '../access/passphrase-guard.js'
 import { randomId } from '../crypto/random.js'
 import { AGENT_KEYSTORE_FILE, type AgentIdentity, createAgentIdentity, loadAgentIdentity } from '../identity/agent-identity.js'
-import type { Embedder } from '../memory/embedders/embedder.js'
-import { createHashingEmbedder } from '../memory/embedders/index.js'
 import { createVault, openVault, type Vault } from '../memory/vault.js'
-import { homePassphrase } from './home.js'
+import type { EmbedderDescription } from '../memory/vault-embedder.js'
+import { type EmbedderOptionValues, embedderForCreate, embedderResolverOf } from './embedder-option.js'
+import { resolvePassphrase } from './resolve-secrets.js'
 
 /**
  * An agent home as `verity demo` and `verity agent run` both lay it out, set up in one place:
- * the folder (mode 0700), the passphrase ({@link homePassphrase}), the agent identity's encrypted
- * keystore, passphrase vaults with the built-in embedder, and run ids for `runs/<run-id>/`.
+ * the folder (mode 0700), the passphrase ({@link resolvePassphrase} with the home fallback), the agent identity's encrypted
+ * keystore, passphrase vaults (built-in embedder unless `--embedder`, then the recorded spec), and run ids for `runs/<run-id>/`.
  */
 
 /**
@@ -52,20 +52,25 @@ export type OpenHomeIdentityReturnType = Promise<{ identity: AgentIdentity; crea
  * ```
  */
 export async function openHomeIdentity(home: string): OpenHomeIdentityReturnType {
-  const { passphrase } = homePassphrase(home)
+  const { passphrase } = await resolvePassphrase({ fallback: { from: 'home', home } })
   const created = !existsSync(join(home, AGENT_KEYSTORE_FILE))
   const identity = created ? await createAgentIdentity({ home, passphrase }) : await loadAgentIdentity({ home, passphrase })
   return { identity, created }
 }
 
-export type OpenHomeVaultParameters = { home: string; name?: string | undefined }
+export type OpenHomeVaultParameters = {
+  home: string
+  name?: string | undefined
+  /** `--embedder` / `--embedder-options`: the embedder of a new vault, or an override of the recorded spec. */
+  embedder?: EmbedderOptionValues | undefined
+}
 export type OpenHomeVaultReturnType = Promise<{
   vault: Vault
   created: boolean
   path: string
   /** What opened it, to reopen it later (read-only, for instance). */
   guards: Guard[]
-  embedder: Embedder
+  embedder: EmbedderDescription
 }>
 
 /**
@@ -78,9 +83,16 @@ export type OpenHomeVaultReturnType = Promise<{
  */
 export async function openHomeVault(parameters: OpenHomeVaultParameters): OpenHomeVaultReturnType {
   const path = join(parameters.home, parameters.name ?? 'vault')
-  const embedder = createHashingEmbedder()
-  const guards: Guard[] = [passphraseGuard({ passphrase: homePassphrase(parameters.home).passphrase })]
+  const options = parameters.embedder ?? {}
+  const { passphrase } = await resolvePassphrase({ fallback: { from: 'home', home: parameters.home } })
+  const guards: Guard[] = [passphraseGuard({ passphrase })]
   const created = !existsSync(path)
-  const vault = created ? await createVault({ path, guards, embedder }) : await openVault({ path, guards, embedder })
-  return { vault, created, path, guards, embedder }
+  if (created) {
+    const embedder = await embedderForCreate(options)
+    return { vault: await createVault({ path, guards, embedder }), created, path, guards, embedder }
+  }
+  const resolver = embedderResolverOf(options)
+  let embedder: EmbedderDescription | undefined
+  const vault = await openVault({ path, guards, embedderResolver: async (recorded) => (embedder = await resolver(recorded)) })
+  return { vault, created, path, guards, embedder: embedder ?? vault.info().embedder }
 }

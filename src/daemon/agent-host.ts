@@ -239,7 +239,18 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
         } catch (error) {
           const cancelled = controller.signal.aborted
           const message = isVerityError(error) ? (error as { shortMessage: string }).shortMessage : 'the agent failed'
-          await trace.end({ body: { status: cancelled ? 'cancelled' : 'failed', error: message } }).catch(() => trace.close())
+          // the message may quote the task or a tool's arguments: a private note, like the answer; run-end keeps codes
+          await trace
+            .append({ kind: 'note', body: { event: 'error', error: message }, private: true })
+            .then(() =>
+              trace.end({
+                body: {
+                  status: cancelled ? 'cancelled' : 'failed',
+                  ...(isVerityError(error) ? { errorCode: (error as { code: string }).code } : {}),
+                },
+              }),
+            )
+            .catch(() => trace.close())
           runs.finish(run.id, cancelled ? 'cancelled' : 'failed', message)
         } finally {
           active.delete(run.id)

@@ -138,7 +138,7 @@ export function openRunStore(parameters: OpenRunStoreParameters): OpenRunStoreRe
         if (existsSync(store.tracePath(id))) {
           // Resume the trace (cutting a torn last line, never an acknowledged one) and end it as interrupted.
           const trace = await openTrace({ path: store.tracePath(id), signer: recoverySigner, repair: true })
-          await trace.end({ body: { interrupted: true, reason: 'the daemon stopped while the run was in progress' } })
+          await trace.end({ body: { status: 'interrupted', interrupted: true, reason: 'daemon-stopped' } })
         }
         write({ ...run, status: 'interrupted', endedAt: new Date().toISOString(), error: 'daemon restarted' })
         recovered.push(id)

@@ -5,7 +5,14 @@ import { passphraseGuard } from '../access/index.js'
 import { toHex } from '../crypto/bytes.js'
 import { sha256 } from '../crypto/digest.js'
 import { InvalidInputError, InvalidStateError, NotFoundError } from '../errors.js'
-import { createHashingEmbedder, createVault, openVault, type Vault } from '../memory/index.js'
+import {
+  createHashingEmbedder,
+  createVault,
+  openVault,
+  type RecordedEmbedder,
+  resolveEmbedder,
+  type Vault,
+} from '../memory/index.js'
 
 /** zod schema of a vault name in the daemon (one folder per owner and name). */
 export const vaultNameSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, underscore, dash (1-64)')
@@ -113,7 +120,9 @@ export function createVaultSessions(parameters: CreateVaultSessionsParameters): 
       const path = pathOf(owner, name)
       const ttlMs = ttlOf(ttlSeconds)
       if (!existsSync(path)) throw new NotFoundError('No such vault', { details: name, hint: 'Create it with POST /v1/vaults.' })
-      return start(owner, name, ttlMs, () => openVault({ path, guards: [guardOf(guard)], embedder: createHashingEmbedder() }))
+      // The embedder the vault records (a package from the daemon's project, loaded at the first embedding; never a path).
+      const embedderResolver = (recorded: RecordedEmbedder) => resolveEmbedder({ recorded, lazy: true })
+      return start(owner, name, ttlMs, () => openVault({ path, guards: [guardOf(guard)], embedderResolver }))
     },
     async close(owner, name) {
       const session = sessions.get(key(owner, name))

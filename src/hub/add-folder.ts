@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs'
-import { lstat, readdir } from 'node:fs/promises'
+import { type FileHandle, lstat, open, readdir } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import type { DirectoryCandidate, FileCandidate, WritableStorage } from 'ipfs-unixfs-importer'
 import { importer } from 'ipfs-unixfs-importer'
@@ -7,7 +6,7 @@ import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { InvalidInputError, NotFoundError } from '../errors.js'
 import { parseInput } from '../validation.js'
-import { unixfsImporterOptions } from './unixfs-settings.js'
+import { UNIXFS_CHUNK_SIZE, unixfsImporterOptions } from './unixfs-settings.js'
 
 /** A progress event of long hub work: `done` of `total` bytes (or blocks) in a phase. */
 export type HubProgress = (event: { phase: string; done: number; total: number }) => void
@@ -29,6 +28,48 @@ export type AddFolderReturnType = {
 }
 
 const schema = z.object({ dir: z.string().min(1), blockstore: z.custom<WritableStorage>(), onProgress: z.function().optional() })
+
+/** Chunk reads kept in flight ahead of the hashing: the disk (or page cache) reads while the CPU hashes. */
+const READ_AHEAD = 4
+
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const bytes = Buffer.allocUnsafe(length)
+  let read = 0
+  while (read < length) {
+    const { bytesRead } = await handle.read(bytes, read, length - read, position + read)
+    if (bytesRead === 0) break
+    read += bytesRead
+  }
+  return read === length ? bytes : bytes.subarray(0, read)
+}
+
+/**
+ * A file's bytes in chunks of exactly the UnixFS chunk size (so the chunker passes them on without
+ * copying), read with positioned reads a few chunks ahead of the consumer.
+ */
+async function* readChunks(path: string, size: number): AsyncGenerator<Uint8Array> {
+  const handle = await open(path, 'r')
+  const reads: Array<Promise<Uint8Array>> = []
+  let next = 0
+  const start = (): void => {
+    const length = Math.min(UNIXFS_CHUNK_SIZE, size - next)
+    const read = readAt(handle, next, length)
+    read.catch(() => undefined) // awaited in order below
+    reads.push(read)
+    next += length
+  }
+  try {
+    while (next < size && reads.length < READ_AHEAD) start()
+    while (reads.length) {
+      const chunk = await (reads.shift() as Promise<Uint8Array>)
+      if (next < size) start()
+      yield chunk
+    }
+  } finally {
+    await Promise.allSettled(reads)
+    await handle.close()
+  }
+}
 
 type Listed = { path: string; absolute: string; size: number; directory: boolean }
 
@@ -86,10 +127,10 @@ export async function addFolder(parameters: AddFolderParameters): Promise<AddFol
         continue
       }
       async function* content(): AsyncGenerator<Uint8Array> {
-        for await (const chunk of createReadStream(entry.absolute, { highWaterMark: 1 << 20 })) {
-          done += (chunk as Buffer).length
+        for await (const chunk of readChunks(entry.absolute, entry.size)) {
+          done += chunk.length
           onProgress?.({ phase: 'hashing', done, total })
-          yield chunk as Buffer
+          yield chunk
         }
       }
       yield { path: `package/${entry.path}`, content: content() }

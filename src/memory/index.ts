@@ -43,7 +43,7 @@ export type {
   ImportVaultReturnType,
 } from './vault-archive.js'
 export { exportVault, importVault } from './vault-archive.js'
-export type { EmbedderDescription, VaultEmbedder } from './vault-embedder.js'
+export type { EmbedderDescription, EmbedderResolver, RecordedEmbedder, VaultEmbedder } from './vault-embedder.js'
 export { VAULT_FORMAT, VAULT_FORMAT_VERSION } from './vault-format.js'
 export type {
   IndexHit,

@@ -1,14 +1,26 @@
 import type { EmbeddingsInterface } from '@langchain/core/embeddings'
 import { EmbedderMismatchError, InvalidInputError } from '../errors.js'
+import { describeEmbedderSpec, type EmbedderSpec, embedderSpecIdentity } from './embedders/embedder-spec.js'
 
 /**
  * What a vault embeds with: any LangChain `EmbeddingsInterface` plus the `id` and `dimension`
  * the vault records in its header. An object with only `id` and `dimension` describes the
  * embedding space of a vault whose callers always pass vectors themselves.
  */
-export type VaultEmbedder = EmbeddingsInterface & { readonly id: string; readonly dimension: number }
-/** The embedding space a vault records: an embedder, or just its id and dimension. */
-export type EmbedderDescription = VaultEmbedder | { readonly id: string; readonly dimension: number }
+export type VaultEmbedder = EmbeddingsInterface & {
+  readonly id: string
+  readonly dimension: number
+  readonly spec?: EmbedderSpec | undefined
+}
+/** What a vault header records about its embedder: id, dimension and, since the spec was added, how to make it again. */
+export type RecordedEmbedder = { readonly id: string; readonly dimension: number; readonly spec?: EmbedderSpec | undefined }
+/** The embedding space a vault records: an embedder, or just its id and dimension (and spec). */
+export type EmbedderDescription = VaultEmbedder | RecordedEmbedder
+/**
+ * Makes the embedder of a vault from what its header records, called by `openVault` after the
+ * header has been authenticated (so a forged spec never chooses what code is loaded).
+ */
+export type EmbedderResolver = (recorded: RecordedEmbedder) => Promise<EmbedderDescription>
 
 /**
  * True when `value` can embed text (has `embedDocuments` and `embedQuery`).
@@ -34,17 +46,22 @@ export function canEmbed(value: EmbedderDescription | undefined): value is Vault
  * assertSameEmbedder({ recorded: header.embedder, offered: embedder, where: path })
  * ```
  */
-export function assertSameEmbedder(parameters: {
-  recorded: { id: string; dimension: number }
-  offered: { id: string; dimension: number }
-  where: string
-}): void {
+export function assertSameEmbedder(parameters: { recorded: RecordedEmbedder; offered: RecordedEmbedder; where: string }): void {
   const { recorded, offered, where } = parameters
+  // Both specs known: they must describe the same vectors. Either unknown (a vault made before
+  // specs were recorded, or an embedder made in code without one): id and dimension decide.
+  if (recorded.spec && offered.spec && embedderSpecIdentity(recorded.spec) !== embedderSpecIdentity(offered.spec))
+    throw new EmbedderMismatchError('Embedder does not match the vault', {
+      details: `${where}: the vault was written with '${recorded.id}' (${describeEmbedderSpec(recorded.spec)}, ${recorded.dimension} dimensions); offered '${offered.id}' (${describeEmbedderSpec(offered.spec)}, ${offered.dimension} dimensions)`,
+      hint: 'Open the vault without --embedder (the CLI then uses the recorded spec) or with the embedder it records; or create a new vault and re-add the memories.',
+      docsPath: 'embedders.md',
+      meta: { recorded, offered },
+    })
   if (recorded.id === offered.id && recorded.dimension === offered.dimension) return
   throw new EmbedderMismatchError('Embedder does not match the vault', {
     details: `${where}: the vault was written with '${recorded.id}' (${recorded.dimension} dimensions); offered '${offered.id}' (${offered.dimension} dimensions)`,
-    hint: `Open the vault with the embedder '${recorded.id}', or create a new vault and re-add the memories with the new embedder.`,
-    docsPath: 'vault-format.md',
+    hint: `Open the vault with the embedder '${recorded.id}' (CLI: --embedder, see embedders.md), or create a new vault and re-add the memories with the new embedder.`,
+    docsPath: 'embedders.md',
     meta: { recorded, offered },
   })
 }

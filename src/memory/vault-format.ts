@@ -7,6 +7,7 @@ import { canonicalJson } from '../crypto/canonical-json.js'
 import { hkdf } from '../crypto/hkdf.js'
 import { randomBytes } from '../crypto/random.js'
 import { IntegrityError, InvalidStateError, UnsupportedFormatError } from '../errors.js'
+import { embedderSpecSchema } from './embedders/embedder-spec.js'
 import { signCommit } from './vault-writer-key.js'
 
 /**
@@ -47,7 +48,14 @@ export const headerSchema = z
     formatVersion: z.union([z.literal(1), z.literal(2)]),
     vaultId: hex32,
     createdAt: z.number().int().nonnegative(),
-    embedder: z.object({ id: z.string().min(1).max(256), dimension: z.number().int().min(1).max(65536) }).strict(),
+    /** `spec` (how to make the embedder again) is optional: vaults made before it was recorded have none. */
+    embedder: z
+      .object({
+        id: z.string().min(1).max(256),
+        dimension: z.number().int().min(1).max(65536),
+        spec: embedderSpecSchema.optional(),
+      })
+      .strict(),
     stanzas: z.array(stanzaSchema).min(1).max(1024),
     /** Version 2 only. */
     writer: writerSchema.optional(),

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { Guard } from '../access/guard.js'
 import type { JsonValue } from './record.js'
-import type { EmbedderDescription } from './vault-embedder.js'
+import type { EmbedderDescription, EmbedderResolver } from './vault-embedder.js'
 import type { VectorIndexFactory } from './vector-index.js'
 
 /** zod schemas of every vault entry's input (the single source for validation). */
@@ -111,6 +111,9 @@ export const openSchema = z
     path: z.string().min(1),
     guards: z.array(guardSchema).min(1, 'pass the guard(s) that can open the vault'),
     embedder: embedderSchema.optional(),
+    embedderResolver: z
+      .custom<EmbedderResolver>((value) => typeof value === 'function', { message: 'expected a function' })
+      .optional(),
     index: indexFactorySchema.optional(),
     readOnly: z.boolean().optional(),
     onProgress: progressSchema.optional(),

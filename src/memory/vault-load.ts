@@ -6,7 +6,7 @@ import { writeSnapshotStream } from './index-snapshot-files.js'
 import type { JsonValue, MemoryOperation, MemoryRecord } from './record.js'
 import { decodeOperations, decodeSnapshot } from './segment-codec.js'
 import { type OpenSegmentParameters, openSegment, openSegmentChunks, type SegmentKind } from './segment-file.js'
-import { assertSameEmbedder, type EmbedderDescription } from './vault-embedder.js'
+import { assertSameEmbedder, type EmbedderDescription, type EmbedderResolver } from './vault-embedder.js'
 import { hashSegmentFile, readCommit, readSegmentBytes, removeUnreferencedFiles, segmentPath } from './vault-files.js'
 import {
   COMMIT_FILE,
@@ -284,14 +284,20 @@ async function prefetchSnapshot(
   }
 }
 
-export type LoadedState = Omit<SessionState, 'lock' | 'snapshotThreshold' | 'guards' | 'embedder' | 'indexFactory' | 'staleIds'>
+export type LoadedState = Omit<
+  SessionState,
+  'lock' | 'snapshotThreshold' | 'guards' | 'embedder' | 'indexFactory' | 'staleIds'
+> & {
+  /** The embedder offered, or the one the resolver made from the authenticated header. */
+  embedder: EmbedderDescription | undefined
+}
 
 export async function loadVault(
   folder: string,
   guards: readonly Guard[],
   indexFactory: VectorIndexFactory,
   onProgress: VaultProgress | undefined,
-  embedder: EmbedderDescription | undefined,
+  offeredEmbedder: EmbedderDescription | EmbedderResolver | undefined,
   stateFolder: string,
 ): Promise<LoadedState> {
   const where = join(folder, COMMIT_FILE)
@@ -323,6 +329,8 @@ export async function loadVault(
         meta: { reason: 'writer-key' },
       })
   }
+  // A resolver runs only now, on an authenticated header: a forged spec never decides what is loaded.
+  const embedder = typeof offeredEmbedder === 'function' ? await offeredEmbedder({ ...header.embedder }) : offeredEmbedder
   if (embedder) assertSameEmbedder({ recorded: header.embedder, offered: embedder, where: folder })
   const keys = openKeyring({ keyring: manifest.keyring, currentKey: dataKey, vaultId: header.vaultId, where })
   keys.set(manifest.keyId, dataKey)
@@ -423,6 +431,7 @@ export async function loadVault(
     records,
     index,
     indexSource,
+    embedder,
     operationsSinceSnapshot: useSnapshot && indexSource === 'snapshot' ? touched.size : records.size,
   }
 }

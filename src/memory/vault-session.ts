@@ -182,7 +182,7 @@ export class VaultSession implements Vault {
       if (!canEmbed(embedder))
         throw new InvalidInputError('No embedder to embed text', {
           details: `${missing.length} item(s) have no embedding and the vault was opened without an embedder that can embed (recorded: '${recorded.id}')`,
-          hint: `Pass \`embedder\` (id '${recorded.id}') to openVault, or pass \`embedding\` with each memory.`,
+          hint: `Pass \`embedder\` (id '${recorded.id}') to openVault (CLI: --embedder, see embedders.md), or pass \`embedding\` with each memory.`,
         })
       const embedded = await embedder.embedDocuments(missing.map((position) => (items[position] as { text: string }).text))
       missing.forEach((position, offset) => {
@@ -453,7 +453,7 @@ export class VaultSession implements Vault {
       else
         throw new InvalidInputError(`${mode} search needs a vector`, {
           details: `no \`vector\` given and no embedder to embed the query (recorded: '${recorded.id}')`,
-          hint: `Pass \`vector\`, open the vault with its embedder '${recorded.id}', or use mode 'text'.`,
+          hint: `Pass \`vector\`, open the vault with its embedder '${recorded.id}' (CLI: --embedder, see embedders.md), or use mode 'text'.`,
         })
     }
     if (mode !== 'vector' && parsed.query === undefined)

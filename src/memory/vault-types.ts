@@ -1,7 +1,7 @@
 import type { Guard } from '../access/guard.js'
 import { lanceDbIndexFactory } from './default-index.js'
 import type { JsonValue, MemoryRecord, Provenance } from './record.js'
-import type { EmbedderDescription } from './vault-embedder.js'
+import type { EmbedderDescription, EmbedderResolver, RecordedEmbedder } from './vault-embedder.js'
 import type { VaultProgress } from './vault-input.js'
 import type { SearchMode, VectorIndexFactory } from './vector-index.js'
 
@@ -33,6 +33,11 @@ export type OpenVaultParameters = {
   guards: Guard[]
   /** Must match the embedder recorded in the header; needed to add or search by text. */
   embedder?: EmbedderDescription | undefined
+  /**
+   * Without `embedder`: makes the embedder from what the header records (id, dimension, spec), called
+   * once the header is authenticated; e.g. `(recorded) => resolveEmbedder({ recorded })`.
+   */
+  embedderResolver?: EmbedderResolver | undefined
   index?: VectorIndexFactory | undefined
   /** Open without the writer lock; writes throw `InvalidStateError`. */
   readOnly?: boolean | undefined
@@ -89,7 +94,8 @@ export type VaultInfo = {
   path: string
   vaultId: string
   formatVersion: number
-  embedder: { id: string; dimension: number }
+  /** The recorded embedder: id, dimension and (when recorded) its spec. */
+  embedder: RecordedEmbedder
   sequence: number
   keyId: string
   segments: number

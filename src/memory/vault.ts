@@ -83,7 +83,11 @@ export async function createVault(parameters: CreateVaultParameters): CreateVaul
       formatVersion: VAULT_FORMAT_VERSION,
       vaultId,
       createdAt: Date.now(),
-      embedder: { id: parsed.embedder.id, dimension: parsed.embedder.dimension },
+      embedder: {
+        id: parsed.embedder.id,
+        dimension: parsed.embedder.dimension,
+        ...(parsed.embedder.spec ? { spec: parsed.embedder.spec } : {}),
+      },
       stanzas,
       writer: {
         publicKey: writerKey.publicKey,
@@ -160,7 +164,14 @@ export async function openVault(parameters: OpenVaultParameters): OpenVaultRetur
     // A read-only open may race a writer's compaction that deletes superseded segments: retry.
     for (let attempt = 0; !loaded; attempt++) {
       try {
-        loaded = await loadVault(folder, parsed.guards, indexFactory, parsed.onProgress, parsed.embedder, stateFolder)
+        loaded = await loadVault(
+          folder,
+          parsed.guards,
+          indexFactory,
+          parsed.onProgress,
+          parsed.embedder ?? parsed.embedderResolver,
+          stateFolder,
+        )
       } catch (error) {
         const missing = error instanceof IntegrityError && error.meta?.missing !== undefined
         if (!lock && missing && attempt < 3) continue
@@ -184,7 +195,7 @@ export async function openVault(parameters: OpenVaultParameters): OpenVaultRetur
       staleIds: new Set(),
       snapshotThreshold: parsed.snapshotThreshold ?? 1000,
       guards: [...parsed.guards],
-      embedder: parsed.embedder,
+      embedder: loaded.embedder,
       lock,
     })
     if (lock && loaded.header.formatVersion === 1)

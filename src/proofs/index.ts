@@ -13,6 +13,8 @@
  * ```
  */
 
+export type { BackendEventsReturnType } from './backend-events.js'
+export { backendEvents } from './backend-events.js'
 export type { BuildModelPackageParameters, BuildModelPackageReturnType, BuildProgressEvent } from './build-model-package.js'
 export { buildModelPackage } from './build-model-package.js'
 export type { CreateProverParameters } from './create-prover.js'

@@ -1,11 +1,11 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { EventEmitter } from 'node:events'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { digest } from '../crypto/digest.js'
 import { AbortedError, ProofError, ProverBusyError, ProverCrashedError } from '../errors.js'
+import { backendEvents } from './backend-events.js'
 import type { ModelPackage } from './model-package.js'
 import { normalizeProof } from './proof-file.js'
 import { signProverAttestation } from './prover-attestation.js'
@@ -41,7 +41,7 @@ type Worker = { child: ChildProcessWithoutNullStreams; ready: Promise<void>; pen
 export async function createNativeProver(parameters: CreateNativeProverParameters = {}): Promise<ProverBackend> {
   const toolchain = await findToolchain({ python: parameters.python })
   const verifyAfter = parameters.verify ?? true
-  const emitter = new EventEmitter()
+  const events = backendEvents()
   const work = mkdtempSync(join(tmpdir(), 'verity-native-'))
   const held = new Map<string, { dir: string; pk: string }>()
   let worker: Worker | undefined
@@ -171,10 +171,10 @@ export async function createNativeProver(parameters: CreateNativeProverParameter
       if (closed) return Promise.reject(new ProverBusyError('The native prover is closed'))
       if (signal?.aborted) return Promise.reject(new AbortedError('The proof was cancelled before it was queued'))
       const jobId = receiptId ?? `native-${nextRequest}`
-      emitter.emit('proof-queued', { jobId })
+      events.emit('proof-queued', { jobId })
       return serial(async (): Promise<BackendProveReturnType> => {
         if (signal?.aborted) throw new AbortedError('The proof was cancelled')
-        emitter.emit('proof-started', { jobId })
+        events.emit('proof-started', { jobId })
         try {
           const files = filesOf(model)
           const name = digest(witness).slice('sha256:'.length, 'sha256:'.length + 16)
@@ -211,10 +211,10 @@ export async function createNativeProver(parameters: CreateNativeProverParameter
             parameters.signer && receiptId
               ? signProverAttestation({ receiptId, proofDigest: digest(proof), signer: parameters.signer })
               : undefined
-          emitter.emit('proof-finished', { jobId, proveMs })
+          events.emit('proof-finished', { jobId, proveMs })
           return { proof, verified, prover, proveMs }
         } catch (error) {
-          emitter.emit('proof-failed', { jobId, error: error as Error })
+          events.emit('proof-failed', { jobId, error: error as Error })
           throw error
         }
       })
@@ -239,14 +239,7 @@ export async function createNativeProver(parameters: CreateNativeProverParameter
     models() {
       return [...held.keys()]
     },
-    on(event, listener) {
-      emitter.on(event, listener as (...args: unknown[]) => void)
-      return backend
-    },
-    off(event, listener) {
-      emitter.off(event, listener as (...args: unknown[]) => void)
-      return backend
-    },
+    ...events.methods(() => backend),
     async close() {
       if (closed) return
       closed = true
@@ -262,7 +255,7 @@ export async function createNativeProver(parameters: CreateNativeProverParameter
         })
       }
       rmSync(work, { recursive: true, force: true })
-      emitter.emit('backend-closed')
+      events.emit('backend-closed')
     },
   }
   return backend

@@ -160,7 +160,9 @@ export async function startProverNode(parameters: StartProverNodeParameters): Pr
       throw new UnrecoverableError('malformed job: the job id is not its receipt id')
     emit({ type: 'job-started', jobId: String(job.id), attempt: job.attemptsMade + 1 })
     const model = await packageFor(data)
-    await job.updateProgress({ stage: 'proving', node: options.signer.address, at: Date.now() })
+    // the progress report goes out beside the proof, not before it: with AOF `appendfsync always`
+    // each Redis write waits for an fsync, and proving need not wait for this one (`at` is when it starts)
+    job.updateProgress({ stage: 'proving', node: options.signer.address, at: Date.now() }).catch(() => {})
     const result = await options.backend.prove({
       package: model,
       witness: new Uint8Array(Buffer.from(data.witness, 'base64')),

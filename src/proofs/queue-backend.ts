@@ -1,9 +1,9 @@
-import { EventEmitter } from 'node:events'
 import type { Job } from 'bullmq'
 import { z } from 'zod'
 import { digest } from '../crypto/digest.js'
 import { AbortedError, InvalidInputError, ProverJobError } from '../errors.js'
 import { parseInput } from '../validation.js'
+import { backendEvents } from './backend-events.js'
 import {
   FLEET_CANCEL_CHANNEL,
   FLEET_JOB_FORMAT,
@@ -59,20 +59,21 @@ export async function createQueueProver(parameters: CreateQueueProverParameters)
   const queue = new Queue<FleetJob, FleetResult>(FLEET_QUEUE, { connection })
   const eventsConnection = connection.duplicate()
   eventsConnection.on('error', () => {})
-  const events = new QueueEvents(FLEET_QUEUE, { connection: eventsConnection })
+  const queueEvents = new QueueEvents(FLEET_QUEUE, { connection: eventsConnection })
   queue.on('error', () => {})
-  events.on('error', () => {})
-  await events.waitUntilReady()
-  const emitter = new EventEmitter()
+  queueEvents.on('error', () => {})
+  await queueEvents.waitUntilReady()
+  const events = backendEvents()
   const mine = new Set<string>()
   const seen = new Set<string>()
   let running = 0
   let queued = 0
   let slots = 0
-  events.on('progress', ({ jobId, data }) => {
+  queueEvents.on('progress', ({ jobId, data }) => {
     if (!mine.has(jobId)) return
     const stage = String((data as { stage?: unknown })?.stage ?? 'progress')
-    emitter.emit(stage === 'proving' ? 'proof-started' : 'proof-progressed', stage === 'proving' ? { jobId } : { jobId, stage })
+    if (stage === 'proving') events.emit('proof-started', { jobId })
+    else events.emit('proof-progressed', { jobId, stage })
   })
 
   const backend: ProverBackend = {
@@ -107,7 +108,7 @@ export async function createQueueProver(parameters: CreateQueueProverParameters)
         mine.delete(jobId)
         throw error
       }
-      emitter.emit('proof-queued', { jobId })
+      events.emit('proof-queued', { jobId })
       void queue
         .getWorkersCount()
         .then((count) => {
@@ -133,7 +134,7 @@ export async function createQueueProver(parameters: CreateQueueProverParameters)
         aborted.catch(() => {})
         let raw: unknown
         try {
-          raw = await Promise.race([job.waitUntilFinished(events, options.timeoutMs ?? 600_000), aborted])
+          raw = await Promise.race([job.waitUntilFinished(queueEvents, options.timeoutMs ?? 600_000), aborted])
         } catch (error) {
           if (error instanceof AbortedError) throw error
           const failure = error as Error
@@ -154,10 +155,10 @@ export async function createQueueProver(parameters: CreateQueueProverParameters)
         if (!signed) throw new ProverJobError('A prover node returned a proof without a valid signature', { details: jobId })
         const verified = verifyProof({ proof, vk: model.vk, settings: model.settings, srs: model.srs })
         seen.add(model.digest)
-        emitter.emit('proof-finished', { jobId, proveMs: result.data.proveMs })
+        events.emit('proof-finished', { jobId, proveMs: result.data.proveMs })
         return { proof, verified, prover: result.data.prover, proveMs: result.data.proveMs }
       } catch (error) {
-        emitter.emit('proof-failed', { jobId, error: error as Error })
+        events.emit('proof-failed', { jobId, error: error as Error })
         throw error
       } finally {
         running--
@@ -174,20 +175,13 @@ export async function createQueueProver(parameters: CreateQueueProverParameters)
     models() {
       return [...seen]
     },
-    on(event, listener) {
-      emitter.on(event, listener as (...args: unknown[]) => void)
-      return backend
-    },
-    off(event, listener) {
-      emitter.off(event, listener as (...args: unknown[]) => void)
-      return backend
-    },
+    ...events.methods(() => backend),
     async close() {
-      await events.close()
+      await queueEvents.close()
       await queue.close()
       eventsConnection.disconnect()
       connection.disconnect()
-      emitter.emit('backend-closed')
+      events.emit('backend-closed')
     },
   }
   return backend

@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events'
 import { digest } from '../crypto/digest.js'
+import { backendEvents } from './backend-events.js'
 import type { ModelPackage } from './model-package.js'
 import { verifyProof } from './prove.js'
 import { signProverAttestation } from './prover-attestation.js'
@@ -25,14 +25,14 @@ export type CreateWasmProverParameters = ProverBackendOptions & {
  */
 export function createWasmProver(parameters: CreateWasmProverParameters = {}): ProverBackend {
   const pool = createProverPool({ workers: parameters.workers, maxQueue: parameters.maxQueue })
-  const emitter = new EventEmitter()
+  const events = backendEvents()
   const held = new Set<string>()
   const jobIds = new Map<number, string>()
   const name = (id: number) => jobIds.get(id) ?? String(id)
-  pool.on('proof-queued', ({ jobId }) => emitter.emit('proof-queued', { jobId: name(jobId) }))
-  pool.on('proof-started', ({ jobId }) => emitter.emit('proof-started', { jobId: name(jobId) }))
-  pool.on('proof-finished', ({ jobId, proveMs }) => emitter.emit('proof-finished', { jobId: name(jobId), proveMs }))
-  pool.on('proof-failed', ({ jobId, error }) => emitter.emit('proof-failed', { jobId: name(jobId), error }))
+  pool.on('proof-queued', ({ jobId }) => events.emit('proof-queued', { jobId: name(jobId) }))
+  pool.on('proof-started', ({ jobId }) => events.emit('proof-started', { jobId: name(jobId) }))
+  pool.on('proof-finished', ({ jobId, proveMs }) => events.emit('proof-finished', { jobId: name(jobId), proveMs }))
+  pool.on('proof-failed', ({ jobId, error }) => events.emit('proof-failed', { jobId: name(jobId), error }))
   const backend: ProverBackend = {
     specificationVersion: 'v1',
     kind: 'wasm',
@@ -61,17 +61,10 @@ export function createWasmProver(parameters: CreateWasmProverParameters = {}): P
     models() {
       return [...held]
     },
-    on(event, listener) {
-      emitter.on(event, listener as (...args: unknown[]) => void)
-      return backend
-    },
-    off(event, listener) {
-      emitter.off(event, listener as (...args: unknown[]) => void)
-      return backend
-    },
+    ...events.methods(() => backend),
     async close() {
       await pool.close()
-      emitter.emit('backend-closed')
+      events.emit('backend-closed')
     },
   }
   return backend

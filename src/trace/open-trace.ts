@@ -29,6 +29,7 @@ import { MerkleAccumulator, merkleLeafHash } from './merkle.js'
 import { readTraceFile } from './read-trace.js'
 import { sealTraceBody } from './sealed-body.js'
 import { checkpointDigest, keyRotationDigest, signatureHex, traceEntryDigest } from './signing.js'
+import { assertControlBody } from './trace-bodies.js'
 import { TraceChain } from './trace-chain.js'
 import { acquireTraceLock, type TraceLock } from './trace-lock.js'
 
@@ -211,6 +212,7 @@ export async function openTrace(parameters: OpenTraceParameters): Promise<OpenTr
     what: 'openTrace parameters',
     hint: 'Pass { path, signer } where signer comes from createAgentIdentity/loadAgentIdentity or createKeySigner.',
   })
+  assertControlBody('run-start', input.metadata as JsonValue | undefined)
   const lock = acquireTraceLock(input.path)
   try {
     return await TraceWriterImplementation.open(input as OpenTraceParameters, lock)
@@ -511,6 +513,8 @@ class TraceWriterImplementation implements TraceWriter {
 
   async append(parameters: AppendTraceEntryParameters): Promise<AppendTraceEntryReturnType> {
     const input = parseInput(appendSchema, parameters, { what: 'trace entry', hint: 'See AppendTraceEntryParameters.' })
+    if (input.kind === 'run-end' || input.kind === 'receipt-proven')
+      assertControlBody(input.kind, input.body as JsonValue | undefined, { sealed: input.seal !== undefined })
     const pending = this.#appendNow(input as AppendTraceEntryParameters)
     await pending.acknowledged
     return { seq: pending.seq, hash: pending.hash }
@@ -518,6 +522,7 @@ class TraceWriterImplementation implements TraceWriter {
 
   async recordReceiptProven(parameters: RecordReceiptProvenParameters): Promise<AppendTraceEntryReturnType> {
     const input = parseInput(receiptProvenSchema, parameters, { what: 'recordReceiptProven parameters' })
+    assertControlBody('receipt-proven', input.details as JsonValue | undefined)
     if (input.forSeq >= this.#seq)
       throw new InvalidStateError('receipt-proven must point back to an earlier entry', {
         details: `forSeq ${input.forSeq} is not below the next seq ${this.#seq}`,
@@ -579,6 +584,7 @@ class TraceWriterImplementation implements TraceWriter {
 
   async end(parameters: { body?: JsonValue | undefined } = {}): Promise<{ seq: number; checkpoint: TraceCheckpointLine }> {
     const body = parameters.body === undefined ? undefined : parseInput(z.json(), parameters.body, { what: 'run-end body' })
+    assertControlBody('run-end', body as JsonValue | undefined)
     const pending = this.#appendNow({ kind: 'run-end', body: (body ?? null) as JsonValue })
     const checkpoint = (this.#queueCheckpoint() ?? this.#pendingCheckpoint) as TraceCheckpointLine
     await pending.acknowledged

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { InvalidInputError } from '../errors.js'
 import type { JsonValue } from './entry.js'
 
 /**
@@ -127,12 +128,48 @@ export const answerBodySchema = z.looseObject({
 })
 export type AnswerBody = z.infer<typeof answerBodySchema>
 
+/**
+ * Body of the `run-end` control entry: a closed vocabulary of codes, never free text. Control entries
+ * are never sealed (a verifier without the key reads them), so personal data cannot go here: the
+ * answer, the task or an error message belong in a sealed entry before `run-end`.
+ *
+ * @example
+ * ```ts
+ * runEndBodySchema.parse({ status: 'failed', errorCode: 'VERITY_ABORTED' })
+ * ```
+ */
+export const runEndBodySchema = z.strictObject({
+  /** How the run ended, as a code: `completed`, `failed`, `cancelled`, `interrupted`, `ok`... */
+  status: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/)
+    .optional(),
+  /** The writer's run id (`20261128T070102Z-1a2b3c4d`). */
+  runId: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+    .optional(),
+  interrupted: z.boolean().optional(),
+  /** Why, as a code (`daemon-stopped`). */
+  reason: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,63}$/)
+    .optional(),
+  /** The `VerityError` code of a failed run (`VERITY_ABORTED`); its message goes in a sealed entry. */
+  errorCode: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,63}$/)
+    .optional(),
+})
+export type RunEndBody = z.infer<typeof runEndBodySchema>
+
 /** The body types by entry kind. */
 export type TraceBodies = {
   'model-call': ModelCallBody
   'tool-call': ToolCallBody
   'tool-result': ToolResultBody
   answer: AnswerBody
+  'run-end': RunEndBody
 }
 
 const schemas: { [K in keyof TraceBodies]: z.ZodType<TraceBodies[K]> } = {
@@ -140,6 +177,112 @@ const schemas: { [K in keyof TraceBodies]: z.ZodType<TraceBodies[K]> } = {
   'tool-call': toolCallBodySchema,
   'tool-result': toolResultBodySchema,
   answer: answerBodySchema,
+  'run-end': runEndBodySchema,
+}
+
+/**
+ * Field names that carry personal free text in this vocabulary (answers, tasks, memory texts, tool
+ * arguments and results, queries, prompts, error messages). A writer seals them; a control entry,
+ * never sealed, may not carry them at any depth (see {@link controlBodyProblem}).
+ */
+export const PERSONAL_TRACE_BODY_FIELDS: ReadonlySet<string> = new Set([
+  'answer',
+  'task',
+  'text',
+  'texts',
+  'memory',
+  'memories',
+  'args',
+  'arguments',
+  'result',
+  'results',
+  'content',
+  'query',
+  'prompt',
+  'error',
+])
+
+/** The control entries whose body a caller gives (`run-start` metadata, `receipt-proven` details, `run-end`). */
+export type ControlBodyKind = 'run-start' | 'receipt-proven' | 'run-end'
+
+/** Why a control entry's body is refused: the field (a dotted path) and what is wrong with it. */
+export type ControlBodyProblem = { field: string; reason: 'personal' | 'not-in-vocabulary' | 'invalid' }
+
+/**
+ * Checks a caller's part of a control entry body: no personal free-text field at any depth, and for
+ * `run-end` only the fields of {@link runEndBodySchema}. `undefined` when the body is fine.
+ *
+ * @example
+ * ```ts
+ * controlBodyProblem('run-end', { status: 'completed', answer: 'Paris' }) // { field: 'answer', reason: 'personal' }
+ * ```
+ */
+export function controlBodyProblem(kind: ControlBodyKind, body: JsonValue | undefined): ControlBodyProblem | undefined {
+  const personal = personalField(body, '')
+  if (personal !== undefined) return { field: personal, reason: 'personal' }
+  if (kind !== 'run-end' || body === undefined || body === null) return undefined
+  if (typeof body !== 'object' || Array.isArray(body)) return { field: '(body)', reason: 'invalid' }
+  const result = runEndBodySchema.safeParse(body)
+  if (result.success) return undefined
+  const issue = result.error.issues[0]
+  if (issue?.code === 'unrecognized_keys') return { field: String(issue.keys[0]), reason: 'not-in-vocabulary' }
+  return { field: issue?.path.map(String).join('.') || '(body)', reason: 'invalid' }
+}
+
+/**
+ * Throws when {@link controlBodyProblem} finds a problem, or when a control entry is to be sealed: an `InvalidInputError` naming the entry kind and the
+ * field (`meta.kind`, `meta.field`), whose hint says where the data belongs.
+ *
+ * @example
+ * ```ts
+ * assertControlBody('run-end', { status: 'completed' }) // fine
+ * assertControlBody('run-end', { answer: 'Paris' }) // throws: run-end cannot carry 'answer'
+ * ```
+ */
+export function assertControlBody(
+  kind: ControlBodyKind,
+  body: JsonValue | undefined,
+  options: { sealed?: boolean | undefined } = {},
+): void {
+  if (options.sealed)
+    throw new InvalidInputError(`A ${kind} entry is never sealed`, {
+      hint: 'Control entries stay readable without the key: put private data in a sealed note or answer before it.',
+      docsPath: 'trace-format.md',
+      meta: { kind },
+    })
+  const problem = controlBodyProblem(kind, body)
+  if (!problem) return
+  const where = kind === 'run-start' ? 'run-start metadata' : kind === 'receipt-proven' ? 'receipt-proven details' : 'run-end'
+  const hints = {
+    personal: `'${problem.field}' is personal data, and a control entry is never sealed: append it in a sealed entry first (trace.append({ kind: 'note' or 'answer', body, seal: bodyKey }), or private: true without a key).`,
+    'not-in-vocabulary': `A run-end body has only ${Object.keys(runEndBodySchema.shape).join(', ')}; anything else goes in a sealed entry before it.`,
+    invalid: 'A run-end body is null or an object of codes (see runEndBodySchema in src/trace/trace-bodies.ts).',
+  }
+  throw new InvalidInputError(`The ${where} cannot carry '${problem.field}'`, {
+    details:
+      problem.reason === 'personal' ? 'personal free text in an entry that is never sealed' : 'not in the run-end vocabulary',
+    hint: hints[problem.reason],
+    docsPath: 'trace-format.md',
+    meta: { kind, field: problem.field, reason: problem.reason },
+  })
+}
+
+function personalField(value: JsonValue | undefined, path: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = personalField(item, `${path}[${index}]`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  for (const [name, item] of Object.entries(value)) {
+    const field = path ? `${path}.${name}` : name
+    if (PERSONAL_TRACE_BODY_FIELDS.has(name)) return field
+    const found = personalField(item, field)
+    if (found !== undefined) return found
+  }
+  return undefined
 }
 
 /**

@@ -7,16 +7,7 @@ import { compileEvmVerifier, deployVerifier, type RenderedEvmVerifier, renderEvm
 import { encodeVerifierCalldata, proofCalldata, verifyOnChain } from '../../src/chain/verify-on-chain.js'
 import { digest } from '../../src/crypto/digest.js'
 import { findToolchain, runToolchain } from '../../src/proofs/toolchain.js'
-import { demoModel, NETWORKS, openNetwork, type ProvenDemo, provenDemo } from './helpers.js'
-
-/** The proof file with one hex digit of its EVM proof bytes changed. */
-function changeProofByte(proof: Uint8Array, position: number): Uint8Array {
-  const parsed = JSON.parse(new TextDecoder().decode(proof)) as { hex_proof: string; proof: number[] }
-  const index = 2 + position * 2
-  const digit = parsed.hex_proof[index] === '0' ? '1' : '0'
-  parsed.hex_proof = parsed.hex_proof.slice(0, index) + digit + parsed.hex_proof.slice(index + 1)
-  return new TextEncoder().encode(JSON.stringify(parsed))
-}
+import { changeProofByte, demoModel, NETWORKS, openNetwork, type ProvenDemo, provenDemo } from './helpers.js'
 
 /** The proof file claiming another output: its last instance (the risk) plus one fixed-point step. */
 function changeOutput(proof: Uint8Array): Uint8Array {

@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { beforeAll } from 'vitest'
 import { type ChainClient, connectChain } from '../../src/chain/chain-client.js'
+import { deployVerifier, type RenderedEvmVerifier, renderEvmVerifier } from '../../src/chain/evm-verifier.js'
 import { loadModelPackage, type ModelPackage } from '../../src/proofs/model-package.js'
 import { createProverPool } from '../../src/proofs/prover-pool.js'
 import type { Receipt } from '../../src/proofs/receipt.js'
@@ -159,4 +161,45 @@ export async function increaseTime(client: ChainClient, seconds: number): Promis
   const provider = client.provider as unknown as { send(method: string, params: unknown[]): Promise<unknown> }
   await provider.send('evm_increaseTime', [seconds])
   await provider.send('evm_mine', [])
+}
+
+/**
+ * The low-risk demo receipt (`demo`), the high-risk one (`high`) and the demo model's rendered per-model verifier,
+ * for a suite's top-level `beforeAll`.
+ */
+export async function provenDemoWithVerifier(): Promise<ProvenDemoFixture> {
+  const demo = await provenDemo('low')
+  const high = await provenDemo('high')
+  return { demo, high, rendered: await renderEvmVerifier({ package: demoModel() }) }
+}
+
+export type ProvenDemoFixture = { demo: ProvenDemo; high: ProvenDemo; rendered: RenderedEvmVerifier }
+
+/** The suite's demo receipts and rendered verifier ({@link provenDemoWithVerifier}), filled in by a `beforeAll` it registers. */
+export function provenDemoFixture(): ProvenDemoFixture {
+  const fixture = {} as ProvenDemoFixture
+  beforeAll(async () => {
+    Object.assign(fixture, await provenDemoWithVerifier())
+  }, 600_000)
+  return fixture
+}
+
+/** {@link openNetwork}, then the demo model's verifier deployed from the first client. */
+export async function openNetworkWithVerifier(
+  kind: NetworkKind,
+  count: number,
+  rendered: RenderedEvmVerifier,
+): Promise<{ clients: ChainClient[]; close(): Promise<void>; verifier: string }> {
+  const opened = await openNetwork(kind, count)
+  const { verifier } = await deployVerifier({ client: opened.clients[0] as ChainClient, package: demoModel(), rendered })
+  return { ...opened, verifier }
+}
+
+/** The proof file with one byte of its EVM proof (`hex_proof`, byte `position`) changed. */
+export function changeProofByte(proof: Uint8Array, position: number): Uint8Array {
+  const parsed = JSON.parse(new TextDecoder().decode(proof)) as { hex_proof: string }
+  const index = 2 + position * 2
+  const digit = parsed.hex_proof[index] === '0' ? '1' : '0'
+  parsed.hex_proof = parsed.hex_proof.slice(0, index) + digit + parsed.hex_proof.slice(index + 1)
+  return new TextEncoder().encode(JSON.stringify(parsed))
 }

@@ -1,28 +1,15 @@
 import { Contract, parseEther } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChainClient, chainErrorFrom } from '../../src/chain/chain-client.js'
-import { deployVerifier, renderEvmVerifier } from '../../src/chain/evm-verifier.js'
 import { digestToBytes32 } from '../../src/chain/model-registry.js'
 import { type ProvingJob, postProvingJob, refundProvingJob, submitProof, withdrawPayment } from '../../src/chain/prover-market.js'
 import { proofCalldata } from '../../src/chain/verify-on-chain.js'
 import { deployVerityContract } from '../../src/chain/verity-contracts.js'
-import { demoModel, increaseTime, NETWORKS, openNetwork, type ProvenDemo, provenDemo } from './helpers.js'
+import { changeProofByte, demoModel, increaseTime, NETWORKS, openNetworkWithVerifier, provenDemoFixture } from './helpers.js'
 import { expectRevert } from './revert.js'
 
 const model = demoModel()
-let demo: ProvenDemo
-let rendered: Awaited<ReturnType<typeof renderEvmVerifier>>
-beforeAll(async () => {
-  demo = await provenDemo('low')
-  rendered = await renderEvmVerifier({ package: model })
-}, 600_000)
-
-function tamper(proof: Uint8Array): Uint8Array {
-  const parsed = JSON.parse(new TextDecoder().decode(proof)) as { hex_proof: string }
-  const at = 2 + 2 * 500
-  parsed.hex_proof = `${parsed.hex_proof.slice(0, at)}${parsed.hex_proof[at] === 'a' ? 'b' : 'a'}${parsed.hex_proof.slice(at + 1)}`
-  return new TextEncoder().encode(JSON.stringify(parsed))
-}
+const proven = provenDemoFixture()
 
 for (const network of NETWORKS) {
   describe(`ProverMarket on ${network}`, { timeout: 300_000 }, () => {
@@ -37,17 +24,16 @@ for (const network of NETWORKS) {
     const jobFor = async (overrides: Partial<ProvingJob> = {}): Promise<ProvingJob> => ({
       modelId: digestToBytes32(model.digest),
       verifier,
-      inputCommitment: digestToBytes32(demo.receipt.input.commitment),
-      expectedInstances: proofCalldata(demo.proof).instances,
+      inputCommitment: digestToBytes32(proven.demo.receipt.input.commitment),
+      expectedInstances: proofCalldata(proven.demo.proof).instances,
       bounty: parseEther('0.25'),
       deadline: (await now()) + 3600,
       ...overrides,
     })
     beforeAll(async () => {
-      const opened = await openNetwork(network, 2)
+      const opened = await openNetworkWithVerifier(network, 2, proven.rendered)
       ;[poster, prover] = opened.clients as [ChainClient, ChainClient]
-      close = opened.close
-      verifier = (await deployVerifier({ client: poster, package: model, rendered })).verifier
+      ;({ close, verifier } = opened)
       market = (await deployVerityContract({ client: poster, name: 'ProverMarket' })).contract
     }, 240_000)
     afterAll(async () => close?.())
@@ -55,14 +41,16 @@ for (const network of NETWORKS) {
     it('pays the prover of a valid proof (pull payment), pays nothing for an invalid or mismatched one', async () => {
       const { jobId } = await postProvingJob({ market, job: await jobFor() })
       const proverMarket = as(prover, market)
-      await expectRevert(submitProof({ market: proverMarket, jobId, proof: tamper(demo.proof) }), /InvalidProof/)
-      const high = await provenDemo('high')
-      await expectRevert(submitProof({ market: proverMarket, jobId, proof: high.proof }), /WrongInstances/)
+      await expectRevert(
+        submitProof({ market: proverMarket, jobId, proof: changeProofByte(proven.demo.proof, 500) }),
+        /InvalidProof/,
+      )
+      await expectRevert(submitProof({ market: proverMarket, jobId, proof: proven.high.proof }), /WrongInstances/)
       expect(await market.getFunction('owed')(prover.address, '0x0000000000000000000000000000000000000000')).toBe(0n)
 
-      const settled = await submitProof({ market: proverMarket, jobId, proof: demo.proof })
+      const settled = await submitProof({ market: proverMarket, jobId, proof: proven.demo.proof })
       expect(settled.gasUsed).toBeGreaterThan(300_000n)
-      await expectRevert(submitProof({ market: proverMarket, jobId, proof: demo.proof }), /JobNotOpen/)
+      await expectRevert(submitProof({ market: proverMarket, jobId, proof: proven.demo.proof }), /JobNotOpen/)
       await expectRevert(refundProvingJob({ market, jobId }), /JobNotOpen/)
       const before = await poster.provider.getBalance(prover.address)
       const withdrawal = await withdrawPayment({ market: proverMarket })
@@ -76,7 +64,7 @@ for (const network of NETWORKS) {
       const { jobId } = await postProvingJob({ market, job: await jobFor({ expectedInstances: undefined }) })
       await expectRevert(refundProvingJob({ market, jobId }), /DeadlineNotPassed/)
       await increaseTime(poster, 3700)
-      await expectRevert(submitProof({ market: as(prover, market), jobId, proof: demo.proof }), /DeadlinePassed/)
+      await expectRevert(submitProof({ market: as(prover, market), jobId, proof: proven.demo.proof }), /DeadlinePassed/)
       await refundProvingJob({ market: as(prover, market), jobId })
       expect(await market.getFunction('owed')(poster.address, '0x0000000000000000000000000000000000000000')).toBe(
         parseEther('0.25'),
@@ -84,7 +72,7 @@ for (const network of NETWORKS) {
       await expectRevert(refundProvingJob({ market, jobId }), /JobNotOpen/)
       await withdrawPayment({ market })
       await expectRevert(refundProvingJob({ market, jobId: 999n }), /NoSuchJob\(999\)/)
-      await expectRevert(submitProof({ market, jobId: 999n, proof: demo.proof }), /NoSuchJob\(999\)/)
+      await expectRevert(submitProof({ market, jobId: 999n, proof: proven.demo.proof }), /NoSuchJob\(999\)/)
     })
 
     it('escrows an ERC-20 bounty and pays it out; refuses bad bounties and past deadlines', async () => {
@@ -95,14 +83,14 @@ for (const network of NETWORKS) {
       await (await token.getFunction('approve')(await market.getAddress(), 100n)).wait()
       const { jobId } = await postProvingJob({ market, job: await jobFor({ token: tokenAddress, bounty: 100n }) })
       expect(await token.getFunction('balanceOf')(await market.getAddress())).toBe(100n)
-      await submitProof({ market: as(prover, market), jobId, proof: demo.proof })
+      await submitProof({ market: as(prover, market), jobId, proof: proven.demo.proof })
       await withdrawPayment({ market: as(prover, market), token: tokenAddress })
       expect(await token.getFunction('balanceOf')(prover.address)).toBe(100n)
 
       // a token that reports failure instead of reverting: nothing is escrowed, nothing is paid out
       await (await token.getFunction('approve')(await market.getAddress(), 200n)).wait()
       const { jobId: second } = await postProvingJob({ market, job: await jobFor({ token: tokenAddress, bounty: 100n }) })
-      await submitProof({ market: as(prover, market), jobId: second, proof: demo.proof })
+      await submitProof({ market: as(prover, market), jobId: second, proof: proven.demo.proof })
       await (await token.getFunction('setFailing')(true)).wait()
       await expectRevert(withdrawPayment({ market: as(prover, market), token: tokenAddress }), /TransferFailed/)
       expect(await market.getFunction('owed')(prover.address, tokenAddress)).toBe(100n)
@@ -142,7 +130,7 @@ for (const network of NETWORKS) {
         await deployVerityContract({ client: prover, name: 'ReentrantProver', args: [await market.getAddress()] })
       ).contract
       const { jobId } = await postProvingJob({ market, job: await jobFor() })
-      const calldata = proofCalldata(demo.proof)
+      const calldata = proofCalldata(proven.demo.proof)
       await (await attacker.getFunction('submit')(jobId, calldata.proof, calldata.instances)).wait()
       const marketBalance = await poster.provider.getBalance(await market.getAddress())
       await (await attacker.getFunction('withdraw')()).wait()

@@ -1,30 +1,17 @@
 import { type Contract, keccak256, parseEther } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChainClient, chainErrorFrom } from '../../src/chain/chain-client.js'
-import { deployVerifier, renderEvmVerifier } from '../../src/chain/evm-verifier.js'
+import { deployVerifier } from '../../src/chain/evm-verifier.js'
 import { fixedPoint, releasePayment, requestPayment } from '../../src/chain/risk-gate.js'
 import { proofCalldata } from '../../src/chain/verify-on-chain.js'
 import { deployVerityContract } from '../../src/chain/verity-contracts.js'
 import { FIELD_MODULUS } from '../../src/proofs/field.js'
-import { demoModel, NETWORKS, openNetwork, type ProvenDemo, provenDemo } from './helpers.js'
+import { changeProofByte, demoModel, NETWORKS, openNetworkWithVerifier, provenDemoFixture } from './helpers.js'
 import { expectRevert } from './revert.js'
 
 const model = demoModel()
 const scale = model.manifest.ezkl.outputScales[0] as number
-let demo: ProvenDemo
-let rendered: Awaited<ReturnType<typeof renderEvmVerifier>>
-beforeAll(async () => {
-  demo = await provenDemo('low')
-  rendered = await renderEvmVerifier({ package: model })
-}, 600_000)
-
-/** The proof file with its EVM proof bytes changed at one byte. */
-function tamper(proof: Uint8Array): Uint8Array {
-  const parsed = JSON.parse(new TextDecoder().decode(proof)) as { hex_proof: string }
-  const at = 2 + 2 * 300
-  parsed.hex_proof = `${parsed.hex_proof.slice(0, at)}${parsed.hex_proof[at] === 'f' ? '0' : 'f'}${parsed.hex_proof.slice(at + 1)}`
-  return new TextEncoder().encode(JSON.stringify(parsed))
-}
+const proven = provenDemoFixture()
 
 for (const network of NETWORKS) {
   describe(`RiskGate on ${network}`, { timeout: 300_000 }, () => {
@@ -34,10 +21,10 @@ for (const network of NETWORKS) {
     let gate: Contract
     let strictGate: Contract
     beforeAll(async () => {
-      const opened = await openNetwork(network, 2)
+      const opened = await openNetworkWithVerifier(network, 2, proven.rendered)
       ;[payer, merchant] = opened.clients as [ChainClient, ChainClient]
       close = opened.close
-      const { verifier } = await deployVerifier({ client: payer, package: model, rendered })
+      const { verifier } = opened
       gate = (await deployVerityContract({ client: payer, name: 'RiskGate', args: [verifier, fixedPoint(0.5, scale)] })).contract
       strictGate = (await deployVerityContract({ client: payer, name: 'RiskGate', args: [verifier, fixedPoint(0.02, scale)] }))
         .contract
@@ -45,9 +32,9 @@ for (const network of NETWORKS) {
     afterAll(async () => close?.())
 
     it('decodes the fixed-point risk from the proof instances exactly as the receipt states it', async () => {
-      const { instances } = proofCalldata(demo.proof)
+      const { instances } = proofCalldata(proven.demo.proof)
       const risk = (await gate.getFunction('decode')(instances.at(-1))) as bigint
-      expect(Number(risk) / 2 ** scale).toBe(demo.receipt.output[0]?.[0])
+      expect(Number(risk) / 2 ** scale).toBe(proven.demo.receipt.output[0]?.[0])
       expect(await gate.getFunction('decode')(FIELD_MODULUS - 5n)).toBe(-5n)
       expect(await gate.getFunction('decode')(FIELD_MODULUS / 2n)).toBe(FIELD_MODULUS / 2n)
       await expectRevert(
@@ -64,16 +51,16 @@ for (const network of NETWORKS) {
       const value = parseEther('1.5')
       const { id } = await requestPayment({ gate, to: merchant.address, value })
       const before = await payer.provider.getBalance(merchant.address)
-      const released = await releasePayment({ gate, id, proof: demo.proof })
+      const released = await releasePayment({ gate, id, proof: proven.demo.proof })
       expect(released.gasUsed).toBeGreaterThan(300_000n)
       expect((await payer.provider.getBalance(merchant.address)) - before).toBe(value)
 
-      await expectRevert(releasePayment({ gate, id, proof: demo.proof }), /already released/)
+      await expectRevert(releasePayment({ gate, id, proof: proven.demo.proof }), /already released/)
       const { id: second } = await requestPayment({ gate, to: merchant.address, value })
-      await expectRevert(releasePayment({ gate, id: second, proof: demo.proof }), /proof already used/)
-      await expectRevert(releasePayment({ gate, id: second, proof: tamper(demo.proof) }), /invalid proof/)
-      await expectRevert(releasePayment({ gate, id: 99n, proof: demo.proof }), /no such payment/)
-      const calldata = proofCalldata(demo.proof)
+      await expectRevert(releasePayment({ gate, id: second, proof: proven.demo.proof }), /proof already used/)
+      await expectRevert(releasePayment({ gate, id: second, proof: changeProofByte(proven.demo.proof, 300) }), /invalid proof/)
+      await expectRevert(releasePayment({ gate, id: 99n, proof: proven.demo.proof }), /no such payment/)
+      const calldata = proofCalldata(proven.demo.proof)
       await expectRevert(
         gate
           .getFunction('release')(second, calldata.proof, [])
@@ -83,11 +70,11 @@ for (const network of NETWORKS) {
         /no public output/,
       )
       // an unused proof of a high risk, relabelled with risk 0: the verifier refuses it
-      const high = proofCalldata((await provenDemo('high')).proof)
-      expect(high.instances.at(-1)).toBeGreaterThan(fixedPoint(0.5, scale))
+      const highCalldata = proofCalldata(proven.high.proof)
+      expect(highCalldata.instances.at(-1)).toBeGreaterThan(fixedPoint(0.5, scale))
       await expectRevert(
         gate
-          .getFunction('release')(second, high.proof, [0n])
+          .getFunction('release')(second, highCalldata.proof, [0n])
           .catch((error: unknown) => {
             throw chainErrorFrom(error, gate.interface, 'release')
           }),
@@ -98,22 +85,22 @@ for (const network of NETWORKS) {
 
     it('refuses a valid proof whose risk is above the threshold, and a recipient that cannot be paid', async () => {
       const { id } = await requestPayment({ gate: strictGate, to: merchant.address, value: 1000n })
-      await expectRevert(releasePayment({ gate: strictGate, id, proof: demo.proof }), /risk above threshold/)
+      await expectRevert(releasePayment({ gate: strictGate, id, proof: proven.demo.proof }), /risk above threshold/)
       await expectRevert(
         releasePayment({
           gate,
           id: (await requestPayment({ gate, to: merchant.address, value: 1n })).id,
-          proof: (await provenDemo('high')).proof,
+          proof: proven.high.proof,
         }),
         /risk above threshold/,
       )
       // a contract without receive() as recipient: the whole release reverts, the proof stays unused
-      const { verifier } = await deployVerifier({ client: payer, package: model, rendered })
+      const { verifier } = await deployVerifier({ client: payer, package: model, rendered: proven.rendered })
       const other = (await deployVerityContract({ client: payer, name: 'RiskGate', args: [verifier, fixedPoint(0.5, scale)] }))
         .contract
       const { id: stuck } = await requestPayment({ gate: other, to: await strictGate.getAddress(), value: 1000n })
-      await expectRevert(releasePayment({ gate: other, id: stuck, proof: demo.proof }), /payment failed/)
-      expect(await other.getFunction('usedProofs')(keccak256(proofCalldata(demo.proof).proof))).toBe(false)
+      await expectRevert(releasePayment({ gate: other, id: stuck, proof: proven.demo.proof }), /payment failed/)
+      expect(await other.getFunction('usedProofs')(keccak256(proofCalldata(proven.demo.proof).proof))).toBe(false)
     })
   })
 }

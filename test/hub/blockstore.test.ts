@@ -6,6 +6,7 @@ import { BlockIntegrityError } from '../../src/errors.js'
 import { addFolder } from '../../src/hub/add-folder.js'
 import { walkDag } from '../../src/hub/dag-walk.js'
 import { exportFolder } from '../../src/hub/export-folder.js'
+import { openFolderBlockstore } from '../../src/hub/folder-blockstore.js'
 import { openHub } from '../../src/hub/open-hub.js'
 import { publishRelease } from '../../src/hub/publish-release.js'
 import { createKeySigner } from '../../src/identity/secp256k1-signer.js'
@@ -66,6 +67,7 @@ describe('folder blockstore', () => {
   it('a block changed on disk is refused when read, and an export of its package leaves nothing behind', async () => {
     const hub = await openHub({ dir: join(work, 'hub-tamper') })
     const { cid, files } = await addFolder({ dir: MODEL_DIR, blockstore: hub.blocks })
+    await hub.blocks.flush() // block files take their names once durable
     const vk = files.find((file) => file.path === 'vk.key')
     if (!vk) throw new Error('no vk.key')
     const path = hub.blocks.pathOf(vk.cid)
@@ -76,5 +78,31 @@ describe('folder blockstore', () => {
     const to = join(work, 'tampered-out')
     await expect(exportFolder({ cid, blockstore: hub.blocks, to })).rejects.toThrow(BlockIntegrityError)
     expect(readdirSync(work).filter((name) => name.includes('tampered-out'))).toEqual([])
+  })
+
+  it('a written block is readable at once, and under its name with no temp file left once flushed', async () => {
+    const hub = await openHub({ dir: join(work, 'hub-flush') })
+    const { files } = await addFolder({ dir: MODEL_DIR, blockstore: hub.blocks })
+    const vk = files.find((file) => file.path === 'vk.key')
+    if (!vk) throw new Error('no vk.key')
+    expect(await hub.blocks.has(vk.cid)).toBe(true)
+    expect(Buffer.from(await hub.blocks.getBytes(vk.cid))).toEqual(readFileSync(join(MODEL_DIR, 'vk.key')))
+    await hub.blocks.flush()
+    const names = readdirSync(hub.blocks.dir).flatMap((shard) => readdirSync(join(hub.blocks.dir, shard)))
+    expect(names.filter((name) => name.endsWith('.tmp'))).toEqual([])
+    expect(names).toContain(vk.cid.toString())
+    expect(names.length).toBe(hub.blocks.counters.written)
+  })
+
+  it('adopting a staged block links it: the staged copy stays readable, the hub copy checks out', async () => {
+    const staging = await openFolderBlockstore({ dir: join(work, 'adopt-staging'), durable: false })
+    const hub = await openHub({ dir: join(work, 'hub-adopt') })
+    const { files } = await addFolder({ dir: MODEL_DIR, blockstore: staging })
+    for (const file of files) await hub.blocks.adopt(file.cid, staging.pathOf(file.cid))
+    await hub.blocks.flush()
+    for (const file of files) {
+      expect(readFileSync(staging.pathOf(file.cid))).toEqual(readFileSync(hub.blocks.pathOf(file.cid)))
+      await expect(hub.blocks.getBytes(file.cid)).resolves.toBeInstanceOf(Uint8Array)
+    }
   })
 })

@@ -19,7 +19,7 @@ describe('verity vault CLI', () => {
     const vault = join(folder.path, 'v')
     const created = verity(['vault', 'create', vault, '--guard', 'passphrase', '--scrypt-log-n', '10', '--json'])
     expect(created.code, created.stderr).toBe(0)
-    expect(JSON.parse(created.stdout).embedder).toEqual({ id: 'verity/hashing-384@1', dimension: 384 })
+    expect(JSON.parse(created.stdout).embedder).toEqual({ id: 'verity/hashing-384@1', dimension: 384, spec: { kind: 'hashing' } })
     const added = verity(['vault', 'add', vault, '--text', 'the user drinks green tea', '--meta', '{"topic":"drinks"}', '--json'])
     expect(added.code, added.stderr).toBe(0)
     const id = JSON.parse(added.stdout).id as string

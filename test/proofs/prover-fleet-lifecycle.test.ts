@@ -1,8 +1,7 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { Queue } from 'bullmq'
@@ -30,14 +29,13 @@ import { provenTool } from '../../src/tools/proven-tool.js'
 import { verifiableInferenceTool } from '../../src/tools/verifiable-inference.js'
 import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
 import { SHARED_FIXTURES } from '../shared-fixtures.js'
+import { spawnProverNode } from './prover-node-process.js'
 import { freePort, killHard, startRedis } from './redis-server.js'
 
 // The fleet's lifecycle beyond faults: lazy loading, cancellation, pulling a package from a hub.
 // Real Redis, real EZKL proofs (native backend), a real `verity prover start` process, a real hub gateway.
 const ONNX = process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx')
 const work = mkdtempSync(join(tmpdir(), 'verity-fleet-life-'))
-const CLI = resolve('src/cli/main.ts')
-const TSX_FLAG = '--import'
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href
 const PASSPHRASE = 'fleet-lifecycle-passphrase'
 let redisUrl: string
@@ -78,47 +76,9 @@ const until = async (check: () => Promise<boolean>, what: string) => {
 }
 
 function startNode(name: string, models: string, extra: string[] = []) {
-  const child = spawn(
-    process.execPath,
-    [
-      TSX_FLAG,
-      TSX,
-      CLI,
-      'prover',
-      'start',
-      '--redis',
-      redisUrl,
-      '--models',
-      models,
-      '--home',
-      join(work, name),
-      '--prover',
-      'native',
-      '--json',
-      ...extra,
-    ],
-    { env: { ...process.env, VERITY_PASSPHRASE: PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  children.push(child)
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000)
-  })
-  const lines: Array<Record<string, unknown>> = []
-  const started = new Promise<string>((resolveStarted, reject) => {
-    child.once('exit', (code) => reject(new Error(`node exited ${code}: ${stderr}`)))
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      try {
-        const event = JSON.parse(line) as Record<string, unknown>
-        lines.push(event)
-        if (event.type === 'node-started') resolveStarted(String(event.node))
-      } catch {
-        // not a JSON line
-      }
-    })
-  })
-  started.catch(() => {})
-  return { child, started, lines }
+  const node = spawnProverNode({ redis: redisUrl, models, home: join(work, name), passphrase: PASSPHRASE, args: extra })
+  children.push(node.child)
+  return node
 }
 
 describe('prover fleet lifecycle', () => {

@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
-import { pathToFileURL } from 'node:url'
+import { join } from 'node:path'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -18,13 +16,12 @@ import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { runVerifiableInference } from '../../src/proofs/verifiable-inference.js'
 import { runWitness } from '../../src/proofs/witness.js'
 import { SHARED_FIXTURES } from '../shared-fixtures.js'
+import { spawnProverNode } from './prover-node-process.js'
 import { freePort, killHard, startRedis } from './redis-server.js'
 
 // The prover fleet with real Redis (AOF on) and real node processes (`verity prover start`).
 const ONNX = process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx')
 const work = mkdtempSync(join(tmpdir(), 'verity-fleet-'))
-const CLI = resolve('src/cli/main.ts')
-const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href
 let port: number
 let redisUrl: string
 let redis: ChildProcess
@@ -41,45 +38,22 @@ type Node = {
 }
 
 function startNode(name: string, models: string): Node {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      TSX,
-      CLI,
-      'prover',
-      'start',
-      '--redis',
-      redisUrl,
-      '--models',
-      models,
-      '--home',
-      join(work, name),
-      '--lock-ms',
-      '4000',
-      '--prover',
-      'native',
-      '--json',
-    ],
-    { env: { ...process.env, VERITY_PASSPHRASE: 'fleet-test-passphrase' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  nodes.push(child)
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000)
+  const node = spawnProverNode({
+    redis: redisUrl,
+    models,
+    home: join(work, name),
+    passphrase: 'fleet-test-passphrase',
+    args: ['--lock-ms', '4000'],
+    onLine: (line) => onEvent(line as NodeEvent),
   })
+  const child = node.child
+  nodes.push(child)
   child.once('exit', (code) => {
-    if (code !== 0 && code !== null) process.stderr.write(`prover node ${name} exited ${code}: ${stderr}\n`)
+    if (code !== 0 && code !== null) process.stderr.write(`prover node ${name} exited ${code}: ${node.stderr()}\n`)
   })
   const events: NodeEvent[] = []
   const waiters: Array<{ type: string; jobId?: string | undefined; resolve: (event: NodeEvent) => void }> = []
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    let event: NodeEvent
-    try {
-      event = JSON.parse(line) as NodeEvent
-    } catch {
-      return
-    }
+  function onEvent(event: NodeEvent) {
     events.push(event)
     if (event.type === 'job-failed' && event.final) events.push({ ...event, type: 'job-failed-final' })
     for (const pushed of events.slice(-2))
@@ -88,7 +62,7 @@ function startNode(name: string, models: string): Node {
           waiters.splice(waiters.indexOf(waiter), 1)
           waiter.resolve(pushed)
         }
-  })
+  }
   const next = (type: string, jobId?: string) =>
     new Promise<NodeEvent>((resolveEvent) => {
       const seen = events.find((event) => event.type === type && (jobId === undefined || event.jobId === jobId))

@@ -25,7 +25,7 @@ export const receiptDigest = canonicalDigest({ receipt: 'model output 42' })
 export async function writeSampleTrace(directory = temporaryDirectory()): Promise<{ path: string; signer: AgentSigner }> {
   const path = join(directory, 'run.trace.jsonl')
   const signer = testSigner('alice')
-  const trace = await openTrace({ path, signer, checkpointInterval: 4, metadata: { task: 'sample' } })
+  const trace = await openTrace({ path, signer, checkpointInterval: 4, metadata: { purpose: 'sample' } })
   await trace.append({
     kind: 'model-call',
     inputDigest: canonicalDigest('prompt'),

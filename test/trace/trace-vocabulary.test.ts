@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -18,8 +17,8 @@ import { openTrace } from '../../src/trace/open-trace.js'
 import { readTraceFile } from '../../src/trace/read-trace.js'
 import { sendTraceToOtlp } from '../../src/trace/send-otlp.js'
 import { traceTimeline } from '../../src/trace/trace-timeline.js'
+import { runVerity } from '../e2e/run-process.js'
 
-const root = join(import.meta.dirname, '..', '..')
 const home = mkdtempSync(join(tmpdir(), 'verity-vocabulary-'))
 const tracePath = join(home, 'run.trace.jsonl')
 afterAll(() => rmSync(home, { recursive: true, force: true }))
@@ -64,23 +63,6 @@ beforeAll(async () => {
   expect(result.answer).toBe('Sunny in both.')
   await trace.end()
 }, 120_000)
-
-/** The CLI in a child process; asynchronous, so the loopback receiver in this process can answer it. */
-function verity(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    child.on('error', reject)
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
-}
 
 type OtlpSpan = {
   traceId: string
@@ -213,8 +195,8 @@ describe('one trace vocabulary, on a trace written by a real agent run', () => {
           .sort(),
       ).toEqual(['call-lisbon', 'call-porto'])
 
-      const cli = await verity(['trace', 'export', tracePath, '--otlp', url, '--json'])
-      expect(cli.status, cli.stderr).toBe(0)
+      const cli = await runVerity(['trace', 'export', tracePath, '--otlp', url, '--json'])
+      expect(cli.code, cli.stderr).toBe(0)
       expect(JSON.parse(cli.stdout)).toMatchObject({ spans: 5, verified: true, url })
       expect(
         spansOf(1)
@@ -224,8 +206,8 @@ describe('one trace vocabulary, on a trace written by a real agent run', () => {
     }, 180_000)
 
     it('a collector that refuses the batch is a NetworkError, exit 1', async () => {
-      const cli = await verity(['trace', 'export', tracePath, '--otlp', 'http://127.0.0.1:9/v1/traces', '--json'])
-      expect(cli.status).toBe(1)
+      const cli = await runVerity(['trace', 'export', tracePath, '--otlp', 'http://127.0.0.1:9/v1/traces', '--json'])
+      expect(cli.code).toBe(1)
       expect(cli.stderr).toContain('VERITY_NETWORK')
     }, 180_000)
   })

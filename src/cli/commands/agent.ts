@@ -10,6 +10,7 @@ import type { Vault } from '../../memory/vault.js'
 import type { ProverBackend } from '../../proofs/prover-backend.js'
 import { openTrace, type TraceWriter } from '../../trace/open-trace.js'
 import { newRunId, openHomeIdentity, openHomeVault, prepareHome } from '../agent-home.js'
+import { addEmbedderOption, type EmbedderOptionValues, embedderSpecOf } from '../embedder-option.js'
 import { printResult } from '../output.js'
 import { type ProverChoice, type ProverOptions, proverChoiceOf, withProverOptions } from '../prover-options.js'
 
@@ -25,6 +26,8 @@ export type RunAgentScriptParameters = {
   json?: boolean | undefined
   /** `provider:model` for `initChatModel`: what `context.model()` returns (default: the offline scripted planner). */
   model?: string | undefined
+  /** `--embedder` / `--embedder-options` for the vaults `context.openVault()` opens (default: each vault's recorded spec). */
+  embedder?: EmbedderOptionValues | undefined
   /** The backend `context.prover()` creates (see `proverChoiceOf`; default `$VERITY_PROVER`, else auto). */
   prover?: ProverChoice | undefined
 }
@@ -108,7 +111,7 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
       return identity
     },
     async openVault(options = {}) {
-      const { vault } = await openHomeVault({ home, name: options.name })
+      const { vault } = await openHomeVault({ home, name: options.name, embedder: parameters.embedder })
       vaults.push(vault)
       return vault
     },
@@ -172,8 +175,7 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
  */
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('Run agent scripts')
-  const run = agent
-    .command('run')
+  const run = addEmbedderOption(agent.command('run'))
     .description(
       'Run an agent script: a module whose default export receives { home, identity, openVault, openTrace, model, ... }',
     )
@@ -187,14 +189,21 @@ export function registerAgentCommands(program: Command): void {
   withProverOptions(run)
     .option('--json', 'print JSON')
     .action(
-      async (script: string, args: string[], options: ProverOptions & { home?: string; json?: boolean; model?: string }) => {
+      async (
+        script: string,
+        args: string[],
+        options: ProverOptions & { home?: string; json?: boolean; model?: string } & EmbedderOptionValues,
+      ) => {
         const home = options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent'
+        embedderSpecOf(options) // a bad --embedder is refused before the script runs
+        const embedder = { embedder: options.embedder, embedderOptions: options.embedderOptions }
         const outcome = await runAgentScript({
           script,
           home,
           args,
           json: options.json ?? false,
           model: options.model,
+          embedder,
           prover: proverChoiceOf(options),
         })
         printResult(options, outcome, () =>

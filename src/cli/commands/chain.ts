@@ -1,12 +1,10 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import type { ChainClient } from '../../chain/chain-client.js'
-import { ChainError, InvalidInputError, NotFoundError, ProofError } from '../../errors.js'
-import { homePassphrase } from '../home.js'
+import { InvalidInputError, ProofError } from '../../errors.js'
+import { type ChainOptions, withChain, withChainOptions } from '../chain-options.js'
 import { printResult } from '../output.js'
-
-type ChainOptions = { rpc?: string; home?: string; json?: boolean }
+import { readReceiptFiles } from '../receipt-files.js'
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
@@ -14,44 +12,6 @@ function address(value: string, what: string): string {
   if (!ADDRESS.test(value))
     throw new InvalidInputError(`${what} is not an address`, { details: value, hint: '0x + 40 hex digits' })
   return value
-}
-
-/**
- * The sender: with `--rpc`, the agent keystore of `--home` (`$VERITY_AGENT_HOME`, else ./.verity-agent) decrypted
- * with the home's passphrase, or the node's unlocked account 0 when the home has no keystore (dev nodes only).
- * Without `--rpc`: Hardhat's in-process dev chain.
- */
-async function connect(options: ChainOptions): Promise<ChainClient> {
-  const { connectChain } = await import('../../chain/chain-client.js')
-  if (!options.rpc) return connectChain()
-  const home = resolve(options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent')
-  const { AGENT_KEYSTORE_FILE } = await import('../../identity/agent-identity.js')
-  const keystore = join(home, AGENT_KEYSTORE_FILE)
-  if (!existsSync(keystore)) return connectChain({ rpc: options.rpc })
-  const { Wallet } = await import('ethers')
-  const wallet = await Wallet.fromEncryptedJson(readFileSync(keystore, 'utf8'), homePassphrase(home).passphrase).catch(
-    (cause: Error) => {
-      throw new ChainError('Could not open the agent keystore', { details: `${keystore}: ${cause.message}`, cause })
-    },
-  )
-  return connectChain({ rpc: options.rpc, privateKey: wallet.privateKey })
-}
-
-/**
- * Runs `run` with a connected {@link ChainClient} ({@link connect}) and closes it after.
- *
- * @example
- * ```ts
- * await withChain({ rpc, home }, (client) => deployVerityContract({ client, name: 'ModelRegistry' }))
- * ```
- */
-export async function withChain<T>(options: ChainOptions, run: (client: ChainClient) => Promise<T>): Promise<T> {
-  const client = await connect(options)
-  try {
-    return await run(client)
-  } finally {
-    await client.close()
-  }
 }
 
 function note(options: ChainOptions, text: string): void {
@@ -86,19 +46,7 @@ export async function verifyReceiptOnChainAction(
     import('../../chain/verify-on-chain.js'),
     import('../home.js'),
   ])
-  const receiptPath = resolve(receiptFile)
-  let receipt: unknown
-  try {
-    receipt = JSON.parse(readFileSync(receiptPath, 'utf8'))
-  } catch (cause) {
-    throw new InvalidInputError('Could not read the receipt', {
-      details: `${receiptPath}: ${(cause as Error).message}`,
-      cause,
-    })
-  }
-  const proofPath = resolve(options.proof ?? receiptPath.replace(/(\.json)?$/, '.proof.json'))
-  if (!existsSync(proofPath))
-    throw new NotFoundError('The proof file does not exist', { details: proofPath, hint: 'Pass --proof FILE.' })
+  const { receipt, proof } = readReceiptFiles({ receipt: receiptFile, proof: options.proof })
   const model = loadModelPackage({ dir: options.model ?? join(BUNDLED_MODELS_DIR, 'transaction-risk') })
   const result = await withChain(options, async (client) => {
     let verifier = options.onChain ? address(options.onChain, '--on-chain') : undefined
@@ -116,7 +64,7 @@ export async function verifyReceiptOnChainAction(
         client,
         verifier,
         vk,
-        proof: new Uint8Array(readFileSync(proofPath)),
+        proof,
         receipt,
         outputScales: model.manifest.ezkl.outputScales,
         outputSizes: model.manifest.outputs.map((tensor) => tensor.shape.reduce((a, b) => a * b, 1)),
@@ -211,22 +159,19 @@ export async function anchorTraceAction(tracePath: string, options: ChainOptions
  */
 export function registerTraceAnchorCommand(program: Command): void {
   const trace = program.commands.find((command) => command.name() === 'trace') ?? program.command('trace')
-  trace
-    .command('anchor')
-    .description('Anchor the latest signed checkpoint of a trace in a TraceAnchor contract (see `verity chain`)')
-    .argument('<trace>', 'trace .jsonl file')
-    .requiredOption('--anchor <address>', 'the TraceAnchor contract')
-    .option(...rpcOption)
-    .option(...homeOption)
-    .option('--json', 'print JSON')
-    .action(anchorTraceAction)
+  addAnchorCommand(trace, 'Anchor the latest signed checkpoint of a trace in a TraceAnchor contract (see `verity chain`)')
 }
 
-const rpcOption = ['--rpc <url>', 'JSON-RPC URL (default: an in-process Hardhat dev chain, gone when the command exits)'] as const
-const homeOption = [
-  '--home <dir>',
-  'agent home whose keystore signs transactions (default $VERITY_AGENT_HOME or ./.verity-agent)',
-] as const
+/** `anchor <trace> --anchor ADDRESS` with the chain options, under `verity chain` and `verity trace`. */
+function addAnchorCommand(group: Command, description: string): void {
+  withChainOptions(
+    group
+      .command('anchor')
+      .description(description)
+      .argument('<trace>', 'trace .jsonl file')
+      .requiredOption('--anchor <address>', 'the TraceAnchor contract'),
+  ).action(anchorTraceAction)
+}
 
 /**
  * `verity chain verifier|verify|deploy|anchor|verify-trace`: EVM verifiers, on-chain verification and trace anchoring.
@@ -239,122 +184,106 @@ const homeOption = [
 export function registerChainCommands(program: Command): void {
   const chain = program.command('chain').description('EVM verifiers, on-chain proof verification, trace anchoring')
 
-  chain
-    .command('verifier')
-    .description("Render the package's Halo2 verifier with ezkl, compile it with solc-js and deploy it")
-    .argument('<package>', 'model package folder')
-    .option('--reusable', 'deploy the reusable verifier plus this model’s VK artifact')
-    .option('--reusable-verifier <address>', 'an already deployed reusable verifier: deploy only the VK artifact')
-    .option(...rpcOption)
-    .option(...homeOption)
-    .option('--no-record', 'do not record the deployment in the package manifest')
-    .option('--json', 'print JSON')
-    .action(
-      async (packageDir: string, options: ChainOptions & { reusable?: boolean; reusableVerifier?: string; record?: boolean }) => {
-        const [{ loadModelPackage }, { deployVerifier }] = await Promise.all([
-          import('../../proofs/model-package.js'),
-          import('../../chain/evm-verifier.js'),
-        ])
-        const model = loadModelPackage({ dir: packageDir })
-        const reusableVerifier = options.reusableVerifier ? address(options.reusableVerifier, '--reusable-verifier') : undefined
-        note(options, 'rendering the verifier with ezkl, compiling with solc-js (first compile ~1 min, then cached)...')
-        const deployment = await withChain(options, (client) =>
-          deployVerifier({
-            client,
-            package: model,
-            reusable: options.reusable === true || reusableVerifier !== undefined,
-            reusableVerifier,
-          }),
-        )
-        const recorded = {
-          chainId: deployment.chainId,
-          verifier: deployment.verifier,
-          ...(deployment.vk ? { vk: deployment.vk } : {}),
-          reusable: deployment.reusable,
-          bytecodeDigest: deployment.bytecodeDigest,
-          ...(deployment.vkBytecodeDigest ? { vkBytecodeDigest: deployment.vkBytecodeDigest } : {}),
-          deployedAt: deployment.deployedAt,
-        }
-        const record = options.record !== false && options.rpc !== undefined
-        if (record) recordDeployment(model.dir, recorded)
-        const gas = {
-          verifier: deployment.verifierDeployment?.gasUsed.toString(),
-          vk: deployment.vkDeployment?.gasUsed.toString(),
-        }
-        printResult(options, { ...recorded, gas, recorded: record }, () =>
-          [
-            `verifier ${deployment.verifier}${deployment.vk ? ` (reusable; VK artifact ${deployment.vk})` : ''} on chain ${deployment.chainId}`,
-            `bytecode ${deployment.bytecodeDigest}`,
-            `gas: verifier ${gas.verifier ?? 'reused'}${gas.vk ? `, VK artifact ${gas.vk}` : ''}`,
-            record ? `recorded in ${join(model.dir, 'verity-model.json')}` : 'not recorded (in-process chain or --no-record)',
-          ].join('\n'),
-        )
-      },
+  withChainOptions(
+    chain
+      .command('verifier')
+      .description("Render the package's Halo2 verifier with ezkl, compile it with solc-js and deploy it")
+      .argument('<package>', 'model package folder')
+      .option('--reusable', 'deploy the reusable verifier plus this model’s VK artifact')
+      .option('--reusable-verifier <address>', 'an already deployed reusable verifier: deploy only the VK artifact')
+      .option('--no-record', 'do not record the deployment in the package manifest'),
+  ).action(
+    async (packageDir: string, options: ChainOptions & { reusable?: boolean; reusableVerifier?: string; record?: boolean }) => {
+      const [{ loadModelPackage }, { deployVerifier }] = await Promise.all([
+        import('../../proofs/model-package.js'),
+        import('../../chain/evm-verifier.js'),
+      ])
+      const model = loadModelPackage({ dir: packageDir })
+      const reusableVerifier = options.reusableVerifier ? address(options.reusableVerifier, '--reusable-verifier') : undefined
+      note(options, 'rendering the verifier with ezkl, compiling with solc-js (first compile ~1 min, then cached)...')
+      const deployment = await withChain(options, (client) =>
+        deployVerifier({
+          client,
+          package: model,
+          reusable: options.reusable === true || reusableVerifier !== undefined,
+          reusableVerifier,
+        }),
+      )
+      const recorded = {
+        chainId: deployment.chainId,
+        verifier: deployment.verifier,
+        ...(deployment.vk ? { vk: deployment.vk } : {}),
+        reusable: deployment.reusable,
+        bytecodeDigest: deployment.bytecodeDigest,
+        ...(deployment.vkBytecodeDigest ? { vkBytecodeDigest: deployment.vkBytecodeDigest } : {}),
+        deployedAt: deployment.deployedAt,
+      }
+      const record = options.record !== false && options.rpc !== undefined
+      if (record) recordDeployment(model.dir, recorded)
+      const gas = {
+        verifier: deployment.verifierDeployment?.gasUsed.toString(),
+        vk: deployment.vkDeployment?.gasUsed.toString(),
+      }
+      printResult(options, { ...recorded, gas, recorded: record }, () =>
+        [
+          `verifier ${deployment.verifier}${deployment.vk ? ` (reusable; VK artifact ${deployment.vk})` : ''} on chain ${deployment.chainId}`,
+          `bytecode ${deployment.bytecodeDigest}`,
+          `gas: verifier ${gas.verifier ?? 'reused'}${gas.vk ? `, VK artifact ${gas.vk}` : ''}`,
+          record ? `recorded in ${join(model.dir, 'verity-model.json')}` : 'not recorded (in-process chain or --no-record)',
+        ].join('\n'),
+      )
+    },
+  )
+
+  withChainOptions(
+    chain
+      .command('verify')
+      .description('Verify a receipt’s proof with an EVM verifier (eth_call) and report the result and gas')
+      .argument('<receipt>', 'receipt JSON file')
+      .option('--on-chain <address>', 'the verifier contract (default: deploy one on the in-process dev chain)')
+      .option('--vk <address>', 'VK artifact, for a reusable verifier')
+      .option('--proof <file>', 'proof file (default: RECEIPT with .proof.json)')
+      .option('--model <dir>', 'model package (default: the bundled transaction-risk package)'),
+  ).action(verifyReceiptOnChainAction)
+
+  withChainOptions(
+    chain
+      .command('deploy')
+      .description('Deploy one of Verity’s contracts: TraceAnchor, ModelRegistry, ProverMarket')
+      .argument('<contract>', 'TraceAnchor | ModelRegistry | ProverMarket'),
+  ).action(async (name: string, options: ChainOptions) => {
+    if (!['TraceAnchor', 'ModelRegistry', 'ProverMarket'].includes(name))
+      throw new InvalidInputError(`Unknown contract ${name}`, {
+        hint: 'One of TraceAnchor, ModelRegistry, ProverMarket (RiskGate takes arguments: use the SDK).',
+      })
+    const { deployVerityContract } = await import('../../chain/verity-contracts.js')
+    const deployed = await withChain(options, (client) =>
+      deployVerityContract({ client, name: name as 'TraceAnchor' | 'ModelRegistry' | 'ProverMarket' }).then((value) => ({
+        ...value,
+        chainId: client.chainId.toString(),
+        from: client.address,
+      })),
     )
+    printResult(
+      options,
+      {
+        contract: name,
+        address: deployed.address,
+        chainId: deployed.chainId,
+        from: deployed.from,
+        gas: deployed.deployment.gasUsed.toString(),
+      },
+      () => `${name} at ${deployed.address} on chain ${deployed.chainId} (${deployed.deployment.gasUsed} gas)`,
+    )
+  })
 
-  chain
-    .command('verify')
-    .description('Verify a receipt’s proof with an EVM verifier (eth_call) and report the result and gas')
-    .argument('<receipt>', 'receipt JSON file')
-    .option('--on-chain <address>', 'the verifier contract (default: deploy one on the in-process dev chain)')
-    .option('--vk <address>', 'VK artifact, for a reusable verifier')
-    .option('--proof <file>', 'proof file (default: RECEIPT with .proof.json)')
-    .option('--model <dir>', 'model package (default: the bundled transaction-risk package)')
-    .option(...rpcOption)
-    .option(...homeOption)
-    .option('--json', 'print JSON')
-    .action(verifyReceiptOnChainAction)
+  addAnchorCommand(chain, 'Anchor the latest signed checkpoint of a trace in a TraceAnchor contract')
 
-  chain
-    .command('deploy')
-    .description('Deploy one of Verity’s contracts: TraceAnchor, ModelRegistry, ProverMarket')
-    .argument('<contract>', 'TraceAnchor | ModelRegistry | ProverMarket')
-    .option(...rpcOption)
-    .option(...homeOption)
-    .option('--json', 'print JSON')
-    .action(async (name: string, options: ChainOptions) => {
-      if (!['TraceAnchor', 'ModelRegistry', 'ProverMarket'].includes(name))
-        throw new InvalidInputError(`Unknown contract ${name}`, {
-          hint: 'One of TraceAnchor, ModelRegistry, ProverMarket (RiskGate takes arguments: use the SDK).',
-        })
-      const { deployVerityContract } = await import('../../chain/verity-contracts.js')
-      const deployed = await withChain(options, (client) =>
-        deployVerityContract({ client, name: name as 'TraceAnchor' | 'ModelRegistry' | 'ProverMarket' }).then((value) => ({
-          ...value,
-          chainId: client.chainId.toString(),
-          from: client.address,
-        })),
-      )
-      printResult(
-        options,
-        {
-          contract: name,
-          address: deployed.address,
-          chainId: deployed.chainId,
-          from: deployed.from,
-          gas: deployed.deployment.gasUsed.toString(),
-        },
-        () => `${name} at ${deployed.address} on chain ${deployed.chainId} (${deployed.deployment.gasUsed} gas)`,
-      )
-    })
-
-  chain
-    .command('anchor')
-    .description('Anchor the latest signed checkpoint of a trace in a TraceAnchor contract')
-    .argument('<trace>', 'trace .jsonl file')
-    .requiredOption('--anchor <address>', 'the TraceAnchor contract')
-    .option(...rpcOption)
-    .option(...homeOption)
-    .option('--json', 'print JSON')
-    .action(anchorTraceAction)
-
-  chain
-    .command('verify-trace')
-    .description('Check a local trace against its anchored checkpoint (RFC 9162 consistency proof)')
-    .argument('<trace>', 'trace .jsonl file')
-    .requiredOption('--anchored <address>', 'the TraceAnchor contract')
-    .option(...rpcOption)
-    .option(...homeOption)
-    .option('--json', 'print JSON')
-    .action(verifyAnchoredTraceAction)
+  withChainOptions(
+    chain
+      .command('verify-trace')
+      .description('Check a local trace against its anchored checkpoint (RFC 9162 consistency proof)')
+      .argument('<trace>', 'trace .jsonl file')
+      .requiredOption('--anchored <address>', 'the TraceAnchor contract'),
+  ).action(verifyAnchoredTraceAction)
 }

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
 import { InvalidInputError } from '../../errors.js'
-import { BUNDLED_MODELS_DIR, homePassphrase } from '../home.js'
+import { BUNDLED_MODELS_DIR } from '../home.js'
 import { printResult } from '../output.js'
 import { type ProverOptions, proverChoiceOf, withProverOptions } from '../prover-options.js'
+import { resolvePassphrase } from '../resolve-secrets.js'
 
 /**
  * `verity daemon start|token` and `verity mcp`: the agent runtime daemon (HTTP API, MCP over Streamable HTTP,
@@ -42,7 +43,8 @@ async function configFrom(options: DaemonOptions) {
     environment: process.env,
     overrides: {
       home,
-      identityPassphrase: process.env.VERITY_DAEMON_PASSPHRASE ?? homePassphrase(home).passphrase,
+      identityPassphrase: (await resolvePassphrase({ variables: ['VERITY_DAEMON_PASSPHRASE'], fallback: { from: 'home', home } }))
+        .passphrase,
       host: options.host,
       port: portNumber(options.port),
       modelDirectories,
@@ -213,8 +215,8 @@ export function registerMcpCommand(program: Command): void {
       ])
       const services = await createDaemonServices({ config: await configFrom(options) })
       if (options.vault) {
-        const passphrase = process.env.VERITY_VAULT_PASSPHRASE ?? process.env.VERITY_PASSPHRASE
-        if (!passphrase) throw new InvalidInputError('No vault passphrase', { hint: 'Set VERITY_VAULT_PASSPHRASE for --vault.' })
+        // stdin carries MCP: no prompt
+        const { passphrase } = await resolvePassphrase({ variables: ['VERITY_VAULT_PASSPHRASE'], fallback: { from: 'none' } })
         const exists = services.vaults.list(options.owner).some((vault) => vault.name === options.vault)
         const request = {
           owner: options.owner,

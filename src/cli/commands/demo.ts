@@ -24,8 +24,9 @@ import { traceOrigin } from '../../trace/reveal-trace.js'
 import { openSealedTraceBody } from '../../trace/sealed-body.js'
 import { verifyTrace } from '../../trace/verify-trace.js'
 import { newRunId, openHomeIdentity, openHomeVault, prepareHome } from '../agent-home.js'
-import { BUNDLED_MODELS_DIR, homePassphrase } from '../home.js'
+import { BUNDLED_MODELS_DIR } from '../home.js'
 import { printResult } from '../output.js'
+import { resolvePassphrase } from '../resolve-secrets.js'
 
 /**
  * `verity demo [--home DIR] [--json]`: the whole flow, offline, on embedded defaults.
@@ -120,7 +121,7 @@ export async function runDemo(parameters: RunDemoParameters): Promise<RunDemoRet
   const step = parameters.onStep ?? (() => undefined)
 
   // 1. Passphrase and identity.
-  const { file: passphraseFile } = homePassphrase(home)
+  const { file: passphraseFile } = await resolvePassphrase({ fallback: { from: 'home', home } })
   step(
     existsSync(join(home, AGENT_KEYSTORE_FILE))
       ? 'unlocking the agent identity'

@@ -17,9 +17,9 @@ async function hubFor(options: HubOptions) {
 
 async function identityFor(options: SignerOptions): Promise<AgentIdentity> {
   const { AGENT_KEYSTORE_FILE, createAgentIdentity, loadAgentIdentity } = await import('../../identity/agent-identity.js')
-  const { homePassphrase } = await import('../home.js')
+  const { resolvePassphrase } = await import('../resolve-secrets.js')
   const home = options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent'
-  const { passphrase } = homePassphrase(home)
+  const { passphrase } = await resolvePassphrase({ fallback: { from: 'home', home } })
   return existsSync(join(home, AGENT_KEYSTORE_FILE))
     ? loadAgentIdentity({ home, passphrase })
     : createAgentIdentity({ home, passphrase })
@@ -61,7 +61,7 @@ async function withRegistry<T>(
     })
   const { openReleaseRegistry } = await import('../../chain/release-registry.js')
   if (mode === 'send') {
-    const { withChain } = await import('./chain.js')
+    const { withChain } = await import('../chain-options.js')
     return withChain(options, async (client) => run(await openReleaseRegistry({ client, address: registryAddress })))
   }
   const [{ connectChain }, { Wallet }] = await Promise.all([import('../../chain/chain-client.js'), import('ethers')])

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { InvalidInputError } from '../../errors.js'
-import { homePassphrase } from '../home.js'
+import { resolvePassphrase } from '../resolve-secrets.js'
 
 type StartOptions = {
   redis: string
@@ -84,7 +84,7 @@ export function registerProverCommands(program: Command): void {
           import('../../proofs/prover-node.js'),
         ])
       const home = resolve(options.home)
-      const { passphrase } = homePassphrase(home)
+      const { passphrase } = await resolvePassphrase({ fallback: { from: 'home', home } })
       const identity = existsSync(join(home, AGENT_KEYSTORE_FILE))
         ? await loadAgentIdentity({ home, passphrase })
         : await createAgentIdentity({ home, passphrase })

@@ -10,6 +10,7 @@ import { sendTraceToOtlp } from '../../trace/send-otlp.js'
 import { traceTimeline } from '../../trace/trace-timeline.js'
 import type { TraceVerificationReport } from '../../trace/verify-trace.js'
 import { verifyTrace } from '../../trace/verify-trace.js'
+import { addEmbedderOption } from '../embedder-option.js'
 import { BUNDLED_MODELS_DIR } from '../home.js'
 import { printResult } from '../output.js'
 import { openForCommand } from './vault.js'
@@ -111,8 +112,7 @@ export function registerTraceCommands(program: Command): void {
           `sent ${result.spans} spans (trace id ${result.traceId}${result.verified ? '' : ', trace FAILED verification'}) to ${result.url}`,
       )
     })
-  trace
-    .command('reveal')
+  addEmbedderOption(trace.command('reveal'))
     .description("Reveal the sealed (private) bodies of a trace with the owner's vault")
     .argument('<file>', 'trace .jsonl file')
     .requiredOption('--vault <dir>', 'the vault the agent ran with (passphrase from VERITY_PASSPHRASE or a prompt)')
@@ -137,8 +137,7 @@ export function registerTraceCommands(program: Command): void {
           .join('\n'),
       )
     })
-  trace
-    .command('show')
+  addEmbedderOption(trace.command('show'))
     .description('Print a readable timeline of a trace: seq, time, kind, summary, refs, receipt status')
     .argument('<file>', 'trace .jsonl file')
     .option('--vault <dir>', "the owner's vault: show sealed bodies revealed (passphrase from VERITY_PASSPHRASE or a prompt)")

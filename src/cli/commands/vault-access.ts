@@ -8,20 +8,20 @@ import type { OwnerGuardReturnType } from '../../access/owner-guard.js'
 import { InvalidInputError, StorageError } from '../../errors.js'
 import { COMMIT_FILE } from '../../memory/vault-format.js'
 import { printResult } from '../output.js'
+import { resolveVaultGuards } from '../resolve-secrets.js'
 
 /**
  * The access and vault modules, loaded when a command runs: the Lit SDK takes seconds to import,
  * and every `verity` invocation registers these commands.
  */
 async function load() {
-  const [conditions, lit, keyCache, local, node, owner, passphrase, memory, ethers] = await Promise.all([
+  const [conditions, lit, keyCache, local, node, owner, memory, ethers] = await Promise.all([
     import('../../access/lit-conditions.js'),
     import('../../access/lit-guard.js'),
     import('../../access/lit-key-cache.js'),
     import('../../access/lit-local/lit-local-network.js'),
     import('../../access/lit-node-network.js'),
     import('../../access/owner-guard.js'),
-    import('../../access/passphrase-guard.js'),
     import('../../memory/index.js'),
     import('ethers'),
   ])
@@ -32,7 +32,6 @@ async function load() {
     litLocalNetwork: local.litLocalNetwork,
     litNodeNetwork: node.litNodeNetwork,
     ownerGuard: owner.ownerGuard,
-    passphraseGuard: passphrase.passphraseGuard,
     openVault: memory.openVault,
     getAddress: ethers.getAddress,
   }
@@ -54,23 +53,6 @@ function litNetworkFrom(modules: Modules, options: OpenOptions): LitNetwork | un
   if (options.litNodes) return litLocalNetwork({ nodes: options.litNodes.split(',').map((url) => url.trim()) })
   if (options.litNetwork) return litNodeNetwork({ network: options.litNetwork as 'datil' })
   return undefined
-}
-
-/** The guards the caller opens the vault with: VERITY_PASSPHRASE and/or --keystore (+ VERITY_KEYSTORE_PASSWORD). */
-function openerGuards(modules: Modules, options: OpenOptions): Guard[] {
-  const { ownerGuard, passphraseGuard } = modules
-  const guards: Guard[] = []
-  if (options.keystore)
-    guards.push(
-      ownerGuard({ keystore: readText(options.keystore, 'keystore'), password: process.env.VERITY_KEYSTORE_PASSWORD ?? '' }),
-    )
-  if (process.env.VERITY_PASSPHRASE) guards.push(passphraseGuard({ passphrase: process.env.VERITY_PASSPHRASE }))
-  if (guards.length === 0)
-    throw new InvalidInputError('No key to open the vault', {
-      hint: 'Set VERITY_PASSPHRASE, or pass --keystore FILE with VERITY_KEYSTORE_PASSWORD.',
-      docsPath: 'access.md',
-    })
-  return guards
 }
 
 function withOpenOptions(command: Command): Command {
@@ -147,7 +129,7 @@ export function registerVaultAccessCommands(program: Command): void {
             hint: 'Pass --to ADDRESS --public-key HEX, or --conditions FILE. An address alone is not enough: ask the grantee for a public key or a signed message.',
             docsPath: 'access.md',
           })
-        const opened = await openVault({ path: dir, guards: openerGuards(modules, options) })
+        const opened = await openVault({ path: dir, guards: await resolveVaultGuards({ keystore: options.keystore }) })
         try {
           const grant = await opened.grant(guard, { write: options.write === true })
           printResult(
@@ -170,7 +152,7 @@ export function registerVaultAccessCommands(program: Command): void {
     .action(async (dir: string, options: OpenOptions & { recipient: string }) => {
       const modules = await load()
       const { litGuard, ownerGuard, openVault } = modules
-      const openers = openerGuards(modules, options)
+      const openers = await resolveVaultGuards({ keystore: options.keystore })
       const opened = await openVault({ path: dir, guards: openers })
       try {
         const keep: Guard[] = [...openers]
@@ -217,7 +199,7 @@ export function registerVaultAccessCommands(program: Command): void {
   ).action(async (dir: string, options: OpenOptions) => {
     const modules = await load()
     const { openVault } = modules
-    const openers = openerGuards(modules, options)
+    const openers = await resolveVaultGuards({ keystore: options.keystore })
     const opened = await openVault({ path: dir, guards: openers, readOnly: true })
     try {
       const info = opened.info()
@@ -237,7 +219,11 @@ export function registerVaultAccessCommands(program: Command): void {
   withOpenOptions(vault.command('grants <dir>').description('List who can open the vault.')).action(
     async (dir: string, options: OpenOptions) => {
       const modules = await load()
-      const opened = await modules.openVault({ path: dir, guards: openerGuards(modules, options), readOnly: true })
+      const opened = await modules.openVault({
+        path: dir,
+        guards: await resolveVaultGuards({ keystore: options.keystore }),
+        readOnly: true,
+      })
       try {
         const grants = opened.grants()
         printResult(options, { grants }, () =>

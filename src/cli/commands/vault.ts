@@ -3,12 +3,14 @@ import type { Command } from 'commander'
 import { InvalidInputError, NotFoundError } from '../../errors.js'
 import type { MemoryRecord } from '../../memory/record.js'
 import type { Vault } from '../../memory/vault.js'
+import { addEmbedderOption, type EmbedderOptionValues, embedderForCreate, embedderResolverOf } from '../embedder-option.js'
 import { printResult } from '../output.js'
 import { createProgressBar } from '../progress.js'
+import { resolvePassphrase, resolveVaultGuards } from '../resolve-secrets.js'
 
 /**
  * `verity vault ...`: create, fill, search, export and import encrypted vector-memory vaults.
- * The passphrase comes from `VERITY_PASSPHRASE` or an interactive prompt (no echo).
+ * The passphrase comes from `VERITY_PASSPHRASE` or an interactive prompt (no echo): see ../resolve-secrets.ts.
  *
  * The vault's modules (LanceDB, Arrow, scrypt, the embedder) are imported inside the actions,
  * so `verity --help` and other commands do not pay for loading them.
@@ -16,15 +18,13 @@ import { createProgressBar } from '../progress.js'
 
 /** The modules the vault commands need, loaded on first use. */
 async function vaultModules() {
-  const [{ passphraseGuard }, { createHashingEmbedder }, vault, archive] = await Promise.all([
+  const [{ passphraseGuard }, vault, archive] = await Promise.all([
     import('../../access/passphrase-guard.js'),
-    import('../../memory/embedders/hashing-embedder.js'),
     import('../../memory/vault.js'),
     import('../../memory/vault-archive.js'),
   ])
   return {
     passphraseGuard,
-    createHashingEmbedder,
     createVault: vault.createVault,
     openVault: vault.openVault,
     exportVault: archive.exportVault,
@@ -32,59 +32,11 @@ async function vaultModules() {
   }
 }
 
-type JsonOption = { json?: boolean }
-
-async function promptPassphrase(question: string): Promise<string> {
-  const { stdin, stderr } = process
-  stderr.write(question)
-  stdin.setRawMode(true)
-  stdin.resume()
-  stdin.setEncoding('utf8')
-  return new Promise((resolve, reject) => {
-    let value = ''
-    const onData = (chunk: string) => {
-      for (const character of chunk) {
-        if (character === '\r' || character === '\n' || character === '\u0004') {
-          stdin.setRawMode(false)
-          stdin.pause()
-          stdin.off('data', onData)
-          stderr.write('\n')
-          resolve(value)
-          return
-        }
-        if (character === '\u0003') {
-          stdin.setRawMode(false)
-          stdin.pause()
-          stdin.off('data', onData)
-          reject(new InvalidInputError('Passphrase entry cancelled'))
-          return
-        }
-        if (character === '\u007f') value = value.slice(0, -1)
-        else value += character
-      }
-    }
-    stdin.on('data', onData)
-  })
-}
-
-async function passphrase(confirm: boolean): Promise<string> {
-  const fromEnvironment = process.env.VERITY_PASSPHRASE
-  if (fromEnvironment) return fromEnvironment
-  if (!process.stdin.isTTY)
-    throw new InvalidInputError('No passphrase available', {
-      details: 'VERITY_PASSPHRASE is not set and stdin is not a terminal, so Verity cannot prompt',
-      hint: 'Set VERITY_PASSPHRASE, or run the command in an interactive terminal.',
-      docsPath: 'vault-format.md',
-    })
-  const first = await promptPassphrase('Vault passphrase: ')
-  if (!first) throw new InvalidInputError('Empty passphrase', { hint: 'Type a non-empty passphrase.' })
-  if (confirm && first !== (await promptPassphrase('Repeat passphrase: ')))
-    throw new InvalidInputError('The passphrases do not match', { hint: 'Run the command again.' })
-  return first
-}
+type JsonOption = { json?: boolean } & EmbedderOptionValues
 
 /**
- * Opens a vault with the CLI's passphrase resolution (`VERITY_PASSPHRASE`, else a prompt); also used by `verity trace reveal`.
+ * Opens a vault with the CLI's guard resolution ({@link resolveVaultGuards}: `VERITY_PASSPHRASE`, else a prompt) and
+ * its embedder (`--embedder`, else the spec the vault records); also used by `verity trace reveal`.
  *
  * @example
  * ```ts
@@ -92,15 +44,15 @@ async function passphrase(confirm: boolean): Promise<string> {
  * ```
  */
 export async function openForCommand(directory: string, options: JsonOption, readOnly: boolean): Promise<Vault> {
-  const secret = await passphrase(false)
-  const { passphraseGuard, openVault, createHashingEmbedder } = await vaultModules()
-  const guard = passphraseGuard({ passphrase: secret })
+  const embedderResolver = embedderResolverOf(options) // a bad --embedder fails before the passphrase prompt
+  const guards = await resolveVaultGuards()
+  const { openVault } = await vaultModules()
   const progress = createProgressBar({ enabled: !options.json })
   try {
     return await openVault({
       path: directory,
-      guards: [guard],
-      embedder: createHashingEmbedder(),
+      guards,
+      embedderResolver,
       readOnly,
       onProgress: progress.report,
     })
@@ -186,8 +138,7 @@ export function registerVaultCommands(program: Command): void {
     .command('vault')
     .description('Encrypted vector-memory vaults (passphrase from VERITY_PASSPHRASE or a prompt)')
 
-  vault
-    .command('create')
+  addEmbedderOption(vault.command('create'))
     .argument('<dir>', 'folder to create')
     .option('--guard <kind>', 'who can open it (passphrase)', 'passphrase')
     .option('--scrypt-log-n <n>', 'scrypt cost log2(N) for the passphrase stanza (default 17)', positiveInteger)
@@ -198,20 +149,20 @@ export function registerVaultCommands(program: Command): void {
         throw new InvalidInputError(`Unknown guard '${options.guard}'`, {
           hint: 'The CLI creates passphrase vaults; owner and Lit guards are added through the API (vault.grant).',
         })
-      const secret = await passphrase(true)
-      const { passphraseGuard, createVault, createHashingEmbedder } = await vaultModules()
+      const embedder = await embedderForCreate(options) // a missing package fails before the passphrase prompt
+      const { passphrase: secret } = await resolvePassphrase({ fallback: { from: 'prompt', confirm: true } })
+      const { passphraseGuard, createVault } = await vaultModules()
       const guard = passphraseGuard({
         passphrase: secret,
         ...(options.scryptLogN ? { cost: { logN: options.scryptLogN, r: 8, p: 1 } } : {}),
       })
-      const created = await createVault({ path: directory, guards: [guard], embedder: createHashingEmbedder() })
+      const created = await createVault({ path: directory, guards: [guard], embedder })
       const info = created.info()
       await created.close()
       printResult(options, info, () => `created vault ${info.vaultId} at ${info.path} (embedder ${info.embedder.id})`)
     })
 
-  vault
-    .command('add')
+  addEmbedderOption(vault.command('add'))
     .argument('<dir>', 'vault folder')
     .option('--text <text>', 'the memory (visible to other users in `ps`: prefer --text-file)')
     .option('--text-file <file>', 'read the memory from a file, or from stdin with `-` (one trailing newline is dropped)')
@@ -234,8 +185,7 @@ export function registerVaultCommands(program: Command): void {
       },
     )
 
-  vault
-    .command('search')
+  addEmbedderOption(vault.command('search'))
     .argument('<dir>', 'vault folder')
     .requiredOption('--query <text>', 'what to look for')
     .option('-k, --k <k>', 'number of results', positiveInteger, 5)
@@ -269,8 +219,7 @@ export function registerVaultCommands(program: Command): void {
       },
     )
 
-  vault
-    .command('list')
+  addEmbedderOption(vault.command('list'))
     .argument('<dir>', 'vault folder')
     .option('--namespace <name>', 'only this namespace')
     .option('--limit <n>', 'page size', positiveInteger, 100)
@@ -289,8 +238,7 @@ export function registerVaultCommands(program: Command): void {
       )
     })
 
-  vault
-    .command('get')
+  addEmbedderOption(vault.command('get'))
     .argument('<dir>', 'vault folder')
     .argument('<id>', 'memory id')
     .option('--json', 'JSON output')
@@ -309,8 +257,7 @@ export function registerVaultCommands(program: Command): void {
       )
     })
 
-  vault
-    .command('delete')
+  addEmbedderOption(vault.command('delete'))
     .argument('<dir>', 'vault folder')
     .argument('<ids...>', 'memory ids')
     .option('--json', 'JSON output')
@@ -344,8 +291,7 @@ export function registerVaultCommands(program: Command): void {
       printResult(options, result, () => `imported vault ${result.vaultId} into ${result.path}`)
     })
 
-  vault
-    .command('rotate')
+  addEmbedderOption(vault.command('rotate'))
     .argument('<dir>', 'vault folder')
     .option('--json', 'JSON output')
     .description('New data key; re-encrypt every segment under it')
@@ -354,8 +300,7 @@ export function registerVaultCommands(program: Command): void {
       printResult(options, result, () => `rotated to key ${result.keyId} (${result.segments} segments re-encrypted)`)
     })
 
-  vault
-    .command('compact')
+  addEmbedderOption(vault.command('compact'))
     .argument('<dir>', 'vault folder')
     .option('--json', 'JSON output')
     .description('Rewrite live memories into fresh segments and snapshot the index')

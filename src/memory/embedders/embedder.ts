@@ -1,4 +1,5 @@
 import type { EmbeddingsInterface } from '@langchain/core/embeddings'
+import type { EmbedderSpec } from './embedder-spec.js'
 
 /**
  * What the vault embeds with: a LangChain `EmbeddingsInterface` (so any LangChain embeddings
@@ -18,4 +19,6 @@ export type Embedder = EmbeddingsInterface<number[]> & {
   readonly id: string
   /** Length of every vector. */
   readonly dimension: number
+  /** How to make this embedder again (recorded in the vault header, so the CLI can reopen the vault); see `embedders.md`. */
+  readonly spec?: EmbedderSpec | undefined
 }

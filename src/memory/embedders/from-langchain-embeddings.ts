@@ -3,12 +3,18 @@ import { z } from 'zod'
 import { EmbedderMismatchError, InvalidInputError } from '../../errors.js'
 import { parseInput } from '../../validation.js'
 import type { Embedder } from './embedder.js'
+import { type EmbedderSpec, embedderSpecSchema } from './embedder-spec.js'
 
 export type FromLangChainEmbeddingsParameters = {
   /** Stable id naming the model and its version, e.g. `hf/all-MiniLM-L6-v2@1`. */
   id: string
   /** The model's output dimension; every vector is checked against it. */
   dimension: number
+  /**
+   * How to make these embeddings again (e.g. `{ kind: 'langchain', module: '@langchain/openai', export: 'OpenAIEmbeddings',
+   * options: { model: 'text-embedding-3-small' } }`): recorded in the vault header so the CLI can reopen the vault.
+   */
+  spec?: EmbedderSpec | undefined
 }
 export type FromLangChainEmbeddingsReturnType = Embedder
 
@@ -19,6 +25,7 @@ const schema = z.object({
     .max(200)
     .regex(/^[\w.-]+\/[\w.:-]+@[\w.-]+$/, 'must look like `namespace/name@version`'),
   dimension: z.number().int().min(1).max(65536),
+  spec: embedderSpecSchema.optional(),
 })
 
 function check(vector: unknown, parameters: FromLangChainEmbeddingsParameters, what: string): number[] {
@@ -70,6 +77,7 @@ export function fromLangChainEmbeddings(
     specificationVersion: 'v1',
     id: input.id,
     dimension: input.dimension,
+    ...(input.spec ? { spec: input.spec } : {}),
     async embedDocuments(documents: string[]) {
       const vectors = await embeddings.embedDocuments(documents)
       if (!Array.isArray(vectors) || vectors.length !== documents.length)

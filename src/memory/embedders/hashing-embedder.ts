@@ -113,6 +113,7 @@ export function createHashingEmbedder(parameters?: CreateHashingEmbedderParamete
   return {
     specificationVersion: 'v1',
     id: `verity/hashing-${dimension}@1`,
+    spec: { kind: 'hashing' },
     dimension,
     async embedDocuments(documents: string[]) {
       parseInput(texts, documents, { what: 'embedDocuments input', hint: 'Pass an array of strings.' })

@@ -20,6 +20,12 @@ let redis: ChildProcess
 let node: ProverNodeProcess
 let redisUrl: string
 
+/** Waits (bounded) for the node to print a line: its stdout is read only between the synchronous CLI runs. */
+async function nodePrinted(match: (line: Record<string, unknown>) => boolean): Promise<boolean> {
+  for (let tries = 0; tries < 100 && !node.lines.some(match); tries++) await new Promise((wait) => setTimeout(wait, 100))
+  return node.lines.some(match)
+}
+
 const verity = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(
     process.execPath,
@@ -67,7 +73,7 @@ it('verity infer --redis proves on the fleet; the receipt and proof it writes ve
   expect(result.status, result.stderr).toBe(0)
   const printed = JSON.parse(result.stdout) as { receipt: { id: string; status: string }; files: { proof: string } }
   expect(printed.receipt.status).toBe('verified')
-  expect(node.lines.some((line) => line.type === 'job-completed' && line.jobId === fleetJobId(printed.receipt.id))).toBe(true)
+  expect(await nodePrinted((line) => line.type === 'job-completed' && line.jobId === fleetJobId(printed.receipt.id))).toBe(true)
   const report = await verifyReceipt({
     receipt: JSON.parse(readFileSync(receiptPath, 'utf8')),
     proof: readFileSync(printed.files.proof),
@@ -100,7 +106,7 @@ it('verity agent run --redis hands context.prover() the fleet; --prover native p
   expect(onFleet.kind).toBe('queue')
   expect(onFleet.receipt.status).toBe('verified')
   expect(getAddress(onFleet.receipt.prover?.address ?? '')).toBe(getAddress(await node.started))
-  expect(node.lines.some((line) => line.type === 'job-completed' && line.jobId === fleetJobId(onFleet.receipt.id))).toBe(true)
+  expect(await nodePrinted((line) => line.type === 'job-completed' && line.jobId === fleetJobId(onFleet.receipt.id))).toBe(true)
 
   const local = verity(['agent', 'run', script, '0.7', '--home', join(work, 'agent'), '--prover', 'native', '--json'])
   expect(local.status, local.stderr).toBe(0)

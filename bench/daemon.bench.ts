@@ -8,7 +8,8 @@
  * Scale: `VERITY_BENCH_DAEMON_MEMORIES` (default 2000), `VERITY_BENCH_QUERIES` (default 200).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { Agent, request as httpRequest } from 'node:http'
+import { Agent, createServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -69,11 +70,11 @@ export default async function run(): Promise<BenchmarkReport> {
     // per call (measured beside it below, for reference).
     const loadAtStart = loadavg()
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-    const search = (body: unknown) =>
+    const search = (body: unknown, url = daemon.url) =>
       new Promise<{ results: unknown[] }>((resolvePromise, reject) => {
         const data = JSON.stringify(body)
         const request = httpRequest(
-          `${daemon.url}/v1/vaults/bench/search`,
+          `${url}/v1/vaults/bench/search`,
           { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(data) } },
           (response) => {
             const chunks: Buffer[] = []
@@ -87,6 +88,19 @@ export default async function run(): Promise<BenchmarkReport> {
         request.on('error', reject)
         request.end(data)
       })
+    // The floor: a bare node:http server on loopback that reads the body and answers the bytes of a real search
+    // answer, through the same client. What the daemon adds is the overhead above this round trip.
+    const answer = JSON.stringify(await search({ query: 'tea card', k: 10 }))
+    const bare = createServer((request, response) => {
+      request.resume()
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) })
+        response.end(answer)
+      })
+    })
+    await new Promise<void>((listening) => bare.listen(0, '127.0.0.1', listening))
+    const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`
+    const bareMs: number[] = []
     const httpMs: number[] = []
     const fetchMs: number[] = []
     const directMs: number[] = []
@@ -109,14 +123,18 @@ export default async function run(): Promise<BenchmarkReport> {
           : await inProcess().then(async (direct) => [await viaHttp(), await viaFetch(), direct] as const)
       if (http[0].results.length !== direct[0].length || fetched[0].results.length !== direct[0].length)
         throw new Error('HTTP and in-process results differ')
+      const [, floor] = await timed(() => search({ query, k: 10 }, bareUrl))
       // The first 20 warm up every path (JIT, connections).
       if (index >= 20) {
         httpMs.push(http[1])
         fetchMs.push(fetched[1])
         directMs.push(direct[1])
+        bareMs.push(floor)
       }
     }
     agent.destroy()
+    bare.close()
+    const bareP50 = percentile(bareMs, 50)
     const httpP50 = percentile(httpMs, 50)
     const directP50 = percentile(directMs, 50)
 
@@ -183,6 +201,16 @@ export default async function run(): Promise<BenchmarkReport> {
           baseline: { name: 'same vault searched in process, p50', value: round(directP50) },
         }),
         metric({ name: 'vault search through the daemon, p99', value: round(percentile(httpMs, 99)), unit: 'ms' }),
+        metric({
+          name: 'loopback HTTP floor: round trip to a bare node:http server answering the same bytes (same client), p50',
+          value: round(bareP50),
+          unit: 'ms',
+        }),
+        metric({
+          name: "vault search through the daemon: the daemon's own overhead p50 (overhead p50 - bare HTTP round trip p50)",
+          value: round(httpP50 - directP50 - bareP50),
+          unit: 'ms',
+        }),
         metric({
           name: 'vault search through the daemon with a fetch (undici) client: overhead p50 (fetch p50 - in-process p50)',
           value: round(percentile(fetchMs, 50) - directP50),

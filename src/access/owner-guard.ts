@@ -1,4 +1,4 @@
-import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { createECDH, ECDH } from 'node:crypto'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import type { HDNodeWallet, Wallet } from 'ethers'
 import { z } from 'zod'
@@ -52,7 +52,7 @@ const INFO = 'verity/owner-guard/v1'
 
 /**
  * A guard that wraps the data key to an Ethereum wallet's secp256k1 key with ECIES:
- * an ephemeral ECDH key agreement, HKDF-SHA256 over the shared point (salted with both public keys),
+ * an ephemeral ECDH key agreement, HKDF-SHA256 over the shared point's x coordinate (salted with both public keys),
  * then AES-256-GCM bound to the vault id and key id. Only the owner's private key unwraps.
  *
  * An address alone cannot be wrapped to (an address is a hash of the public key): pass the
@@ -81,13 +81,13 @@ export function ownerGuard(parameters: OwnerGuardParameters): OwnerGuardReturnTy
       privateKey = fromHex(ethersSdk().Wallet.fromEncryptedJsonSync(input.keystore, input.password).privateKey)
     if (privateKey) {
       if (privateKey.length !== 32) throw new RangeError(`a secp256k1 private key is 32 bytes, got ${privateKey.length}`)
-      publicKey = secp256k1.getPublicKey(privateKey, true)
+      publicKey = ecdhOf(privateKey).getPublicKey(null, 'compressed')
     } else if ('publicKey' in input) {
-      publicKey = secp256k1.Point.fromBytes(fromHex(input.publicKey)).toBytes(true)
+      publicKey = convertPoint(fromHex(input.publicKey), 'compressed')
     } else if ('signature' in input) {
       const { SigningKey, hashMessage, recoverAddress, computeAddress } = ethersSdk()
       const recovered = SigningKey.recoverPublicKey(hashMessage(input.message), input.signature)
-      publicKey = secp256k1.Point.fromBytes(fromHex(recovered)).toBytes(true)
+      publicKey = convertPoint(fromHex(recovered), 'compressed')
       if (recoverAddress(hashMessage(input.message), input.signature) !== computeAddress(recovered))
         throw new Error('signature recovery is inconsistent')
     } else throw new Error('no key given')
@@ -110,10 +110,10 @@ export function ownerGuard(parameters: OwnerGuardParameters): OwnerGuardReturnTy
     publicKey: toHex0x(ownPublicKey),
     canUnwrap: ownPrivateKey !== undefined,
     async wrap(dataKey, context) {
-      const ephemeralSecret = secp256k1.utils.randomSecretKey()
-      const ephemeralPublicKey = secp256k1.getPublicKey(ephemeralSecret, true)
-      const shared = secp256k1.getSharedSecret(ephemeralSecret, ownPublicKey, true)
-      ephemeralSecret.fill(0)
+      const ephemeral = createECDH('secp256k1')
+      ephemeral.generateKeys()
+      const ephemeralPublicKey = new Uint8Array(ephemeral.getPublicKey(null, 'compressed'))
+      const shared = new Uint8Array(ephemeral.computeSecret(ownPublicKey))
       const header = {
         kind: 'owner',
         version: 1,
@@ -131,8 +131,9 @@ export function ownerGuard(parameters: OwnerGuardParameters): OwnerGuardReturnTy
   }
 }
 
+/** HKDF over the shared point's x coordinate (what ECDH yields), salted with both compressed public keys. */
 function deriveWrappingKey(shared: Uint8Array, ephemeralPublicKey: Uint8Array, recipientPublicKey: Uint8Array): Uint8Array {
-  return hkdf({ key: shared.subarray(1), salt: concatBytes(ephemeralPublicKey, recipientPublicKey), info: INFO })
+  return hkdf({ key: shared, salt: concatBytes(ephemeralPublicKey, recipientPublicKey), info: INFO })
 }
 
 function unwrapOwnerStanza(
@@ -160,7 +161,7 @@ function unwrapOwnerStanza(
   let shared: Uint8Array
   try {
     ephemeralPublicKey = fromHex(params.ephemeralPublicKey, 'owner stanza ephemeral key')
-    shared = secp256k1.getSharedSecret(privateKey, ephemeralPublicKey, true)
+    shared = new Uint8Array(ecdhOf(privateKey).computeSecret(ephemeralPublicKey))
   } catch (cause) {
     throw new IntegrityError('Owner stanza has an invalid ephemeral public key', { cause, docsPath: 'access.md' })
   }
@@ -173,9 +174,24 @@ function unwrapOwnerStanza(
   }
 }
 
-/** EIP-55 checksummed address of a secp256k1 public key (noble, so that a wallet guard never loads ethers). */
+/**
+ * The curve arithmetic is Node's (OpenSSL) secp256k1 ECDH: the same ECIES as before (the shared
+ * secret is the x coordinate of the shared point), with nothing to load at import.
+ */
+function ecdhOf(privateKey: Uint8Array): ECDH {
+  const ecdh = createECDH('secp256k1')
+  ecdh.setPrivateKey(privateKey) // throws for 0 or a key not below the curve order
+  return ecdh
+}
+
+/** A public key (33 or 65 bytes) in the given form; throws when it is not a point on the curve. */
+function convertPoint(publicKey: Uint8Array, format: 'compressed' | 'uncompressed'): Uint8Array {
+  return new Uint8Array(ECDH.convertKey(publicKey, 'secp256k1', undefined, undefined, format) as Buffer)
+}
+
+/** EIP-55 checksummed address of a secp256k1 public key (no ethers, so that a wallet guard never loads it). */
 function ethereumAddress(publicKey: Uint8Array): string {
-  const uncompressed = secp256k1.Point.fromBytes(publicKey).toBytes(false)
+  const uncompressed = convertPoint(publicKey, 'uncompressed')
   const lower = toHex(keccak_256(uncompressed.subarray(1))).slice(24)
   const hash = toHex(keccak_256(new TextEncoder().encode(lower)))
   let checksummed = '0x'

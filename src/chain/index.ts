@@ -52,6 +52,20 @@ export {
   verifyAnchoredTrace,
   verifyBatchInclusion,
 } from './trace-anchor.js'
+export type {
+  CheckTraceAnchorRecordParameters,
+  CheckTraceAnchorRecordReturnType,
+  RecordTraceAnchorParameters,
+  TraceAnchorRecord,
+} from './trace-anchor-record.js'
+export {
+  checkTraceAnchorRecord,
+  readTraceAnchorRecords,
+  recordTraceAnchor,
+  TRACE_ANCHORS_FORMAT,
+  traceAnchorRecordPath,
+  traceAnchorRecordSchema,
+} from './trace-anchor-record.js'
 export type { ProofCalldata, VerifyOnChainParameters, VerifyOnChainReturnType } from './verify-on-chain.js'
 export { encodeVerifierCalldata, HALO2_VERIFIER_ABI, proofCalldata, verifyOnChain } from './verify-on-chain.js'
 export type { DeployedContract, VerityContractName } from './verity-contracts.js'

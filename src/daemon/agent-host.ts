@@ -28,6 +28,7 @@ import { writeFileAtomic } from '../storage/atomic-file.js'
 import { createInMemoryMemoryStore, provenTool, receiptDirectory, verifiableInferenceTool } from '../tools/index.js'
 import type { TraceWriter } from '../trace/index.js'
 import type { InferenceService } from './inference-service.js'
+import { runKeyResolver, sealRunTrace } from './run-sealing.js'
 import type { RunStore } from './run-store.js'
 import { type Principal, scopeAllows } from './scopes.js'
 import { type VaultSessions, vaultNameSchema } from './vault-sessions.js'
@@ -222,7 +223,21 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
     },
     async run(principal, name, task) {
       const agent = read(principal.owner, name)
-      const { run, trace } = await runs.start({ owner: principal.owner, kind: 'agent', agent: agent.name })
+      // Private bodies are sealed under a key kept in the run's vault, else the owner's open vault (run-sealing.ts).
+      const sealVault = (agent.kind === 'definition' ? agent.definition.vault : undefined) ?? vaults.defaultName(principal.owner)
+      const started = await runs.start({ owner: principal.owner, kind: 'agent', agent: agent.name, sealedIn: sealVault })
+      const { run } = started
+      const trace = sealRunTrace({
+        trace: started.trace,
+        key: runKeyResolver({
+          vaults,
+          runs,
+          owner: principal.owner,
+          runId: run.id,
+          origin: started.trace.origin,
+          vault: sealVault,
+        }),
+      })
       const controller = new AbortController()
       const done = (async () => {
         try {

@@ -12,6 +12,7 @@ import { createOpenApiDocument } from './openapi.js'
 import { type DaemonRoute, defineRoute } from './route.js'
 import { agentRoutes } from './routes/agent-routes.js'
 import { authRoutes } from './routes/auth-routes.js'
+import { hubRoutes } from './routes/hub-routes.js'
 import { inferenceRoutes } from './routes/inference-routes.js'
 import { runRoutes } from './routes/run-routes.js'
 import { vaultRoutes } from './routes/vault-routes.js'
@@ -74,6 +75,7 @@ export const daemonRoutes: DaemonRoute<DaemonServices>[] = [
   ...agentRoutes,
   ...runRoutes,
   ...inferenceRoutes,
+  ...hubRoutes,
   mcpRoute,
   openApiRoute,
   ...explorerRoutes,

@@ -43,6 +43,16 @@ export const daemonConfigSchema = z.object({
   proverWorkers: z.number().int().min(1).max(64).default(1),
   /** How long a graceful shutdown waits for runs before aborting them. */
   shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+  /**
+   * JSON-RPC URL of the EVM chain where run traces are anchored (TraceAnchor): anchor records beside a run's trace
+   * are checked against it (transaction, anchored root, RFC 9162 consistency). Without it they are shown unchecked.
+   */
+  chainRpc: z
+    .string()
+    .regex(/^https?:\/\//, 'an http(s) JSON-RPC URL')
+    .optional(),
+  /** Serve the hub's trustless gateway (`GET /ipfs/{cid}`, the signed release index) from this hub folder. */
+  hubDirectory: z.string().min(1).optional(),
 })
 export type DaemonConfig = z.output<typeof daemonConfigSchema>
 export type DaemonConfigInput = z.input<typeof daemonConfigSchema>
@@ -61,6 +71,8 @@ export const DAEMON_ENVIRONMENT: Record<string, keyof DaemonConfigInput> = {
   VERITY_DAEMON_PROVER: 'prover',
   VERITY_DAEMON_REDIS: 'redis',
   VERITY_DAEMON_PROVER_WORKERS: 'proverWorkers',
+  VERITY_DAEMON_CHAIN_RPC: 'chainRpc',
+  VERITY_DAEMON_HUB: 'hubDirectory',
 }
 
 const listKeys = new Set<keyof DaemonConfigInput>(['modelDirectories', 'corsOrigins'])

@@ -1,8 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { NotFoundError } from '../errors.js'
+import { defaultHubDir, type Hub, openHub } from '../hub/index.js'
 import { AGENT_KEYSTORE_FILE } from '../identity/agent-identity.js'
 import { type AgentIdentity, createAgentIdentity, loadAgentIdentity } from '../identity/index.js'
 import { type AgentHost, createAgentHost } from './agent-host.js'
+import { type AnchorChecks, createAnchorChecks } from './anchor-checks.js'
 import type { DaemonConfig } from './daemon-config.js'
 import { createInferenceService, type InferenceService } from './inference-service.js'
 import { createMcpTraceLog, type McpTraceLog } from './mcp-trace-log.js'
@@ -36,6 +39,10 @@ export type DaemonServices = {
   readonly inference: InferenceService
   readonly agents: AgentHost
   readonly mcpTrace: McpTraceLog
+  /** The hub the daemon serves (`hubDirectory`, else the default hub folder when it exists); NotFoundError without one. */
+  hub(): Promise<Hub>
+  /** Anchors recorded beside run traces, checked against `chainRpc`. */
+  readonly anchors: AnchorChecks
   /** Runs left `running` by a previous process, now marked interrupted. */
   readonly interrupted: string[]
   /** Drains runs, ends traces and closes vaults and the prover. */
@@ -75,7 +82,10 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
     signer: identity.signer,
   })
   const agents = createAgentHost({ directory: join(home, 'agents'), identity, runs, vaults, inference })
-  const mcpTrace = createMcpTraceLog({ runs })
+  const mcpTrace = createMcpTraceLog({ runs, vaults })
+  const anchors = createAnchorChecks({ rpc: config.chainRpc })
+  const hubDirectory = config.hubDirectory ?? (existsSync(defaultHubDir()) ? defaultHubDir() : undefined)
+  let hub: Promise<Hub> | undefined
   let closing: Promise<void> | undefined
   return {
     config,
@@ -91,6 +101,17 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
     inference,
     agents,
     mcpTrace,
+    hub() {
+      if (!hubDirectory)
+        return Promise.reject(
+          new NotFoundError('This daemon serves no hub', {
+            hint: 'Start it with hubDirectory (VERITY_DAEMON_HUB) naming a hub folder (verity hub publish --hub DIR).',
+          }),
+        )
+      hub ??= openHub({ dir: hubDirectory })
+      return hub
+    },
+    anchors,
     interrupted,
     close({ abortRuns = true } = {}) {
       closing ??= (async () => {
@@ -98,6 +119,7 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
         await mcpTrace.endAll()
         await vaults.closeAll()
         await inference.close({ drain: false })
+        anchors.close()
       })()
       return closing
     },

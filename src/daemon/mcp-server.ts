@@ -1,5 +1,6 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
+import { TRACE_BODY_KEY_NAMESPACE } from '../agent/index.js'
 import { fromBase64, toBase64 } from '../crypto/bytes.js'
 import type { JsonValue } from '../crypto/index.js'
 import { canonicalDigest } from '../crypto/index.js'
@@ -106,9 +107,11 @@ export function createVerityMcpServer(parameters: CreateVerityMcpServerParameter
       traced('recall', args, async () => {
         need('read', 'vault')
         const hits = await services.vaults.use(owner, vaultName(args.vault), (vault) =>
-          vault.search({ query: args.query, k: args.k ?? 5 }),
+          vault.search({ query: args.query, k: (args.k ?? 5) + 8 }),
         )
-        return { result: { memories: hits.map((hit) => ({ id: hit.record.id, text: hit.record.text, score: hit.score })) } }
+        // Trace body keys live in the same vault (namespace verity:trace-keys): they are not memories.
+        const memories = hits.filter((hit) => hit.record.namespace !== TRACE_BODY_KEY_NAMESPACE).slice(0, args.k ?? 5)
+        return { result: { memories: memories.map((hit) => ({ id: hit.record.id, text: hit.record.text, score: hit.score })) } }
       }),
   )
   server.registerTool(

@@ -1,7 +1,9 @@
 import type { JsonValue } from '../crypto/index.js'
 import { canonicalDigest } from '../crypto/index.js'
 import type { TraceRef, TraceWriter } from '../trace/index.js'
+import { runKeyResolver, sealRunTrace } from './run-sealing.js'
 import type { RunStore } from './run-store.js'
+import type { VaultSessions } from './vault-sessions.js'
 
 export type McpToolCall = { owner: string; tool: string; arguments: JsonValue }
 export type McpToolOutcome = { result: JsonValue; refs?: TraceRef[] | undefined; error?: string | undefined }
@@ -13,26 +15,31 @@ export type McpTraceLog = {
   runOf(owner: string): string | undefined
   endAll(): Promise<void>
 }
-export type CreateMcpTraceLogParameters = { runs: RunStore }
+export type CreateMcpTraceLogParameters = { runs: RunStore; vaults: VaultSessions }
 export type CreateMcpTraceLogReturnType = McpTraceLog
 
 /**
- * Every MCP tool call in a signed trace of the daemon's agent identity: a `tool-call` entry (arguments sealed as a
- * private body, their digest public) acknowledged before the tool runs, then a `tool-result` linking receipts.
+ * Every MCP tool call in a signed trace of the daemon's agent identity: a `tool-call` entry (arguments sealed under
+ * the owner's vault key, their digest public) acknowledged before the tool runs, then a `tool-result` linking receipts.
  *
  * @example
  * ```ts
- * const log = createMcpTraceLog({ runs })
+ * const log = createMcpTraceLog({ runs, vaults })
  * await log.record({ owner, tool: 'recall', arguments: { query } }, async () => ({ result: hits }))
  * ```
  */
 export function createMcpTraceLog(parameters: CreateMcpTraceLogParameters): CreateMcpTraceLogReturnType {
-  const { runs } = parameters
+  const { runs, vaults } = parameters
   const open = new Map<string, Promise<{ runId: string; trace: TraceWriter }>>()
   const traceOf = (owner: string) => {
     let pending = open.get(owner)
     if (!pending) {
-      pending = runs.start({ owner, kind: 'mcp', agent: 'mcp' }).then(({ run, trace }) => ({ runId: run.id, trace }))
+      // Arguments and results (memory texts, queries) are sealed under a key in the owner's open vault, from the
+      // first call made while one is open; before that they are withheld (digest only). See run-sealing.ts.
+      pending = runs.start({ owner, kind: 'mcp', agent: 'mcp' }).then(({ run, trace }) => ({
+        runId: run.id,
+        trace: sealRunTrace({ trace, key: runKeyResolver({ vaults, runs, owner, runId: run.id, origin: trace.origin }) }),
+      }))
       open.set(owner, pending)
     }
     return pending

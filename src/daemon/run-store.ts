@@ -18,6 +18,11 @@ export const runRecordSchema = z.object({
   startedAt: z.string(),
   endedAt: z.string().optional(),
   error: z.string().optional(),
+  /**
+   * The owner's vault holding the trace's body key (`verity:trace-keys`): private bodies are sealed under it.
+   * Absent: no vault was open, so private fields were withheld (only their digest is written).
+   */
+  sealedIn: z.string().optional(),
 })
 export type RunRecord = z.infer<typeof runRecordSchema>
 export type RunStatus = RunRecord['status']
@@ -35,11 +40,15 @@ export type RunStore = {
     kind: RunRecord['kind']
     agent?: string | undefined
     metadata?: JsonValue | undefined
+    /** The vault name that holds (or will hold) the trace's body key. */
+    sealedIn?: string | undefined
   }): Promise<{
     run: RunRecord
     trace: TraceWriter
   }>
   finish(id: string, status: Exclude<RunStatus, 'running'>, error?: string | undefined): RunRecord
+  /** Records the vault that holds the trace's body key, once known (MCP runs seal from the first open vault on). */
+  sealedIn(id: string, vault: string): RunRecord
   get(id: string): RunRecord | undefined
   /** The run if it exists and belongs to `owner`, else `NotFoundError` (another owner's run is not revealed). */
   owned(id: string, owner: string): RunRecord
@@ -76,7 +85,7 @@ export function openRunStore(parameters: OpenRunStoreParameters): OpenRunStoreRe
   }
   const store: RunStore = {
     directory,
-    async start({ owner, kind, agent, metadata }) {
+    async start({ owner, kind, agent, metadata, sealedIn }) {
       const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomId().slice(0, 12)}`
       mkdirSync(join(directory, id, 'receipts'), { recursive: true, mode: 0o700 })
       const run: RunRecord = {
@@ -86,6 +95,7 @@ export function openRunStore(parameters: OpenRunStoreParameters): OpenRunStoreRe
         ...(agent ? { agent } : {}),
         status: 'running',
         startedAt: new Date().toISOString(),
+        ...(sealedIn ? { sealedIn } : {}),
       }
       write(run)
       const trace = await openTrace({
@@ -102,6 +112,13 @@ export function openRunStore(parameters: OpenRunStoreParameters): OpenRunStoreRe
       write(finished)
       store.emit(id, { type: 'status', status, ...(error ? { error } : {}) })
       return finished
+    },
+    sealedIn(id, vault) {
+      const run = read(id)
+      if (!run) throw new NotFoundError('No such run', { details: id })
+      const updated: RunRecord = { ...run, sealedIn: vault }
+      write(updated)
+      return updated
     },
     get: read,
     owned(id, owner) {

@@ -1,10 +1,14 @@
 import { join } from 'node:path'
 import { z } from 'zod'
+import { traceBodyKey } from '../agent/index.js'
 import type { JsonValue } from '../crypto/index.js'
-import { NotFoundError } from '../errors.js'
+import { InvalidStateError, NotFoundError } from '../errors.js'
 import { createTraceReceiptVerifier } from '../tools/index.js'
 import { traceBlobDirectory } from '../trace/blob-store.js'
 import { readTraceBlob, readTraceFile, type TraceVerificationReport, verifyTrace } from '../trace/index.js'
+import { revealTrace, traceOrigin } from '../trace/reveal-trace.js'
+import { isSealedTraceBody } from '../trace/sealed-body.js'
+import { runAnchorSchema } from './anchor-checks.js'
 import type { DaemonServices } from './daemon-services.js'
 
 /** zod schema of one row of a run's timeline as the API and explorer show it. */
@@ -33,11 +37,19 @@ export const verificationSchema = z.object({
   checkpoints: z.number(),
   root: z.string(),
   agents: z.array(z.string()),
-  checks: z.object({ chain: z.boolean(), signatures: z.boolean(), checkpoints: z.boolean(), receipts: z.boolean() }),
+  checks: z.object({
+    chain: z.boolean(),
+    signatures: z.boolean(),
+    checkpoints: z.boolean(),
+    receipts: z.boolean(),
+    /** No recorded anchor failed its check against the chain. */
+    anchors: z.boolean(),
+  }),
   firstFailure: z
     .object({ what: z.string(), line: z.number(), seq: z.number().optional(), field: z.string(), reason: z.string() })
     .optional(),
-  anchors: z.array(z.string()),
+  /** Where the trace's checkpoints were anchored on chain (records beside the trace), each checked when possible. */
+  anchors: z.array(runAnchorSchema),
 })
 export type Verification = z.infer<typeof verificationSchema>
 
@@ -69,8 +81,10 @@ export async function verifyRun(
     allowIncomplete: true,
   })
   const failing = (fields: string[]) => report.failures.some((failure) => fields.includes(failure.field))
+  const anchors = await services.anchors.check(services.runs.tracePath(runId))
+  const anchorsOk = anchors.every((anchor) => anchor.status !== 'failed')
   const verification: Verification = {
-    ok: report.ok,
+    ok: report.ok && anchorsOk,
     complete: report.complete,
     entries: report.entries,
     checkpoints: report.checkpoints,
@@ -83,6 +97,7 @@ export async function verifyRun(
         (failure) => failure.what === 'checkpoint' || failure.what === 'sidecar' || failure.field === 'root',
       ),
       receipts: !report.receipts.some((receipt) => receipt.status === 'failed'),
+      anchors: anchorsOk,
     },
     ...(report.firstFailure
       ? {
@@ -95,7 +110,7 @@ export async function verifyRun(
           },
         }
       : {}),
-    anchors: [],
+    anchors,
   }
   return { verification, report }
 }
@@ -133,7 +148,7 @@ export async function runTimeline(
       hash: entry.hash,
       refs: entry.refs,
       ...(body !== undefined ? { body } : {}),
-      sealed: body === undefined,
+      sealed: body === undefined || isSealedTraceBody(body),
       ...(status.has(entry.seq) ? { receiptStatus: status.get(entry.seq) } : {}),
       ...(typeof forSeq === 'number' ? { forSeq } : {}),
     })
@@ -141,22 +156,55 @@ export async function runTimeline(
   return { entries, verification }
 }
 
+/** zod schema of `POST /v1/runs/{run}/reveal`'s answer. */
+export const revealedEntrySchema = z.object({
+  seq: z.number(),
+  /** The body with its sealed fields opened (or as stored when it was never sealed). */
+  body: z.json(),
+  /** `sealed`: opened with the key from the owner's vault; `withheld`: only a digest was written (no vault was open). */
+  state: z.enum(['public', 'sealed', 'withheld']),
+})
+export type RevealedEntry = z.infer<typeof revealedEntrySchema>
+
 /**
- * The sealed body of one entry, for the run's owner (the caller checks ownership first).
+ * The body of one entry for the run's owner: a sealed body is opened with the trace's body key, read from the
+ * owner's vault, which must be open in a session of the daemon (the key is never stored anywhere else).
  *
  * @example
  * ```ts
- * const { body } = revealEntry(services, runId, 3)
+ * const { body } = await revealEntry(services, { runId, owner: principal.owner, seq: 3 })
  * ```
  */
-export function revealEntry(services: DaemonServices, runId: string, seq: number): { seq: number; body: JsonValue } {
+export async function revealEntry(
+  services: DaemonServices,
+  parameters: { runId: string; owner: string; seq: number },
+): Promise<RevealedEntry> {
+  const { runId, owner, seq } = parameters
+  const run = services.runs.owned(runId, owner)
   const path = services.runs.tracePath(runId)
   for (const item of readTraceFile(path).lines) {
     if (!item.ok || item.line.type !== 'entry' || item.line.seq !== seq) continue
-    if (item.line.body !== undefined) return { seq, body: item.line.body as JsonValue }
-    const blob = readTraceBlob(traceBlobDirectory(path), item.line.bodyDigest)
-    if (!blob) throw new NotFoundError('The body of this entry was withheld', { details: `seq ${seq}` })
-    return { seq, body: JSON.parse(Buffer.from(blob).toString('utf8')) as JsonValue }
+    let body = item.line.body as JsonValue | undefined
+    if (body === undefined) {
+      const blob = readTraceBlob(traceBlobDirectory(path), item.line.bodyDigest)
+      if (!blob) throw new NotFoundError('The body of this entry was withheld', { details: `seq ${seq}` })
+      body = JSON.parse(Buffer.from(blob).toString('utf8')) as JsonValue
+    }
+    if (!isSealedTraceBody(body)) {
+      const withheld = typeof body === 'object' && body !== null && !Array.isArray(body) && 'withheldDigest' in body
+      return { seq, body, state: withheld ? 'withheld' : 'public' }
+    }
+    const vault = run.sealedIn
+    if (!vault || !services.vaults.list(owner).some((session) => session.name === vault && session.open))
+      throw new InvalidStateError("Open the vault that holds this run's key to reveal it", {
+        details: vault ? `vault ${vault}` : 'the run records no vault',
+        hint: vault
+          ? `POST /v1/vaults/${vault}/open with its guard, then reveal again.`
+          : 'Runs made while no vault was open keep only digests of private fields.',
+      })
+    const key = await services.vaults.use(owner, vault, (open) => traceBodyKey({ vault: open, origin: traceOrigin(path) }))
+    const revealed = revealTrace({ path, key, seqs: [seq] }).entries[0]
+    return { seq, body: (revealed?.body ?? null) as JsonValue, state: 'sealed' }
   }
   throw new NotFoundError('No such entry', { details: `seq ${seq}` })
 }

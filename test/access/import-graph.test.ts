@@ -48,11 +48,11 @@ describe("import 'verity/access'", () => {
     expect(loaded.filter((url) => HEAVY.some((pattern) => pattern.test(url)))).toEqual([])
   }, 90_000)
 
-  it('an owner guard from a private key needs no ethers either (its address is computed with noble)', () => {
+  it('an owner guard from a private key needs no ethers and no noble curves either (Node ECDH, noble keccak)', () => {
     const loaded = modulesLoadedBy(
       `const { ownerGuard } = await import('./src/access/index.ts'); ownerGuard({ privateKey: '0x${'11'.repeat(32)}' })`,
     )
     expect(loaded.some((url) => url.endsWith('/src/access/owner-guard.ts'))).toBe(true)
-    expect(loaded.filter((url) => /node_modules\/ethers\//.test(url))).toEqual([])
+    expect(loaded.filter((url) => /node_modules\/(ethers|@noble\/curves)\//.test(url))).toEqual([])
   }, 90_000)
 })

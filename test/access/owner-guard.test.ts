@@ -8,7 +8,31 @@ import { IntegrityError, InvalidInputError, InvalidStateError, WrongKeyError } f
 const owner = Wallet.createRandom()
 const context = { vaultId: randomId(), keyId: randomId() }
 
+/**
+ * A stanza wrapped by the guard when its curve arithmetic was @noble/curves (commit 3c96682), for the
+ * key 0x42…42, vault id a…a, key id b…b, data key 07…07: the Node ECDH implementation must open it.
+ */
+const NOBLE_ERA_STANZA = {
+  kind: 'owner',
+  version: 1,
+  keyId: 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
+  recipient: '0x17c5185167401eD00cF5F5b2fc97D9BBfDb7D025',
+  params: {
+    ephemeralPublicKey: '020e6a695814f777a7c6ae16b15dc1e9f9a44125f287cc0df3be433e23a734099b',
+    recipientPublicKey: '0324653eac434488002cc06bbfb7f10fe18991e35f9fe4302dbea6d2353dc0ab1c',
+  },
+  body: 'ZiMTQUbjElseOGv/ADGBdeR3s80TO8NGgjcUfwD6CVzIaMUPuez7eD0i7fT4/A+Nb2HoFzJzE4q+7/9J',
+}
+
 describe('ownerGuard', () => {
+  it('opens a stanza wrapped by the earlier noble implementation, with the same address and public key', async () => {
+    const guard = ownerGuard({ privateKey: `0x${'42'.repeat(32)}` })
+    expect(guard.address).toBe('0x17c5185167401eD00cF5F5b2fc97D9BBfDb7D025')
+    expect(guard.publicKey).toBe('0x0324653eac434488002cc06bbfb7f10fe18991e35f9fe4302dbea6d2353dc0ab1c')
+    const opened = await guard.unwrap(NOBLE_ERA_STANZA, { vaultId: 'a'.repeat(32), keyId: 'b'.repeat(32) })
+    expect(opened).toEqual(new Uint8Array(32).fill(7))
+  })
+
   it('round-trips any data key, and only the owner key unwraps', async () => {
     const guard = ownerGuard({ wallet: owner })
     expect(guard.address).toBe(owner.address)

@@ -30,12 +30,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-async function signedInPage() {
+async function signedInPage(credential = token) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   await page.goto(`${daemon.url}/explorer`)
   // Not signed in: the explorer sends the browser to its sign-in page.
   expect(new URL(page.url()).pathname).toBe('/explorer/login')
-  await page.getByLabel('API token or wallet session').fill(token)
+  await page.getByLabel('API token or wallet session').fill(credential)
   await page.keyboard.press('Enter')
   await page.waitForURL(`${daemon.url}/explorer`)
   return page
@@ -58,6 +58,12 @@ afterAll(async () => {
 
 describe('web trace explorer in Chromium', () => {
   it('shows a demo run and flips its receipt from pending to verified live', async () => {
+    // The owner's open vault keeps the run's body key: the task is sealed under it, and Reveal opens it.
+    const vault = await daemon.call('/v1/vaults', {
+      token,
+      body: { name: 'notes', guard: { kind: 'passphrase', passphrase: 'explorer vault passphrase' } },
+    })
+    expect(vault.status).toBe(200)
     const created = await daemon.call('/v1/agents', {
       token,
       body: { kind: 'definition', name: 'risk-desk', definition: { tools: ['transaction-risk'], proofs: 'allow-pending' } },
@@ -114,6 +120,48 @@ describe('web trace explorer in Chromium', () => {
     await page.locator('pre', { hasText: 'transaction risk' }).first().waitFor()
     await page.close()
   }, 600_000)
+
+  it('Reveal opens a sealed body for the owner only: a read-only session, or the owner with the vault closed, is refused', async () => {
+    await daemon.call('/v1/vaults', {
+      token,
+      body: { name: 'diary', guard: { kind: 'passphrase', passphrase: 'diary vault passphrase' } },
+    })
+    await daemon.call('/v1/agents', { token, body: { kind: 'definition', name: 'diarist', definition: { vault: 'diary' } } })
+    const secret = 'Remember that the spare key is under the blue pot.'
+    const { runId } = (await (await daemon.call('/v1/agents/diarist/runs', { token, body: { task: secret } })).json()) as {
+      runId: string
+    }
+    await daemon.services.agents.done(runId)
+    const reveal = async (credential: string) => {
+      const page = await signedInPage(credential)
+      await page.goto(`${daemon.url}/explorer/runs/${runId}`)
+      const button = page.locator('button[data-reveal]').first()
+      const seq = await button.getAttribute('data-reveal')
+      await button.focus()
+      await page.keyboard.press('Enter')
+      return { page, target: page.locator(`#body-${seq}`) }
+    }
+    const reader = await reveal(daemon.token('alice', ['read:agent', 'read:vault']))
+    await reader.target.filter({ hasText: 'not revealed (403)' }).waitFor()
+    expect(await reader.page.content()).not.toContain('blue pot')
+    await reader.page.screenshot({ path: join(SHOTS, '5-reveal-refused-read-only.png'), fullPage: true })
+    await reader.page.close()
+
+    expect((await daemon.call('/v1/vaults/diary/close', { token, body: {} })).status).toBe(200)
+    const closed = await reveal(token)
+    await closed.target.filter({ hasText: 'not revealed (409)' }).waitFor()
+    expect(await closed.target.textContent()).toContain('Open the vault')
+    await closed.page.close()
+
+    await daemon.call('/v1/vaults/diary/open', {
+      token,
+      body: { guard: { kind: 'passphrase', passphrase: 'diary vault passphrase' } },
+    })
+    const owner = await reveal(token)
+    await owner.page.locator('pre', { hasText: 'blue pot' }).first().waitFor()
+    await owner.page.screenshot({ path: join(SHOTS, '6-revealed-owner.png'), fullPage: true })
+    await owner.page.close()
+  }, 120_000)
 
   it('names the failing entry when a trace was tampered with', async () => {
     await daemon.call('/v1/agents', { token, body: { kind: 'definition', name: 'notes', definition: {} } })

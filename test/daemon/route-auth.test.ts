@@ -32,6 +32,7 @@ const validBodies: Record<string, unknown> = {
   'POST /v1/infer': { model: 'transaction-risk', input: [[0, 0, 0, 0, 0, 0]], prove: false },
   'POST /v1/verify': { receipt: {}, proof: 'AA==' },
   'POST /v1/tokens': { scopes: ['read:vault'] },
+  'POST /v1/hub/releases': { path: '/nonexistent' },
   'POST /mcp': { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
 }
 

@@ -54,11 +54,8 @@ describe('daemon token store', () => {
     expect(() => daemon.authenticate(created.token)).toThrow(expect.objectContaining({ code: 'VERITY_UNAUTHENTICATED' }))
     // And the daemon's own writes keep the other process's changes.
     const second = daemon.create({ owner: 'carol', scopes: ['read:agent'] })
-    expect(
-      cli()
-        .list()
-        .map((token) => [token.id, token.revoked ?? false]),
-    ).toEqual([
+    const listed = cli().list()
+    expect(listed.map((token) => [token.id, token.revoked ?? false])).toEqual([
       [created.id, true],
       [second.id, false],
     ])

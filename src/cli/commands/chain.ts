@@ -125,14 +125,24 @@ export async function verifyAnchoredTraceAction(tracePath: string, options: Chai
  * ```
  */
 export async function anchorTraceAction(tracePath: string, options: ChainOptions & { anchor: string }): Promise<void> {
-  const [{ anchorCheckpoint, latestCheckpoint }, { attachVerityContract }] = await Promise.all([
+  const [{ anchorCheckpoint, latestCheckpoint }, { attachVerityContract }, { recordTraceAnchor }] = await Promise.all([
     import('../../chain/trace-anchor.js'),
     import('../../chain/verity-contracts.js'),
+    import('../../chain/trace-anchor-record.js'),
   ])
   const checkpoint = await latestCheckpoint(resolve(tracePath))
   const result = await withChain(options, async (client) => {
-    const anchor = await attachVerityContract({ client, name: 'TraceAnchor', address: address(options.anchor, '--anchor') })
-    return anchorCheckpoint({ anchor, checkpoint })
+    const contract = address(options.anchor, '--anchor')
+    const anchor = await attachVerityContract({ client, name: 'TraceAnchor', address: contract })
+    const sent = await anchorCheckpoint({ anchor, checkpoint })
+    // Where it was anchored, beside the trace (the daemon's explorer shows and re-checks it). The anchor is on chain
+    // already: a record that cannot be written is a warning, not a failed command.
+    try {
+      recordTraceAnchor({ tracePath: resolve(tracePath), checkpoint, chainId: client.chainId, contract, transaction: sent })
+    } catch (error) {
+      process.stderr.write(`warning: anchored, but the anchor record was not written: ${(error as Error).message}\n`)
+    }
+    return sent
   })
   printResult(
     options,

@@ -72,6 +72,8 @@ Configuration (a JSON file via --config or VERITY_DAEMON_CONFIG; then environmen
   redis               VERITY_DAEMON_REDIS                none (a prover fleet's Redis URL: proofs go to the fleet)
   proverWorkers       VERITY_DAEMON_PROVER_WORKERS       1
   shutdownGraceMs     (file only)                        10000
+  chainRpc            VERITY_DAEMON_CHAIN_RPC            none (anchors shown unchecked)
+  hubDirectory        VERITY_DAEMON_HUB                  the default hub folder when it exists
 The daemon identity's keystore passphrase: VERITY_DAEMON_PASSPHRASE, else VERITY_PASSPHRASE, else <home>/passphrase (0600).
 Docs: docs/daemon.md`
 

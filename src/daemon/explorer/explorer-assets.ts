@@ -51,8 +51,9 @@ export const EXPLORER_JS = `
       if (verdict) verdict.textContent = verification.ok ? 'Verified' : 'Verification failed';
       for (const [name, ok] of Object.entries(verification.checks)) {
         const item = document.getElementById('check-' + name);
-        if (item) { item.dataset.ok = String(ok); item.querySelector('.status').textContent = ok ? 'ok' : 'failed';
-          item.querySelector('.status').className = 'status status-' + (ok ? 'ok' : 'bad'); }
+        const status = item && item.querySelector('.status');
+        if (status) { item.dataset.ok = String(ok); status.textContent = ok ? 'ok' : 'failed';
+          status.className = 'status status-' + (ok ? 'ok' : 'bad'); }
       }
     }
   }
@@ -68,7 +69,11 @@ export const EXPLORER_JS = `
       const response = await fetch('/v1/runs/' + encodeURIComponent(runId) + '/reveal', {
         method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seq }) });
       const target = document.getElementById('body-' + seq);
-      if (!response.ok) { target.textContent = 'not revealed (' + response.status + ')'; return; }
+      if (!response.ok) {
+        const error = await response.json().catch(() => undefined);
+        const reason = error && error.error ? error.error.shortMessage + (error.error.hint ? ' ' + error.error.hint : '') : '';
+        target.textContent = 'not revealed (' + response.status + ') ' + reason; return;
+      }
       const { body } = await response.json();
       const pre = document.createElement('pre'); pre.textContent = JSON.stringify(body, null, 2);
       target.replaceChildren(pre); target.classList.remove('sealed'); button.remove();

@@ -33,6 +33,11 @@ function bodyCell(entry: TimelineEntry): string {
   return `<code>${escapeHtml(text.length > 160 ? `${text.slice(0, 160)}…` : text)}</code>`
 }
 
+function anchorItem(anchor: Verification['anchors'][number]): string {
+  const label = anchor.status === 'verified' ? 'verified on chain' : anchor.status === 'failed' ? 'FAILED' : 'not checked'
+  return `<li class="anchor" data-status="${anchor.status}">chain ${escapeHtml(anchor.chainId)}, contract <code title="${escapeHtml(anchor.contract)}">${escapeHtml(short(anchor.contract))}</code>, tx <code title="${escapeHtml(anchor.transaction)}">${escapeHtml(short(anchor.transaction))}</code> (block ${anchor.blockNumber}): checkpoint of ${anchor.size} entries, root <code title="${escapeHtml(anchor.root)}">${escapeHtml(short(anchor.root))}</code>: <span class="status status-${anchor.status === 'verified' ? 'ok' : 'bad'}">${label}</span> <small>${escapeHtml(anchor.reason)}</small></li>`
+}
+
 function badge(verification: Verification): string {
   const check = (name: string, ok: boolean, label: string) =>
     `<li id="check-${name}" data-ok="${ok}">${label}: <span class="status status-${ok ? 'ok' : 'bad'}">${ok ? 'ok' : 'failed'}</span></li>`
@@ -44,7 +49,12 @@ ${check('chain', verification.checks.chain, 'Hash chain')}
 ${check('signatures', verification.checks.signatures, 'Signatures')}
 ${check('checkpoints', verification.checks.checkpoints, `Merkle checkpoints (${verification.checkpoints})`)}
 ${check('receipts', verification.checks.receipts, 'Receipts')}
-<li id="check-anchors">Anchors: ${verification.anchors.length ? escapeHtml(verification.anchors.join(', ')) : 'none'}</li>
+${
+  verification.anchors.length === 0
+    ? '<li id="check-anchors" data-ok="true">Anchors: none</li>'
+    : `${check('anchors', verification.checks.anchors, `Anchors (${verification.anchors.length})`)}
+<li><ul id="anchors">${verification.anchors.map(anchorItem).join('')}</ul></li>`
+}
 </ul>
 ${failure ? `<p id="failing-entry" role="alert">Fails at ${failure.seq !== undefined ? `<a href="#entry-${failure.seq}">entry #${failure.seq}</a>` : `line ${failure.line}`} (${escapeHtml(failure.what)}, ${escapeHtml(failure.field)}): ${escapeHtml(failure.reason)}</p>` : ''}
 <p>Signed by <code>${escapeHtml(verification.agents.join(', '))}</code>; root <code>${escapeHtml(short(verification.root))}</code>; <span id="complete">${verification.complete ? 'complete' : 'not ended'}</span>.</p>

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { DaemonServices } from '../daemon-services.js'
 import { type DaemonRoute, defineRoute } from '../route.js'
 import { runRecordSchema } from '../run-store.js'
-import { revealEntry, runTimeline, timelineEntrySchema, verificationSchema, verifyRun } from '../run-view.js'
+import { revealEntry, revealedEntrySchema, runTimeline, timelineEntrySchema, verificationSchema, verifyRun } from '../run-view.js'
 import { sseResponse } from '../sse.js'
 
 const read = { level: 'read', resource: 'agent' } as const
@@ -60,15 +60,15 @@ export const runRoutes: DaemonRoute<DaemonServices>[] = [
   defineRoute<DaemonServices>({
     method: 'post',
     path: '/v1/runs/:run/reveal',
-    summary: 'Reveal the sealed body of an entry to the run owner',
-    access: read,
+    summary:
+      "Reveal the sealed body of an entry to the run's owner, with the key kept in their open vault (a read-only token is refused)",
+    // Personal bodies are for the owner's working credential, not for read-only (dashboard, auditor) tokens.
+    access: { level: 'write', resource: 'vault' },
     owned: 'run',
     body: z.object({ seq: z.number().int().nonnegative() }),
-    response: z.object({ seq: z.number(), body: z.json() }),
-    handler: ({ principal, services, params, body }) => {
-      services.runs.owned(params.run!, principal.owner)
-      return revealEntry(services, params.run!, (body as { seq: number }).seq)
-    },
+    response: revealedEntrySchema,
+    handler: ({ principal, services, params, body }) =>
+      revealEntry(services, { runId: params.run!, owner: principal.owner, seq: (body as { seq: number }).seq }),
   }),
   defineRoute<DaemonServices>({
     method: 'get',

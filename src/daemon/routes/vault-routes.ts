@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { TRACE_BODY_KEY_NAMESPACE } from '../../agent/trace-body-key.js'
 import { NotFoundError } from '../../errors.js'
 import { exportVault, type MemoryRecord } from '../../memory/index.js'
 import type { DaemonServices } from '../daemon-services.js'
@@ -130,7 +131,8 @@ export const vaultRoutes: DaemonRoute<DaemonServices>[] = [
       services.vaults.use(principal.owner, params.vault!, (vault) => {
         const page = vault.list(query as unknown as { namespace?: string; limit: number; cursor?: string })
         return {
-          records: page.records.map(recordJson),
+          // Trace body keys (verity:trace-keys) live in the vault but are not memories: reveal is write:vault only.
+          records: page.records.filter((record) => record.namespace !== TRACE_BODY_KEY_NAMESPACE).map(recordJson),
           ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
           total: page.total,
         }
@@ -152,10 +154,12 @@ export const vaultRoutes: DaemonRoute<DaemonServices>[] = [
     response: z.object({ results: z.array(z.object({ record: memoryRecordSchema, score: z.number() })) }),
     handler: ({ principal, services, params, body }) =>
       services.vaults.use(principal.owner, params.vault!, async (vault) => ({
-        results: (await vault.search(body as Parameters<typeof vault.search>[0])).map((hit) => ({
-          record: recordJson(hit.record),
-          score: hit.score,
-        })),
+        results: (await vault.search(body as Parameters<typeof vault.search>[0]))
+          .filter((hit) => hit.record.namespace !== TRACE_BODY_KEY_NAMESPACE)
+          .map((hit) => ({
+            record: recordJson(hit.record),
+            score: hit.score,
+          })),
       })),
   }),
   defineRoute<DaemonServices>({

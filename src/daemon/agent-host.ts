@@ -112,9 +112,12 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
   ) => {
     const definition = agent.definition
     const receipts = receiptDirectory({ dir: runs.receiptsDirectory(runId) })
-    const tools = definition.tools.map((model) =>
-      provenTool({ tool: verifiableInferenceTool({ package: inference.model(model), pool: inference.pool() }), receipts }),
-    )
+    const prover = definition.tools.length > 0 ? await inference.prover() : undefined
+    const tools = prover
+      ? definition.tools.map((model) =>
+          provenTool({ tool: verifiableInferenceTool({ package: inference.model(model), prover }), receipts }),
+        )
+      : []
     const invoke = async (memoryVault: Vault | undefined) => {
       const created = createVerityAgent({
         name: agent.name,
@@ -164,6 +167,11 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
       runId,
       signal,
       identity: async () => identity,
+      // the daemon's prover backend, shared: closing it is the daemon's job
+      prover: async () =>
+        new Proxy(await inference.prover(), {
+          get: (target, key) => (key === 'close' ? async () => undefined : Reflect.get(target, key)),
+        }),
       async openVault(options = {}) {
         const name = options.name ?? vaults.defaultName(agent.owner)
         if (!name)

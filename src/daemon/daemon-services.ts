@@ -75,7 +75,11 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
   const inference = createInferenceService({
     modelDirectories: config.modelDirectories,
     receiptsDirectory: join(home, 'receipts'),
+    prover: config.prover,
+    redis: config.redis,
     proverWorkers: config.proverWorkers,
+    // local proofs are signed by the daemon identity; fleet nodes sign with their own keys
+    signer: identity.signer,
   })
   const agents = createAgentHost({ directory: join(home, 'agents'), identity, runs, vaults, inference })
   const mcpTrace = createMcpTraceLog({ runs, vaults })

@@ -2,6 +2,7 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { AgentIdentity } from '../identity/agent-identity.js'
 import type { Vault } from '../memory/vault.js'
 import type { ModelPackageResolver } from '../tools/create-proven-tool.js'
+import type { VerifiableInferenceToolParameters } from '../tools/verifiable-inference.js'
 import type { TraceWriter } from '../trace/open-trace.js'
 
 /**
@@ -40,6 +41,12 @@ export type AgentScriptContext = {
   openVault(parameters?: { name?: string | undefined }): Promise<Vault>
   /** Opens a new signed trace `<home>/runs/<runId>/<name>.jsonl` (default name `trace`), ended when the script returns. */
   openTrace(parameters?: { name?: string | undefined }): Promise<TraceWriter>
+  /**
+   * The run's prover backend, for `verifiableInferenceTool({ prover })` (`--prover`, `--redis` for a fleet; default `$VERITY_PROVER`, else native when the
+   * toolchain is installed, else wasm), created on first use and closed when the script returns. Local proofs are
+   * signed by the agent identity; fleet nodes sign with their own keys.
+   */
+  prover(): Promise<NonNullable<VerifiableInferenceToolParameters['prover']>>
   /** The run's chat model: `--model provider:model` through `initChatModel`, else the offline planner. */
   model(): BaseChatModel
   /** Resolves models named by hub name or CID through the hub (`--hub DIR`, default `$VERITY_HUB_HOME` or `~/.verity/hub`): pass it to `createProvenTool({ model: 'hub:NAME@VERSION', resolver })`. */

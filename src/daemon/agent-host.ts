@@ -123,9 +123,10 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
           : inference.model(model),
       ),
     )
-    const tools = packages.map((model) =>
-      provenTool({ tool: verifiableInferenceTool({ package: model, pool: inference.pool() }), receipts }),
-    )
+    const prover = packages.length > 0 ? await inference.prover() : undefined
+    const tools = prover
+      ? packages.map((model) => provenTool({ tool: verifiableInferenceTool({ package: model, prover }), receipts }))
+      : []
     const invoke = async (memoryVault: Vault | undefined) => {
       const created = createVerityAgent({
         name: agent.name,
@@ -175,6 +176,11 @@ export function createAgentHost(parameters: CreateAgentHostParameters): CreateAg
       runId,
       signal,
       identity: async () => identity,
+      // the daemon's prover backend, shared: closing it is the daemon's job
+      prover: async () =>
+        new Proxy(await inference.prover(), {
+          get: (target, key) => (key === 'close' ? async () => undefined : Reflect.get(target, key)),
+        }),
       async openVault(options = {}) {
         const name = options.name ?? vaults.defaultName(agent.owner)
         if (!name)

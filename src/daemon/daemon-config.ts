@@ -30,6 +30,16 @@ export const daemonConfigSchema = z.object({
     .min(1)
     .max(30 * 24 * 3600)
     .default(3600),
+  /**
+   * Prover backend (issue 12): `auto` (native when the pinned ezkl toolchain is installed, else wasm), `native`,
+   * `wasm`, or `queue` (a prover fleet over Redis). Unset: `queue` with `redis`, else `$VERITY_PROVER`, else `auto`.
+   */
+  prover: z.enum(['auto', 'native', 'wasm', 'queue']).optional(),
+  /** Redis URL of a prover fleet (`verity prover start --redis URL`): proofs are enqueued there. */
+  redis: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// URL')
+    .optional(),
   proverWorkers: z.number().int().min(1).max(64).default(1),
   /** How long a graceful shutdown waits for runs before aborting them. */
   shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
@@ -58,6 +68,8 @@ export const DAEMON_ENVIRONMENT: Record<string, keyof DaemonConfigInput> = {
   VERITY_DAEMON_RATE_LIMIT: 'rateLimitPerSecond',
   VERITY_DAEMON_MAX_BODY_BYTES: 'maxBodyBytes',
   VERITY_DAEMON_MAX_SESSION_SECONDS: 'maxSessionSeconds',
+  VERITY_DAEMON_PROVER: 'prover',
+  VERITY_DAEMON_REDIS: 'redis',
   VERITY_DAEMON_PROVER_WORKERS: 'proverWorkers',
   VERITY_DAEMON_CHAIN_RPC: 'chainRpc',
   VERITY_DAEMON_HUB: 'hubDirectory',
@@ -113,7 +125,7 @@ export function resolveDaemonConfig(parameters: ResolveDaemonConfigParameters): 
         : value
   }
   const defined = Object.fromEntries(Object.entries(parameters.overrides ?? {}).filter(([, value]) => value !== undefined))
-  return parseInput(
+  const config = parseInput(
     daemonConfigSchema,
     { ...fromFile, ...fromEnvironment, ...defined },
     {
@@ -121,4 +133,10 @@ export function resolveDaemonConfig(parameters: ResolveDaemonConfigParameters): 
       hint: 'See `verity daemon --help` for the keys, flags and VERITY_DAEMON_* variables.',
     },
   )
+  if (config.redis && config.prover && config.prover !== 'queue')
+    throw new InvalidInputError('A Redis URL is only used by the queue prover', {
+      details: `prover ${config.prover}`,
+      hint: 'Drop redis (VERITY_DAEMON_REDIS, --redis) or set prover to queue.',
+    })
+  return config
 }

@@ -76,7 +76,11 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
   const inference = createInferenceService({
     modelDirectories: config.modelDirectories,
     receiptsDirectory: join(home, 'receipts'),
+    prover: config.prover,
+    redis: config.redis,
     proverWorkers: config.proverWorkers,
+    // local proofs are signed by the daemon identity; fleet nodes sign with their own keys
+    signer: identity.signer,
   })
   const hubDirectory = config.hubDirectory ?? (existsSync(defaultHubDir()) ? defaultHubDir() : undefined)
   let hub: Promise<Hub> | undefined

@@ -3,10 +3,11 @@ import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { NotFoundError } from '../errors.js'
 import {
-  createProverPool,
+  createProver,
   loadModelPackage,
   type ModelPackage,
-  type ProverPool,
+  type ProverBackend,
+  type ProverSigner,
   type Receipt,
   runVerifiableInference,
   verifyReceipt,
@@ -45,8 +46,9 @@ export type InferenceService = {
   settled(owner: string, id: string): Promise<Receipt>
   /** Listen to receipt status changes (for SSE). */
   subscribe(listener: (owner: string, receipt: Receipt) => void): () => void
-  /** The prover pool shared with agent runs. */
-  pool(): ProverPool
+  /** The prover backend shared with agent runs (created on first use, from the daemon's `prover`/`redis` settings). */
+  prover(): Promise<ProverBackend>
+  /** Closes the prover backend; without `drain`, proofs still running are cancelled first (their receipts fail). */
   close(parameters?: { drain?: boolean | undefined }): Promise<void>
 }
 export type CreateInferenceServiceParameters = {
@@ -54,13 +56,20 @@ export type CreateInferenceServiceParameters = {
   modelDirectories: string[]
   /** Where receipts and proofs of `infer` calls are kept. */
   receiptsDirectory: string
+  /** Prover backend: `auto` (default: native when the toolchain is installed, else wasm), `native`, `wasm` or `queue`. */
+  prover?: 'auto' | 'native' | 'wasm' | 'queue' | undefined
+  /** Redis URL of a prover fleet; implies `queue` when `prover` is unset. */
+  redis?: string | undefined
+  /** Worker threads of the `wasm` backend. */
   proverWorkers?: number | undefined
+  /** Signs the proofs a local (native or wasm) backend makes: the receipt records who proved it. Fleet nodes sign with their own keys. */
+  signer?: ProverSigner | undefined
 }
 export type CreateInferenceServiceReturnType = InferenceService
 
 /**
- * Verifiable inference for the daemon: witness output at once, proofs through the prover pool in the background,
- * receipts kept per owner and written durably (receipt directory).
+ * Verifiable inference for the daemon: witness output at once, proofs through the prover backend (`createProver`:
+ * native, wasm or a fleet over Redis) in the background, receipts kept per owner and written durably (receipt directory).
  *
  * @example
  * ```ts
@@ -71,7 +80,9 @@ export type CreateInferenceServiceReturnType = InferenceService
 export function createInferenceService(parameters: CreateInferenceServiceParameters): CreateInferenceServiceReturnType {
   const receipts = receiptDirectory({ dir: parameters.receiptsDirectory })
   let packages: ModelPackage[] | undefined
-  let prover: ProverPool | undefined
+  let prover: Promise<ProverBackend> | undefined
+  // aborts the proofs still running when the service closes without draining
+  const stopping = new AbortController()
   const owners = new Map<string, { owner: string; receipt: Receipt; settled: Promise<Receipt> }>()
   const listeners = new Set<(owner: string, receipt: Receipt) => void>()
   const load = () => {
@@ -103,7 +114,7 @@ export function createInferenceService(parameters: CreateInferenceServiceParamet
       const result = await runVerifiableInference({
         package: pkg,
         input: request.input,
-        ...(request.prove ? { pool: service.pool() } : {}),
+        ...(request.prove ? { prover: await service.prover(), signal: stopping.signal } : {}),
         onReceipt: notify,
       })
       const settled = result.settled
@@ -137,12 +148,24 @@ export function createInferenceService(parameters: CreateInferenceServiceParamet
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    pool() {
-      prover ??= createProverPool({ workers: parameters.proverWorkers ?? 1 })
+    prover() {
+      prover ??= createProver({
+        kind: parameters.prover ?? (parameters.redis ? 'queue' : undefined),
+        redis: parameters.redis,
+        workers: parameters.proverWorkers ?? 1,
+        signer: parameters.signer,
+      })
+      // a failed start (no toolchain for native, Redis unreachable) is retried on the next call
+      prover.catch(() => {
+        prover = undefined
+      })
       return prover
     },
     async close({ drain = false } = {}) {
-      await prover?.close({ drain })
+      if (!drain) stopping.abort()
+      const opened = prover
+      prover = undefined
+      await (await opened?.catch(() => undefined))?.close()
     },
   }
   return service

@@ -7,10 +7,12 @@ import { resolveChatModel } from '../../agent/resolve-chat-model.js'
 import { AgentScriptError, InvalidInputError, isVerityError, NotFoundError } from '../../errors.js'
 import type { AgentIdentity } from '../../identity/agent-identity.js'
 import type { Vault } from '../../memory/vault.js'
+import type { ProverBackend } from '../../proofs/prover-backend.js'
 import { openTrace, type TraceWriter } from '../../trace/open-trace.js'
 import { newRunId, openHomeIdentity, openHomeVault, prepareHome } from '../agent-home.js'
 import { addEmbedderOption, type EmbedderOptionValues, embedderSpecOf } from '../embedder-option.js'
 import { printResult } from '../output.js'
+import { type ProverChoice, type ProverOptions, proverChoiceOf, withProverOptions } from '../prover-options.js'
 
 /**
  * `verity agent run SCRIPT [--home DIR] [--json] [-- args...]`: runs a user's agent script (see
@@ -28,6 +30,8 @@ export type RunAgentScriptParameters = {
   embedder?: EmbedderOptionValues | undefined
   /** The hub `context.modelResolver()` resolves names and CIDs in (default: `$VERITY_HUB_HOME` or `~/.verity/hub`). */
   hub?: string | undefined
+  /** The backend `context.prover()` creates (see `proverChoiceOf`; default `$VERITY_PROVER`, else auto). */
+  prover?: ProverChoice | undefined
 }
 export type RunAgentScriptReturnType = { script: string; home: string; runId: string; traces: string[]; result: unknown }
 
@@ -98,6 +102,7 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
   const vaults: Vault[] = []
   const traces: TraceWriter[] = []
   let identity: Promise<AgentIdentity> | undefined
+  let prover: Promise<ProverBackend> | undefined
   const context: AgentScriptContext = {
     home,
     args: parameters.args ?? [],
@@ -122,6 +127,12 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
       const trace = await openTrace({ path: join(dir, `${name}.jsonl`), signer, metadata: { script, runId } })
       traces.push(trace)
       return trace
+    },
+    prover() {
+      prover ??= Promise.all([import('../../proofs/create-prover.js'), context.identity()]).then(
+        ([{ createProver }, { signer }]) => createProver({ ...parameters.prover, workers: 1, signer }),
+      )
+      return prover
     },
     model: () => chatModel,
     modelResolver: () => ({
@@ -153,6 +164,7 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
     }
   }
   for (const vault of vaults) await vault.close().catch(() => undefined)
+  await (await prover?.catch(() => undefined))?.close()
   if (failure !== undefined) {
     if (isVerityError(failure)) throw failure
     throw new AgentScriptError('The agent script failed', {
@@ -175,7 +187,7 @@ export async function runAgentScript(parameters: RunAgentScriptParameters): Prom
  */
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('Run agent scripts')
-  addEmbedderOption(agent.command('run'))
+  const run = addEmbedderOption(agent.command('run'))
     .description(
       'Run an agent script: a module whose default export receives { home, identity, openVault, openTrace, model, ... }',
     )
@@ -186,13 +198,14 @@ export function registerAgentCommands(program: Command): void {
       '--model <provider:model>',
       'a LangChain chat model via initChatModel (e.g. openai:gpt-4o-mini); default: the offline planner',
     )
+  withProverOptions(run)
     .option('--hub <dir>', 'hub for context.modelResolver() (default: $VERITY_HUB_HOME or ~/.verity/hub)')
     .option('--json', 'print JSON')
     .action(
       async (
         script: string,
         args: string[],
-        options: { home?: string; json?: boolean; model?: string; hub?: string } & EmbedderOptionValues,
+        options: ProverOptions & { home?: string; json?: boolean; model?: string; hub?: string } & EmbedderOptionValues,
       ) => {
         const home = options.home ?? process.env.VERITY_AGENT_HOME ?? '.verity-agent'
         embedderSpecOf(options) // a bad --embedder is refused before the script runs
@@ -205,6 +218,7 @@ export function registerAgentCommands(program: Command): void {
           model: options.model,
           embedder,
           hub: options.hub,
+          prover: proverChoiceOf(options),
         })
         printResult(options, outcome, () =>
           [

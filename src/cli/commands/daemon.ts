@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { InvalidInputError } from '../../errors.js'
 import { BUNDLED_MODELS_DIR } from '../home.js'
 import { printResult } from '../output.js'
+import { type ProverOptions, proverChoiceOf, withProverOptions } from '../prover-options.js'
 import { resolvePassphrase } from '../resolve-secrets.js'
 
 /**
@@ -10,7 +11,7 @@ import { resolvePassphrase } from '../resolve-secrets.js'
  * web trace explorer) and the MCP server over stdio. The daemon's modules load only when these commands run.
  */
 
-type DaemonOptions = {
+type DaemonOptions = ProverOptions & {
   home?: string
   config?: string
   host?: string
@@ -36,6 +37,7 @@ async function configFrom(options: DaemonOptions) {
   const modelDirectories =
     options.models ??
     (process.env.VERITY_DAEMON_MODELS ? undefined : ['models', BUNDLED_MODELS_DIR].filter((dir) => existsSync(dir)))
+  const prover = proverChoiceOf(options)
   return resolveDaemonConfig({
     file: options.config ?? process.env.VERITY_DAEMON_CONFIG,
     environment: process.env,
@@ -47,6 +49,8 @@ async function configFrom(options: DaemonOptions) {
       port: portNumber(options.port),
       modelDirectories,
       corsOrigins: options.corsOrigin,
+      prover: prover.kind,
+      redis: prover.redis,
     },
   })
 }
@@ -63,6 +67,9 @@ Configuration (a JSON file via --config or VERITY_DAEMON_CONFIG; then environmen
   rateLimitPerSecond  VERITY_DAEMON_RATE_LIMIT           50 per token
   maxBodyBytes        VERITY_DAEMON_MAX_BODY_BYTES       1048576
   maxSessionSeconds   VERITY_DAEMON_MAX_SESSION_SECONDS  3600
+  prover              VERITY_DAEMON_PROVER               queue with redis, else $VERITY_PROVER, else auto
+                                                         (auto: native when the ezkl toolchain is installed, else wasm)
+  redis               VERITY_DAEMON_REDIS                none (a prover fleet's Redis URL: proofs go to the fleet)
   proverWorkers       VERITY_DAEMON_PROVER_WORKERS       1
   shutdownGraceMs     (file only)                        10000
   chainRpc            VERITY_DAEMON_CHAIN_RPC            none (anchors shown unchecked)
@@ -84,7 +91,7 @@ export function registerDaemonCommands(program: Command): void {
     .description('The agent runtime daemon: HTTP API, MCP over Streamable HTTP, web trace explorer')
     .addHelpText('after', ENVIRONMENT_HELP)
 
-  daemon
+  const start = daemon
     .command('start')
     .description('Start the daemon (127.0.0.1 by default); stops gracefully on SIGINT/SIGTERM')
     .option('--home <dir>', `daemon state folder (default ${DEFAULT_HOME})`)
@@ -93,6 +100,7 @@ export function registerDaemonCommands(program: Command): void {
     .option('--port <port>', 'port (default 8787; 0 picks one)')
     .option('--models <dir...>', 'model package folders')
     .option('--cors-origin <origin...>', 'allow these browser origins (CORS is off by default)')
+  withProverOptions(start)
     .option('--json', 'print JSON lines')
     .addHelpText('after', ENVIRONMENT_HELP)
     .action(async (options: DaemonOptions) => {
@@ -112,10 +120,15 @@ export function registerDaemonCommands(program: Command): void {
           ].join('\n'),
       )
       await new Promise<void>((resolve) => {
+        // The listeners stay until the daemon has stopped: removing them inside the handler would leave the
+        // vault's signal hook (src/memory/lancedb-tmpfs.ts) as the only listener, which then re-raises the
+        // signal and kills the process mid-drain. A second signal finds the same stop() under way.
         const stop = () => {
-          process.off('SIGINT', stop)
-          process.off('SIGTERM', stop)
-          void running.stop().then(resolve)
+          void running.stop().then(() => {
+            process.off('SIGINT', stop)
+            process.off('SIGTERM', stop)
+            resolve()
+          })
         }
         process.on('SIGINT', stop)
         process.on('SIGTERM', stop)
@@ -190,7 +203,7 @@ export function registerDaemonCommands(program: Command): void {
  * ```
  */
 export function registerMcpCommand(program: Command): void {
-  program
+  const mcp = program
     .command('mcp')
     .description('MCP server over stdio (for desktop MCP clients): memory, verifiable inference, trace verification')
     .option('--home <dir>', `daemon state folder (default ${DEFAULT_HOME})`)
@@ -200,6 +213,7 @@ export function registerMcpCommand(program: Command): void {
     )
     .option('--owner <name>', 'owner the tools act for', 'local')
     .option('--models <dir...>', 'model package folders')
+  withProverOptions(mcp)
     .addHelpText('after', ENVIRONMENT_HELP)
     .action(async (options: DaemonOptions & { vault?: string; owner: string }) => {
       const [{ createDaemonServices, createVerityMcpServer, DAEMON_VERSION }, { StdioServerTransport }] = await Promise.all([

@@ -5,6 +5,7 @@ import { InvalidInputError, ProofError } from '../../errors.js'
 import type { ModelPackage } from '../../proofs/model-package.js'
 import { writeFileAtomic } from '../../storage/atomic-file.js'
 import { printResult } from '../output.js'
+import { proverChoiceOf, withProverOptions } from '../prover-options.js'
 
 /**
  * Reads a model input file: EZKL's `{"input_data": [[...]]}` or an object keyed by the package's
@@ -74,7 +75,7 @@ type InferOptions = {
  * ```
  */
 export function registerInferCommands(program: Command): void {
-  program
+  const command = program
     .command('infer')
     .description('Run a model package on an input: the proven (circuit) output, optionally with a proof and receipt')
     .argument('[dir]', 'model package folder (or name the model with --model)')
@@ -87,11 +88,7 @@ export function registerInferCommands(program: Command): void {
     .option('--receipt <file>', 'where to write the receipt (with --prove)', 'receipt.json')
     .option('--proof <file>', 'where to write the proof (default: RECEIPT with .proof.json)')
     .option('--no-cross-check', 'skip the onnxruntime cross-check')
-    .option(
-      '--prover <kind>',
-      'prover backend: auto (native if installed, else wasm), native, wasm, queue (default $VERITY_PROVER or auto)',
-    )
-    .option('--redis <url>', 'enqueue the proof on a prover fleet (implies --prover queue)')
+  withProverOptions(command)
     .option('--json', 'print JSON')
     .action(async (dir: string | undefined, options: InferOptions) => {
       // heavy modules (EZKL engine, onnxruntime, worker pool) load only when the command runs
@@ -101,17 +98,12 @@ export function registerInferCommands(program: Command): void {
         import('../../proofs/create-prover.js'),
         import('../../proofs/verifiable-inference.js'),
       ])
+      const choice = proverChoiceOf(options)
       const model = await loadNamedModel(dir, options, loadModelPackage)
       const input = await readModelInput(model, options.input)
       const runner =
         options.crossCheck === false ? undefined : await createOnnxRunner({ model: model.onnx, inputs: model.manifest.inputs })
-      const prover = options.prove
-        ? await createProver({
-            kind: (options.redis ? 'queue' : options.prover) as 'auto' | 'wasm' | 'native' | 'queue' | undefined,
-            redis: options.redis,
-            workers: 1,
-          })
-        : undefined
+      const prover = options.prove ? await createProver({ ...choice, workers: 1 }) : undefined
       if (prover && !options.json) process.stderr.write(`proving with the ${prover.kind} backend...\n`)
       try {
         const run = await runVerifiableInference({ package: model, input, prover, crossCheck: runner })

@@ -26,7 +26,7 @@ export const inferenceRoutes: DaemonRoute<DaemonServices>[] = [
   defineRoute<DaemonServices>({
     method: 'post',
     path: '/v1/infer',
-    summary: 'Run a model; answers with the proven output and a pending receipt, proven by the prover pool',
+    summary: "Run a model; answers with the proven output and a pending receipt, proven by the daemon's prover backend",
     access: { level: 'write', resource: 'agent' },
     body: inferRequestSchema,
     response: z.object({ output: z.array(z.array(z.number())), receipt: receiptSchema }),

@@ -2,7 +2,7 @@ import { traceBodyKey } from '../agent/index.js'
 import type { JsonValue } from '../crypto/index.js'
 import { canonicalDigest } from '../crypto/index.js'
 import type { TraceWriter } from '../trace/index.js'
-import { PUBLIC_TRACE_BODY_FIELDS } from '../trace/sealed-body.js'
+import { splitTraceBody } from '../trace/sealed-body.js'
 import type { RunStore } from './run-store.js'
 import type { VaultSessions } from './vault-sessions.js'
 
@@ -27,13 +27,7 @@ export type SealRunTraceReturnType = TraceWriter
 /** A body with its private fields replaced by their digest (public fields kept). */
 function withheld(body: JsonValue): JsonValue {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { withheldDigest: canonicalDigest(body) }
-  const open: Record<string, JsonValue> = {}
-  const secret: Record<string, JsonValue> = {}
-  for (const [name, value] of Object.entries(body)) {
-    if (value === undefined) continue
-    if (PUBLIC_TRACE_BODY_FIELDS.has(name)) open[name] = value
-    else secret[name] = value
-  }
+  const { open, secret } = splitTraceBody(body)
   return Object.keys(secret).length === 0 ? body : { ...open, withheldDigest: canonicalDigest(secret) }
 }
 

@@ -80,6 +80,30 @@ export function sealedBodyAssociatedData(context: SealedTraceBodyContext): Uint8
   )
 }
 
+/**
+ * Splits an object body into its public fields (`PUBLIC_TRACE_BODY_FIELDS`, kept in clear) and its
+ * private ones (sealed or withheld); `undefined` values are dropped.
+ *
+ * @example
+ * ```ts
+ * splitTraceBody({ tool: 'weather', args: { city: 'Lisbon' } })
+ * // { open: { tool: 'weather' }, secret: { args: { city: 'Lisbon' } } }
+ * ```
+ */
+export function splitTraceBody(body: { [name: string]: JsonValue | undefined }): {
+  open: Record<string, JsonValue>
+  secret: Record<string, JsonValue>
+} {
+  const open: Record<string, JsonValue> = {}
+  const secret: Record<string, JsonValue> = {}
+  for (const [name, value] of Object.entries(body)) {
+    if (value === undefined) continue
+    if (PUBLIC_TRACE_BODY_FIELDS.has(name)) open[name] = value
+    else secret[name] = value
+  }
+  return { open, secret }
+}
+
 export type SealTraceBodyParameters = SealedTraceBodyContext & { key: Uint8Array; body: JsonValue }
 export type SealTraceBodyReturnType = JsonValue
 
@@ -96,13 +120,7 @@ export type SealTraceBodyReturnType = JsonValue
 export function sealTraceBody(parameters: SealTraceBodyParameters): SealTraceBodyReturnType {
   const { key, body } = parameters
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body
-  const open: Record<string, JsonValue> = {}
-  const secret: Record<string, JsonValue> = {}
-  for (const [name, value] of Object.entries(body)) {
-    if (value === undefined) continue
-    if (PUBLIC_TRACE_BODY_FIELDS.has(name)) open[name] = value
-    else secret[name] = value
-  }
+  const { open, secret } = splitTraceBody(body)
   if (Object.keys(secret).length === 0) return body
   const nonce = randomBytes(AEAD_NONCE_LENGTH)
   const ciphertext = aeadEncrypt({

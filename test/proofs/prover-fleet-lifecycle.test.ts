@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -14,6 +14,7 @@ import { AbortedError, PolicyError } from '../../src/errors.js'
 import { startHubGateway } from '../../src/hub/gateway-server.js'
 import { openHub } from '../../src/hub/open-hub.js'
 import { publishRelease } from '../../src/hub/publish-release.js'
+import { signRelease } from '../../src/hub/release.js'
 import { createAgentIdentity } from '../../src/identity/agent-identity.js'
 import { buildModelPackage } from '../../src/proofs/build-model-package.js'
 import { createProver } from '../../src/proofs/create-prover.js'
@@ -260,6 +261,60 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
       )
     } finally {
       await killHard(wrong.child)
+    }
+  }, 400_000)
+
+  it('a node refuses a package a hub serves under another model digest (a lying release): the job fails, nothing is proven with it', async () => {
+    const source = join(work, 'lying-source', 'risk')
+    if (!existsSync(source))
+      await buildModelPackage({
+        model: join(ONNX, '1l_linear', 'network.onnx'),
+        sample: JSON.parse(readFileSync(join(ONNX, '1l_linear', 'input.json'), 'utf8')),
+        out: source,
+        srs: 'dev',
+        name: 'risk',
+      })
+    const other = loadModelPackage({ dir: source })
+    expect(other.digest).not.toBe(model.digest)
+    const liar = await createAgentIdentity({ home: join(work, 'liar'), passphrase: PASSPHRASE })
+    const hub = await openHub({ dir: join(work, 'lying-hub') })
+    const { release: honest } = await publishRelease({ hub, dir: source, signer: liar.signer })
+    // the publisher signs a second release of the same package that claims the job's model digest:
+    // the signature and every block check out, only the claim is false
+    const lying = signRelease({
+      signer: liar.signer,
+      name: honest.name,
+      version: '9.9.9',
+      packageCid: honest.packageCid,
+      vkDigest: honest.vkDigest,
+      details: { ...honest.details, package: { ...honest.details.package, modelDigest: model.digest } },
+    })
+    await hub.releases.save(lying)
+    const token = 'hub-token-for-the-lying-hub-test-0123'
+    const gateway = await startHubGateway({ hub, token })
+    const empty = join(work, 'lied-to-models')
+    mkdirSync(empty)
+    const { child, started, lines } = startNode('lied-to-node', empty, ['--hub', gateway.url, '--hub-token', token])
+    try {
+      await started
+      const run = await runVerifiableInference({ package: model, input: [[1, 0.5, -2]], prover: queueProver })
+      const settled = await (run.settled as NonNullable<typeof run.settled>)
+      expect(settled.receipt.status).toBe('failed')
+      expect(settled.proof).toBeUndefined()
+      await until(
+        async () => lines.some((line) => line.type === 'job-failed' && String(line.reason).includes(model.digest)),
+        'the node to report its refusal',
+      )
+      const refusal = lines.find((line) => line.type === 'job-failed')
+      expect(String(refusal?.reason)).toMatch(/refused: this node's package risk has digest/)
+      expect(lines.some((line) => line.type === 'job-completed')).toBe(false)
+      // it pulled the package the release named (every block checked), then refused it by its real digest
+      const installed = readdirSync(empty)
+      expect(installed).toHaveLength(1)
+      expect(loadModelPackage({ dir: join(empty, installed[0] as string) }).digest).toBe(other.digest)
+    } finally {
+      await killHard(child)
+      await gateway.close()
     }
   }, 400_000)
 })

@@ -44,7 +44,7 @@ const shmFoldersOf = (pid: number) =>
 describe('SIGTERM to a daemon with an open vault session and a running agent run', () => {
   it('drains: the run finishes within the grace, its trace ends (run-end) and verifies, SSE closes, the vault folder is gone, exit 0', async () => {
     const config = join(home, 'config.json')
-    writeFileSync(config, JSON.stringify({ port: 0, modelDirectories: [MODELS_DIR], shutdownGraceMs: 180_000 }))
+    writeFileSync(config, JSON.stringify({ port: 0, modelDirectories: [MODELS_DIR], shutdownGraceMs: 180_000, prover: 'wasm' }))
     const token = openTokenStore({ path: join(home, 'tokens.json') }).create({
       owner: 'alice',
       scopes: ['write:vault', 'write:agent'],

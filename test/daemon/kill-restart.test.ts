@@ -37,6 +37,9 @@ function startChild(): Promise<string> {
       '0',
       '--models',
       MODELS_DIR,
+      // the in-process engine: its proof takes seconds, so the run is still in flight at the kill
+      '--prover',
+      'wasm',
       '--json',
     ],
     {

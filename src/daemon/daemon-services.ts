@@ -102,11 +102,13 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
   const agents = createAgentHost({ directory: join(home, 'agents'), identity, runs, vaults, inference, modelResolver })
   const mcpTrace = createMcpTraceLog({ runs, vaults })
   const anchors = createAnchorChecks({ rpc: config.chainRpc })
+  // Watched: a request checks the token file only after it changed (or once a second), not with a stat each time.
+  const tokens = openTokenStore({ path: join(home, 'tokens.json'), watch: true })
   let closing: Promise<void> | undefined
   return {
     config,
     identity,
-    tokens: openTokenStore({ path: join(home, 'tokens.json') }),
+    tokens,
     siwe: createSiweAuthenticator({
       domain: () => siweDomainOf(config),
       sessionTtlMs: config.maxSessionSeconds * 1000,
@@ -127,6 +129,7 @@ export async function createDaemonServices(parameters: CreateDaemonServicesParam
         await vaults.closeAll()
         await inference.close({ drain: false })
         anchors.close()
+        tokens.close()
       })()
       return closing
     },

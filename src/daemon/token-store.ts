@@ -1,5 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { hash, timingSafeEqual } from 'node:crypto'
+import { existsSync, type FSWatcher, readFileSync, statSync, watch as watchFolder } from 'node:fs'
+import { basename, dirname } from 'node:path'
 import { z } from 'zod'
 import { toHex } from '../crypto/bytes.js'
 import { sha256 } from '../crypto/digest.js'
@@ -45,8 +46,24 @@ export type TokenStore = {
   authenticate(token: string): Principal
   revoke(id: string, owner?: string | undefined): boolean
   list(owner?: string | undefined): Omit<StoredToken, 'secretHash'>[]
+  /** Stops watching the token file (a no-op without `watch`). */
+  close(): void
 }
-export type OpenTokenStoreParameters = { path: string }
+export type OpenTokenStoreParameters = {
+  path: string
+  /**
+   * Watch the token file's folder, so a change made by another process (`verity daemon token create|revoke`) is seen
+   * without checking the file on every `authenticate` (what a long-running daemon wants). Default false: every
+   * `authenticate` checks the file (one `stat`), as a short-lived process wants.
+   */
+  watch?: boolean | undefined
+  /**
+   * With `watch`: check the file at least this often anyway (milliseconds, default 1000), so a lost change
+   * notification delays a revocation made by another process by this much at most.
+   */
+  recheckMs?: number | undefined
+  now?: (() => number) | undefined
+}
 export type OpenTokenStoreReturnType = TokenStore
 
 const TOKEN_PATTERN = /^vty_([0-9a-f]{16})_([0-9a-f]{64})$/
@@ -58,24 +75,28 @@ const refused = () =>
 
 /**
  * The daemon's API tokens: random 32-byte secrets shown once, stored as SHA-256 hashes in a file written
- * atomically (mode 0600), compared in constant time.
+ * atomically (mode 0600), compared in constant time. Changes made through this store take effect at once; changes
+ * made by another process are seen at the next call (one `stat` per call), or with `watch` at the first call after
+ * the change notification arrives and within `recheckMs` at most.
  *
  * @example
  * ```ts
  * const tokens = openTokenStore({ path: join(home, 'tokens.json') })
  * const { token } = tokens.create({ owner: 'alice', scopes: ['write:vault'] })
  * tokens.authenticate(token).owner // 'alice'
+ * const watched = openTokenStore({ path: join(home, 'tokens.json'), watch: true }) // a daemon's store
+ * watched.close()
  * ```
  */
 export function openTokenStore(parameters: OpenTokenStoreParameters): OpenTokenStoreReturnType {
-  const { path } = parameters
+  const { path, recheckMs = 1000, now = Date.now } = parameters
   const read = (): StoredToken[] => {
     if (!existsSync(path)) return []
     const parsed = parseInput(tokenFileSchema, JSON.parse(readFileSync(path, 'utf8')), { what: 'daemon token file' })
     return parsed.tokens
   }
   // The file is replaced by an atomic rename on every change (here or by `verity daemon token create|revoke` in
-  // another process): a new inode, mtime or size means reload. One stat per request, no read.
+  // another process): a new inode, mtime or size means reload.
   const versionOf = () => {
     const stats = statSync(path, { throwIfNoEntry: false })
     return stats ? `${stats.ino}:${stats.size}:${stats.mtimeMs}` : 'none'
@@ -90,6 +111,35 @@ export function openTokenStore(parameters: OpenTokenStoreParameters): OpenTokenS
     byId = new Map(tokens.map((stored) => [stored.id, { stored, secretHash: Buffer.from(stored.secretHash, 'hex') }]))
   }
   load()
+  // Watching: the folder, not the file (a rename replaces the file, and a watch on the old inode would go quiet).
+  // A notification marks the index stale; the next `authenticate` checks the file. Without a notification the
+  // file is checked every `recheckMs` anyway; if watching fails, every call checks it again.
+  let watcher: FSWatcher | undefined
+  let stale = false
+  let checkedAt = now()
+  if (parameters.watch) {
+    const name = basename(path)
+    try {
+      watcher = watchFolder(dirname(path), { persistent: false }, (_event, changed) => {
+        if (changed === null || changed === name) stale = true
+      })
+      watcher.on('error', () => {
+        watcher?.close()
+        watcher = undefined
+      })
+    } catch {
+      watcher = undefined
+    }
+  }
+  const refresh = () => {
+    if (watcher) {
+      const time = now()
+      if (!stale && time - checkedAt < recheckMs) return
+      stale = false
+      checkedAt = time
+    }
+    if (versionOf() !== version) load()
+  }
   const save = () => {
     writeFileAtomic({
       path,
@@ -129,11 +179,11 @@ export function openTokenStore(parameters: OpenTokenStoreParameters): OpenTokenS
     authenticate(token) {
       const match = TOKEN_PATTERN.exec(token)
       if (!match) throw refused()
-      if (versionOf() !== version) load()
+      refresh()
       const entry = byId.get(match[1]!)
       // A SHA-256 of a 256-bit random secret needs no slow KDF (nothing to guess); hash even when the id is unknown,
       // so timing does not tell ids apart, and compare in constant time.
-      const presented = createHash('sha256').update(Buffer.from(match[2]!, 'hex')).digest()
+      const presented = hash('sha256', Buffer.from(match[2]!, 'hex'), 'buffer')
       const equal = timingSafeEqual(presented, entry ? entry.secretHash : unknownHash)
       if (!entry || !equal || entry.stored.revoked) throw refused()
       const { stored } = entry
@@ -148,10 +198,14 @@ export function openTokenStore(parameters: OpenTokenStoreParameters): OpenTokenS
       return true
     },
     list(owner) {
-      if (versionOf() !== version) load()
+      refresh()
       return tokens
         .filter((token) => owner === undefined || token.owner === owner)
         .map(({ secretHash: _secretHash, ...rest }) => rest)
+    },
+    close() {
+      watcher?.close()
+      watcher = undefined
     },
   }
 }

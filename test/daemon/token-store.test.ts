@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { openTokenStore } from '../../src/daemon/index.js'
 
 const folders: string[] = []
@@ -59,5 +59,48 @@ describe('daemon token store', () => {
       [created.id, true],
       [second.id, false],
     ])
+  })
+
+  it("a watching store (the daemon's) refuses a token it revoked itself at once, and one revoked by the CLI once the change notification arrives", async () => {
+    const path = tokenFile()
+    const daemon = openTokenStore({ path, watch: true })
+    try {
+      const own = daemon.create({ owner: 'dana', scopes: ['read:vault'] })
+      expect(daemon.authenticate(own.token).owner).toBe('dana')
+      expect(daemon.revoke(own.id)).toBe(true)
+      expect(() => daemon.authenticate(own.token)).toThrow(expect.objectContaining({ code: 'VERITY_UNAUTHENTICATED' }))
+
+      const cli = () => openTokenStore({ path })
+      const created = cli().create({ owner: 'erin', scopes: ['write:vault'] })
+      // A token the CLI created is accepted once the notification is in (the daemon's own create above was seen at once).
+      await vi.waitFor(() => expect(daemon.authenticate(created.token).owner).toBe('erin'), { timeout: 900, interval: 5 })
+      expect(cli().revoke(created.id)).toBe(true)
+      // Well inside the 1 s re-check bound (with the watch working, the notification is what makes it effective).
+      await vi.waitFor(
+        () =>
+          expect(() => daemon.authenticate(created.token)).toThrow(expect.objectContaining({ code: 'VERITY_UNAUTHENTICATED' })),
+        { timeout: 900, interval: 5 },
+      )
+    } finally {
+      daemon.close()
+    }
+  })
+
+  it('a watching store that misses the change notification still sees a CLI revocation within its re-check interval', () => {
+    const path = tokenFile()
+    let clock = 1_000_000
+    const daemon = openTokenStore({ path, watch: true, recheckMs: 1000, now: () => clock })
+    try {
+      const created = openTokenStore({ path }).create({ owner: 'frank', scopes: ['read:agent'] })
+      clock += 1000
+      expect(daemon.authenticate(created.token).owner).toBe('frank')
+      expect(openTokenStore({ path }).revoke(created.id)).toBe(true)
+      // No await, so no event-loop turn: the watch notification cannot have been delivered. The interval elapses
+      // and the next call checks the file.
+      clock += 1000
+      expect(() => daemon.authenticate(created.token)).toThrow(expect.objectContaining({ code: 'VERITY_UNAUTHENTICATED' }))
+    } finally {
+      daemon.close()
+    }
   })
 })

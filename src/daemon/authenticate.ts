@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
 import { AccessDeniedError, UnauthenticatedError } from '../errors.js'
@@ -35,7 +36,9 @@ export function principalOf(services: DaemonServices, credential: string): Princ
  */
 export function authenticate(c: Context, services: DaemonServices, access: RouteAccess): Principal {
   if (access === 'public') return { owner: '', credentialId: 'public', kind: 'token', scopes: [] }
-  const header = c.req.header('authorization')
+  // On Node's server, read the header from the incoming message (no web Headers object is built for it).
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+  const header = incoming ? incoming.headers.authorization : c.req.header('authorization')
   const bearer = header && /^Bearer\s+(\S+)$/i.exec(header)?.[1]
   const credential = bearer || getCookie(c, EXPLORER_COOKIE)
   if (!credential)

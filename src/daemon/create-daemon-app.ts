@@ -31,6 +31,8 @@ const JSON_ANSWER_HEADERS: Record<string, string> = {
   'content-type': 'application/json',
   ...Object.fromEntries(SECURITY_HEADERS),
 }
+/** The query of a route that declares none. */
+const NO_QUERY: Record<string, string> = Object.freeze({}) as Record<string, string>
 /** JSON answers built with {@link JSON_ANSWER_HEADERS} (they need nothing more). */
 const secured = new WeakSet<Response>()
 
@@ -101,8 +103,10 @@ export function createDaemonApp(parameters: CreateDaemonAppParameters): CreateDa
     app.use(async (c, next) => {
       const started = performance.now()
       await next()
-      // Path only: no query string, headers or bodies (they may hold tokens or personal data).
-      log(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms`)
+      // Path only: no query string, headers or bodies (they may hold tokens or personal data). Written after the
+      // answer (setImmediate runs once the answer is on the socket), so the log's write is not on the request's path.
+      const line = `${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms`
+      setImmediate(log, line)
     })
   if (services.config.corsOrigins.length > 0) app.use(cors({ origin: services.config.corsOrigins, credentials: false }))
   app.use(async (c, next) => {
@@ -125,9 +129,10 @@ export function createDaemonApp(parameters: CreateDaemonAppParameters): CreateDa
       const body = route.body
         ? parseInput(route.body, rawBody ?? {}, { what: `${route.method.toUpperCase()} ${route.path} body` })
         : rawBody
-      const query = (
-        route.query ? parseInput(route.query, c.req.query(), { what: `${route.path} query` }) : c.req.query()
-      ) as Record<string, string>
+      // A route reads only the query parameters it declares (and validates).
+      const query = route.query
+        ? (parseInput(route.query, c.req.query(), { what: `${route.path} query` }) as Record<string, string>)
+        : NO_QUERY
       const result = await route.handler({ c, principal, params: c.req.param() as Record<string, string>, body, query, services })
       if (result instanceof Response) return result
       const answer = new Response(JSON.stringify(result), { status: 200, headers: JSON_ANSWER_HEADERS })

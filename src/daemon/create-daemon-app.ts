@@ -121,17 +121,17 @@ export function createDaemonApp(parameters: CreateDaemonAppParameters): CreateDa
       for (const [name, value] of SECURITY_HEADERS) c.header(name, value)
     }
   })
-  for (const route of daemonRoutes)
+  for (const route of daemonRoutes) {
+    const bodyWhat = `${route.method.toUpperCase()} ${route.path} body`
+    const queryWhat = `${route.path} query`
     app.on(route.method.toUpperCase(), route.path, async (c) => {
       const principal = authenticate(c, services, route.access)
       const rawBody =
         route.body || route.path === '/mcp' ? await readJsonBody(c.req.raw, services.config.maxBodyBytes) : undefined
-      const body = route.body
-        ? parseInput(route.body, rawBody ?? {}, { what: `${route.method.toUpperCase()} ${route.path} body` })
-        : rawBody
+      const body = route.body ? parseInput(route.body, rawBody ?? {}, { what: bodyWhat }) : rawBody
       // A route reads only the query parameters it declares (and validates).
       const query = route.query
-        ? (parseInput(route.query, c.req.query(), { what: `${route.path} query` }) as Record<string, string>)
+        ? (parseInput(route.query, c.req.query(), { what: queryWhat }) as Record<string, string>)
         : NO_QUERY
       const result = await route.handler({ c, principal, params: c.req.param() as Record<string, string>, body, query, services })
       if (result instanceof Response) return result
@@ -139,6 +139,7 @@ export function createDaemonApp(parameters: CreateDaemonAppParameters): CreateDa
       secured.add(answer)
       return answer
     })
+  }
   app.notFound((c) => errorResponse(c, new NotFoundError('No such route', { details: `${c.req.method} ${c.req.path}` })))
   app.onError((error, c) => {
     // A browser without a credential on an explorer page goes to the sign-in page.

@@ -11,6 +11,7 @@ export type RouteInput<Services> = {
   principal: Principal
   params: Record<string, string>
   body: unknown
+  /** The validated query parameters; empty for a route that declares no `query` schema. */
   query: Record<string, string>
   services: Services
 }

@@ -35,13 +35,15 @@ const vaultStatusSchema = z.object({
 })
 
 function recordJson(record: MemoryRecord): z.infer<typeof memoryRecordSchema> {
+  const createdAt = new Date(record.createdAt).toISOString()
   return {
     id: record.id,
     text: record.text,
     metadata: record.metadata as Record<string, never>,
     namespace: record.namespace,
-    createdAt: new Date(record.createdAt).toISOString(),
-    updatedAt: new Date(record.updatedAt).toISOString(),
+    createdAt,
+    // A memory never updated has both times equal: format it once (a search answer formats 2 dates per hit).
+    updatedAt: record.updatedAt === record.createdAt ? createdAt : new Date(record.updatedAt).toISOString(),
   }
 }
 

@@ -1,12 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages'
-import { fakeModel } from '@langchain/core/testing'
+import { type BaseMessage, ToolMessage } from '@langchain/core/messages'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
 import { createProofPolicy } from '../../src/agent/policy.js'
-import { traceRecorder } from '../../src/agent/trace-recorder.js'
 import { PolicyError } from '../../src/errors.js'
 import { type AgentIdentity, createAgentIdentity } from '../../src/identity/agent-identity.js'
 import { createProver } from '../../src/proofs/create-prover.js'
@@ -17,9 +14,9 @@ import { provenTool } from '../../src/tools/proven-tool.js'
 import { receiptDirectory } from '../../src/tools/receipt-directory.js'
 import { createTraceReceiptVerifier } from '../../src/tools/trace-receipt-verifier.js'
 import { verifiableInferenceTool } from '../../src/tools/verifiable-inference.js'
-import { openTrace } from '../../src/trace/open-trace.js'
 import { readTraceFile } from '../../src/trace/read-trace.js'
 import { verifyTrace } from '../../src/trace/verify-trace.js'
+import { answerWithUsage, toolCallingModel, tracedToolAgent } from './helpers/tool-calling-model.js'
 
 // The proof policy driven by a tool-calling model that is not Verity's planner (LangChain's own
 // fake model, @langchain/core/testing), calling the bundled transaction-risk model as a proven tool:
@@ -88,21 +85,15 @@ describe('proof policy with a tool-calling model and a real proven tool', () => 
       receipts: receiptDirectory({ dir: join(runDir, 'receipts') }),
       onSettled: (receipt) => settled.push(receipt),
     })
-    const chat = fakeModel()
-      .respondWithTools([riskCall('call-risk')])
-      .respond(
-        new AIMessage({
-          content: 'The transaction looks risky: hold it for review.',
-          usage_metadata: { input_tokens: 30, output_tokens: 9, total_tokens: 39 },
-        } as ConstructorParameters<typeof AIMessage>[0]),
-      )
-    const trace = await openTrace({ path: tracePath, signer: identity.signer })
-    const agent = createVerityAgent({
-      name: 'payments',
+    const chat = toolCallingModel({
+      toolCalls: [riskCall('call-risk')],
+      answer: answerWithUsage('The transaction looks risky: hold it for review.', { input: 30, output: 9 }),
+    })
+    const { agent, trace } = await tracedToolAgent({
       model: chat,
       tools: [risk],
-      recallK: 0,
-      recorder: traceRecorder({ trace }),
+      tracePath,
+      signer: identity.signer,
       policy: createProofPolicy({ proofs: 'require-verified', timeoutMs: 600_000 }),
     })
     const result = await agent.invoke('score this card transaction and tell me what to do')
@@ -146,16 +137,12 @@ describe('proof policy with a tool-calling model and a real proven tool', () => 
       tool: verifiableInferenceTool({ package: model, prover: tamperingProver(prover) }),
       onSettled: (receipt) => settled.push(receipt),
     })
-    const chat = fakeModel()
-      .respondWithTools([riskCall('call-risk')])
-      .respond(new AIMessage('This answer must never be produced.'))
-    const trace = await openTrace({ path: tracePath, signer: identity.signer })
-    const agent = createVerityAgent({
-      name: 'payments',
+    const chat = toolCallingModel({ toolCalls: [riskCall('call-risk')], answer: 'This answer must never be produced.' })
+    const { agent, trace } = await tracedToolAgent({
       model: chat,
       tools: [risk],
-      recallK: 0,
-      recorder: traceRecorder({ trace }),
+      tracePath,
+      signer: identity.signer,
       policy: createProofPolicy({ proofs: 'require-verified', timeoutMs: 600_000 }),
     })
     const error = await agent.invoke('score this card transaction').catch((caught: unknown) => caught)
@@ -186,16 +173,15 @@ describe('proof policy with a tool-calling model and a real proven tool', () => 
       tool: verifiableInferenceTool({ package: model, prover }),
       onSettled: (receipt) => settled.push(receipt),
     })
-    const chat = fakeModel()
-      .respondWithTools([riskCall('call-a'), { ...riskCall('call-b'), args: { ...ARGUMENTS, amount_k: 0.1, foreign: 0 } }])
-      .respond(new AIMessage('Scored both; proofs follow.'))
-    const trace = await openTrace({ path: tracePath, signer: identity.signer })
-    const agent = createVerityAgent({
-      name: 'payments',
+    const chat = toolCallingModel({
+      toolCalls: [riskCall('call-a'), { ...riskCall('call-b'), args: { ...ARGUMENTS, amount_k: 0.1, foreign: 0 } }],
+      answer: 'Scored both; proofs follow.',
+    })
+    const { agent, trace } = await tracedToolAgent({
       model: chat,
       tools: [risk],
-      recallK: 0,
-      recorder: traceRecorder({ trace }),
+      tracePath,
+      signer: identity.signer,
       policy: createProofPolicy({ proofs: 'allow-pending' }),
     })
     const result = await agent.invoke('score these two transactions')

@@ -70,21 +70,26 @@ function decisionsOf(path: string): string[] {
   })
 }
 
+/** A run folder `home/NAME`, its trace path, and the proven transaction-risk tool on `backend` (receipts written beside the trace with `writeReceipts`), its settled receipts collected. */
+function provenRiskRun(name: string, backend: ProverBackend, writeReceipts = false) {
+  const runDir = join(home, name)
+  mkdirSync(runDir)
+  const settled: SettledReceipt[] = []
+  const risk = provenTool({
+    tool: verifiableInferenceTool({ package: model, prover: backend }),
+    ...(writeReceipts ? { receipts: receiptDirectory({ dir: join(runDir, 'receipts') }) } : {}),
+    onSettled: (receipt) => settled.push(receipt),
+  })
+  return { runDir, tracePath: join(runDir, 'trace.jsonl'), settled, risk }
+}
+
 function riskCall(id: string) {
   return { name: model.manifest.name, args: ARGUMENTS, id }
 }
 
 describe('proof policy with a tool-calling model and a real proven tool', () => {
   it('require-verified: the model sees the tool output only after the EZKL proof verified; the trace links the receipt', async () => {
-    const runDir = join(home, 'verified')
-    mkdirSync(runDir)
-    const tracePath = join(runDir, 'trace.jsonl')
-    const settled: SettledReceipt[] = []
-    const risk = provenTool({
-      tool: verifiableInferenceTool({ package: model, prover }),
-      receipts: receiptDirectory({ dir: join(runDir, 'receipts') }),
-      onSettled: (receipt) => settled.push(receipt),
-    })
+    const { runDir, tracePath, settled, risk } = provenRiskRun('verified', prover, true)
     const chat = toolCallingModel({
       toolCalls: [riskCall('call-risk')],
       answer: answerWithUsage('The transaction looks risky: hold it for review.', { input: 30, output: 9 }),
@@ -129,14 +134,7 @@ describe('proof policy with a tool-calling model and a real proven tool', () => 
   }, 600_000)
 
   it('require-verified: a proof that fails verification stops the run before the model sees the output, recorded', async () => {
-    const runDir = join(home, 'failed')
-    mkdirSync(runDir)
-    const tracePath = join(runDir, 'trace.jsonl')
-    const settled: SettledReceipt[] = []
-    const risk = provenTool({
-      tool: verifiableInferenceTool({ package: model, prover: tamperingProver(prover) }),
-      onSettled: (receipt) => settled.push(receipt),
-    })
+    const { tracePath, settled, risk } = provenRiskRun('failed', tamperingProver(prover))
     const chat = toolCallingModel({ toolCalls: [riskCall('call-risk')], answer: 'This answer must never be produced.' })
     const { agent, trace } = await tracedToolAgent({
       model: chat,
@@ -165,14 +163,7 @@ describe('proof policy with a tool-calling model and a real proven tool', () => 
   }, 600_000)
 
   it('allow-pending: parallel proven calls are acted on at once; each proof is recorded when it lands', async () => {
-    const runDir = join(home, 'pending')
-    mkdirSync(runDir)
-    const tracePath = join(runDir, 'trace.jsonl')
-    const settled: SettledReceipt[] = []
-    const risk = provenTool({
-      tool: verifiableInferenceTool({ package: model, prover }),
-      onSettled: (receipt) => settled.push(receipt),
-    })
+    const { tracePath, settled, risk } = provenRiskRun('pending', prover)
     const chat = toolCallingModel({
       toolCalls: [riskCall('call-a'), { ...riskCall('call-b'), args: { ...ARGUMENTS, amount_k: 0.1, foreign: 0 } }],
       answer: 'Scored both; proofs follow.',

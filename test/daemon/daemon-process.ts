@@ -1,6 +1,6 @@
 import type { ChildProcessByStdio } from 'node:child_process'
 import type { Readable } from 'node:stream'
-import { spawnVerity } from '../e2e/run-process.js'
+import { spawnVerity, stderrTail } from '../e2e/run-process.js'
 import { type DaemonClient, type DaemonHarnessOptions, daemonClient, MODELS_DIR, SLOW_PROVER } from './daemon-harness.js'
 
 /** A running `verity daemon start` child process. */
@@ -50,18 +50,15 @@ export async function spawnDaemon(parameters: SpawnDaemonParameters): Promise<Da
     ],
     { VERITY_DAEMON_PASSPHRASE: parameters.passphrase },
   )
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000)
-  })
+  const stderr = stderrTail(child)
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`the daemon printed no URL in time: ${stderr}`))
+      reject(new Error(`the daemon printed no URL in time: ${stderr()}`))
     }, parameters.startTimeoutMs ?? 120_000)
     child.once('exit', (code) => {
       clearTimeout(timer)
-      reject(new Error(`daemon exited early (${code}): ${stderr}`))
+      reject(new Error(`daemon exited early (${code}): ${stderr()}`))
     })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => {
@@ -73,5 +70,5 @@ export async function spawnDaemon(parameters: SpawnDaemonParameters): Promise<Da
       }
     })
   })
-  return { ...daemonClient(url), child, url, stderr: () => stderr }
+  return { ...daemonClient(url), child, url, stderr }
 }

@@ -60,3 +60,20 @@ export function spawnVerity(
 ): ChildProcessByStdio<null, Readable, Readable> {
   return spawnTypeScript('src/cli/main.ts', args, environment)
 }
+
+/**
+ * Keeps the tail of what a child process writes to stderr, for the error that says why it failed.
+ *
+ * @example
+ * ```ts
+ * const stderr = stderrTail(child)
+ * child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr()}`)))
+ * ```
+ */
+export function stderrTail(child: { stderr: Readable }, limit = 4000): () => string {
+  let tail = ''
+  child.stderr.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-limit)
+  })
+  return () => tail
+}

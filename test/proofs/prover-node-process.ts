@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { spawnVerity } from '../e2e/run-process.js'
+import { spawnVerity, stderrTail } from '../e2e/run-process.js'
 
 export type ProverNodeProcess = {
   child: ChildProcess
@@ -41,13 +41,10 @@ export function spawnProverNode(parameters: {
     ],
     { VERITY_PASSPHRASE: parameters.passphrase },
   )
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000)
-  })
+  const stderr = stderrTail(child)
   const lines: Array<Record<string, unknown>> = []
   const started = new Promise<string>((resolveStarted, reject) => {
-    child.once('exit', (code) => reject(new Error(`prover node exited ${code}: ${stderr}`)))
+    child.once('exit', (code) => reject(new Error(`prover node exited ${code}: ${stderr()}`)))
     createInterface({ input: child.stdout }).on('line', (line) => {
       let event: Record<string, unknown>
       try {
@@ -61,5 +58,5 @@ export function spawnProverNode(parameters: {
     })
   })
   started.catch(() => {})
-  return { child, lines, started, stderr: () => stderr }
+  return { child, lines, started, stderr }
 }

@@ -7,6 +7,7 @@ import { loadModelPackage, type ModelPackage } from '../../src/proofs/model-pack
 import type { ProverBackend } from '../../src/proofs/prover-backend.js'
 import { type CreateQueueProverParameters, createQueueProver } from '../../src/proofs/queue-backend.js'
 import { SHARED_FIXTURES } from '../shared-fixtures.js'
+import { type ProverNodeProcess, spawnProverNode } from './prover-node-process.js'
 import { killHard, type LoopbackRedis, startLoopbackRedis } from './redis-server.js'
 
 /** EZKL's ONNX examples in the shared fixtures (override with VERITY_EZKL_ONNX). */
@@ -42,15 +43,24 @@ export type FleetFixture = {
   model: ModelPackage
   /** A queue prover on `redis`, with the options the test asked for. */
   queueProver: ProverBackend
-  /** Registers a child process (a prover node) for {@link FleetFixture.stop} to kill; returns it. */
-  track<T extends ChildProcess>(child: T): T
-  /** Closes the queue prover, kills the tracked children and Redis, removes `work`. */
+  /**
+   * A `verity prover start` node process ({@link spawnProverNode}) on this fixture's Redis, its home `work/NAME`,
+   * loading `models` (default: the fixture's); {@link FleetFixture.stop} kills it.
+   */
+  spawnNode(parameters: {
+    name: string
+    models?: string | undefined
+    passphrase: string
+    args?: string[] | undefined
+    onLine?: ((event: Record<string, unknown>) => void) | undefined
+  }): ProverNodeProcess
+  /** Closes the queue prover, kills the nodes and Redis, removes `work`. */
   stop(): Promise<void>
 }
 
 /**
  * The prover fleet tests' common ground: Redis on a free loopback port, the 1l_relu `risk` package
- * built into `models/`, and a queue prover on that Redis. Call it in `beforeAll` (the build takes a
+ * built into `models/`, a queue prover on that Redis, and prover node processes on demand. Call it in `beforeAll` (the build takes a
  * while: give the hook minutes) and `stop()` in `afterAll`.
  *
  * @example
@@ -90,9 +100,15 @@ export async function startFleetFixture(parameters: {
       redis,
       model,
       queueProver,
-      track(child) {
-        children.push(child)
-        return child
+      spawnNode({ name, models: nodeModels, ...rest }) {
+        const node = spawnProverNode({
+          ...rest,
+          redis: (redis as LoopbackRedis).url,
+          models: nodeModels ?? models,
+          home: join(work, name),
+        })
+        children.push(node.child)
+        return node
       },
       stop,
     }

@@ -27,7 +27,6 @@ import { provenTool } from '../../src/tools/proven-tool.js'
 import { verifiableInferenceTool } from '../../src/tools/verifiable-inference.js'
 import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
 import { buildExamplePackage, type FleetFixture, startFleetFixture } from './fleet-fixture.js'
-import { spawnProverNode } from './prover-node-process.js'
 import { killHard } from './redis-server.js'
 
 // The fleet's lifecycle beyond faults: lazy loading, cancellation, pulling a package from a hub.
@@ -51,15 +50,7 @@ const until = async (check: () => Promise<boolean>, what: string) => {
 }
 
 function startNode(name: string, models: string, extra: string[] = []) {
-  const node = spawnProverNode({
-    redis: fleet.redis.url,
-    models,
-    home: join(fleet.work, name),
-    passphrase: PASSPHRASE,
-    args: extra,
-  })
-  fleet.track(node.child)
-  return node
+  return fleet.spawnNode({ name, models, passphrase: PASSPHRASE, args: extra })
 }
 
 describe('prover fleet lifecycle', () => {

@@ -1,10 +1,8 @@
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fleetJobId } from '../../src/proofs/fleet-job.js'
 import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { runVerifiableInference } from '../../src/proofs/verifiable-inference.js'
 import { type FleetFixture, startFleetFixture } from './fleet-fixture.js'
-import { spawnProverNode } from './prover-node-process.js'
 
 // Issue 12: graceful shutdown of a fleet node WHILE it proves, and the queue backend's progress events.
 let fleet: FleetFixture
@@ -13,15 +11,12 @@ type NodeEvent = { type: string; jobId?: string; node?: string }
 
 function startNode(name: string) {
   const events: NodeEvent[] = []
-  const node = spawnProverNode({
-    redis: fleet.redis.url,
-    models: fleet.models,
-    home: join(fleet.work, name),
+  const node = fleet.spawnNode({
+    name,
     passphrase: 'fleet-shutdown-passphrase',
     args: ['--lock-ms', '4000'],
     onLine: (line) => events.push(line as NodeEvent),
   })
-  fleet.track(node.child)
   const until = async (test: () => boolean, what: string) => {
     for (let attempt = 0; attempt < 2400 && !test(); attempt++) await new Promise((done) => setTimeout(done, 100))
     if (!test()) throw new Error(`${name}: no ${what}: ${node.stderr()}`)

@@ -10,7 +10,6 @@ import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { runVerifiableInference } from '../../src/proofs/verifiable-inference.js'
 import { runWitness } from '../../src/proofs/witness.js'
 import { buildExamplePackage, type FleetFixture, startFleetFixture } from './fleet-fixture.js'
-import { spawnProverNode } from './prover-node-process.js'
 import { killHard } from './redis-server.js'
 
 // The prover fleet with real Redis (AOF on) and real node processes (`verity prover start`).
@@ -25,15 +24,14 @@ type Node = {
 }
 
 function startNode(name: string, models: string): Node {
-  const node = spawnProverNode({
-    redis: fleet.redis.url,
+  const node = fleet.spawnNode({
+    name,
     models,
-    home: join(fleet.work, name),
     passphrase: 'fleet-test-passphrase',
     args: ['--lock-ms', '4000'],
     onLine: (line) => onEvent(line as NodeEvent),
   })
-  const child = fleet.track(node.child)
+  const child = node.child
   child.once('exit', (code) => {
     if (code !== 0 && code !== null) process.stderr.write(`prover node ${name} exited ${code}: ${node.stderr()}\n`)
   })

@@ -22,7 +22,7 @@ import { findToolchain } from '../src/proofs/toolchain.js'
 import { createWasmProver } from '../src/proofs/wasm-backend.js'
 import { runWitness } from '../src/proofs/witness.js'
 import { spawnProverNode } from '../test/proofs/prover-node-process.js'
-import { freePort, killHard, startRedis } from '../test/proofs/redis-server.js'
+import { killHard, startLoopbackRedis } from '../test/proofs/redis-server.js'
 import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
 
 const PROOFS = Number(process.env.VERITY_BENCH_PROVERS_PROOFS ?? 3)
@@ -112,10 +112,8 @@ print(json.dumps(out))
   await wasm.close()
 
   // the fleet: loopback Redis, 1 then 2 node processes
-  const port = await freePort()
-  const redisUrl = `redis://127.0.0.1:${port}`
-  mkdirSync(join(work, 'redis'))
-  const redis = await startRedis({ port, dir: join(work, 'redis') })
+  const redis = await startLoopbackRedis({ dir: join(work, 'redis') })
+  const redisUrl = redis.url
   const queue = await createQueueProver({ redis: redisUrl, timeoutMs: 600_000 })
   const events = new QueueEvents(FLEET_QUEUE, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }) })
   await events.waitUntilReady()
@@ -158,7 +156,7 @@ print(json.dumps(out))
   for (const node of nodes) await killHard(node)
   await events.close()
   await queue.close()
-  await killHard(redis)
+  await redis.stop()
   rmSync(work, { recursive: true, force: true })
 
   const nativeMs = median(nativeSamples)

@@ -1,6 +1,7 @@
 import { CID } from 'multiformats/cid'
 import { constantTimeEqual } from '../crypto/bytes.js'
 import { sha256 } from '../crypto/digest.js'
+import { sha256Parallel } from '../crypto/sha256-parallel.js'
 import { BlockIntegrityError } from '../errors.js'
 import { DAG_PB_CODE, RAW_CODE, SHA2_256_CODE } from './unixfs-settings.js'
 
@@ -27,9 +28,27 @@ export type CheckBlockParameters = {
  * ```
  */
 export function checkBlock(parameters: CheckBlockParameters): void {
+  assertSupportedCid(parameters.cid)
+  assertDigest(parameters, sha256(parameters.bytes))
+}
+
+/**
+ * {@link checkBlock} with the hash of a large block on a worker thread ({@link sha256Parallel}):
+ * for the bulk paths (export, pull, CAR import), so checking overlaps reading and writing.
+ *
+ * @example
+ * ```ts
+ * await checkBlockParallel({ cid, bytes, source: packFile })
+ * ```
+ */
+export async function checkBlockParallel(parameters: CheckBlockParameters): Promise<void> {
+  assertSupportedCid(parameters.cid)
+  assertDigest(parameters, await sha256Parallel(parameters.bytes))
+}
+
+function assertDigest(parameters: CheckBlockParameters, actual: Uint8Array): void {
   const { cid, bytes, source } = parameters
-  assertSupportedCid(cid)
-  if (!constantTimeEqual(sha256(bytes), cid.multihash.digest))
+  if (!constantTimeEqual(actual, cid.multihash.digest))
     throw new BlockIntegrityError('Block does not match its CID', {
       details: `${cid.toString()}${source ? ` from ${source}` : ''}: sha2-256 of the ${bytes.length} bytes differs`,
       hint: 'The block was tampered with or substituted; nothing from this source was installed.',

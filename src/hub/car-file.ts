@@ -7,13 +7,14 @@ import { CarBlockIterator, CarWriter } from '@ipld/car'
 import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { randomId } from '../crypto/random.js'
-import { BlockIntegrityError, NotFoundError, UnsupportedFormatError } from '../errors.js'
+import { BlockIntegrityError, InvalidInputError, NotFoundError, UnsupportedFormatError } from '../errors.js'
 import { fsyncDirectory } from '../storage/atomic-file.js'
 import { parseInput } from '../validation.js'
 import type { HubProgress } from './add-folder.js'
-import { checkBlock } from './block-check.js'
+import { checkBlockParallel } from './block-check.js'
 import { walkDag } from './dag-walk.js'
-import type { FolderBlockstore } from './folder-blockstore.js'
+import type { BlockBatch, FolderBlockstore } from './folder-blockstore.js'
+import { RAW_CODE } from './unixfs-settings.js'
 
 /**
  * CAR v1 files (the IPFS archive format `ipfs dag export` writes and `ipfs dag import` reads):
@@ -94,10 +95,16 @@ export async function exportCar(parameters: ExportCarParameters): Promise<Export
   return { file, root: parameters.root, bytes }
 }
 
+/** Blocks being checked and stored while the next ones are read from the CAR. */
+const CHECKS_IN_FLIGHT = 4
+
 export type ImportCarParameters = {
   /** A CAR file path or a stream of its bytes (an HTTP body). */
   source: string | AsyncIterable<Uint8Array>
-  blockstore: Pick<FolderBlockstore, 'putComputed' | 'has' | 'getBytes' | 'flush'>
+  /** The store to import into: the blocks are committed together once the CAR checked out, or not at all. */
+  blockstore?: Pick<FolderBlockstore, 'batch'> | undefined
+  /** Or a batch of the caller's (a pull), which commits it: the blocks go into it, nothing is committed here. */
+  batch?: Pick<BlockBatch, 'putComputed' | 'has' | 'getBytes'> | undefined
   /** For errors (a URL, a file name). */
   label?: string | undefined
   /** Check that the DAG under every root is complete (default true). */
@@ -110,8 +117,8 @@ export type ImportCarReturnType = { roots: CID[]; blocks: number; bytes: number 
 
 /**
  * Reads a CAR, checks every block against its CID (a tampered or substituted block throws
- * {@link BlockIntegrityError} before anything else is read), stores the blocks, then checks that the
- * DAG under every root is complete.
+ * {@link BlockIntegrityError} before anything else is read), stores the blocks in one batch, checks
+ * that the DAG under every root is complete, then commits the batch: a refused CAR stores nothing.
  *
  * @example
  * ```ts
@@ -119,6 +126,24 @@ export type ImportCarReturnType = { roots: CID[]; blocks: number; bytes: number 
  * ```
  */
 export async function importCar(parameters: ImportCarParameters): Promise<ImportCarReturnType> {
+  if (!parameters.batch === !parameters.blockstore)
+    throw new InvalidInputError('Pass either a blockstore or a batch', { details: 'importCar parameters' })
+  const own = parameters.blockstore?.batch()
+  const batch = (parameters.batch ?? own) as Pick<BlockBatch, 'putComputed' | 'has' | 'getBytes'>
+  try {
+    const imported = await readCar(parameters, batch)
+    await own?.commit()
+    return imported
+  } catch (cause) {
+    await own?.discard()
+    throw cause
+  }
+}
+
+async function readCar(
+  parameters: ImportCarParameters,
+  batch: Pick<BlockBatch, 'putComputed' | 'has' | 'getBytes'>,
+): Promise<ImportCarReturnType> {
   const label = parameters.label ?? (typeof parameters.source === 'string' ? parameters.source : 'CAR stream')
   let source: AsyncIterable<Uint8Array>
   if (typeof parameters.source === 'string') {
@@ -142,27 +167,44 @@ export async function importCar(parameters: ImportCarParameters): Promise<Import
   const maxBlockBytes = parameters.maxBlockBytes ?? 2 * 1024 * 1024
   let blocks = 0
   let bytes = 0
+  // a few blocks are checked (on worker threads) and stored while the next ones are read; a block
+  // is stored only once it checked out, and the first failure stops the import
+  const inFlight = new Set<Promise<void>>()
+  let failure: { cause: unknown } | undefined
   try {
     for await (const block of iterator) {
       if (block.bytes.length > maxBlockBytes)
         throw new BlockIntegrityError('Block too large', {
           details: `${block.cid.toString()} from ${label}: ${block.bytes.length} bytes`,
         })
-      checkBlock({ cid: block.cid, bytes: block.bytes, source: label })
-      await parameters.blockstore.putComputed(block.cid, block.bytes)
+      const stored = checkBlockParallel({ cid: block.cid, bytes: block.bytes, source: label }).then(async () => {
+        await batch.putComputed(block.cid, block.bytes)
+      })
+      stored.catch((cause) => {
+        failure ??= { cause }
+      })
+      const tracked: Promise<void> = stored.finally(() => inFlight.delete(tracked)).catch(() => undefined)
+      inFlight.add(tracked)
       blocks += 1
       bytes += block.bytes.length
       parameters.onProgress?.({ phase: 'importing', done: blocks, total: blocks })
+      if (inFlight.size >= CHECKS_IN_FLIGHT) await Promise.race(inFlight)
+      if (failure) throw failure.cause
     }
+    await Promise.all(inFlight)
+    if (failure) throw failure.cause
   } catch (cause) {
+    await Promise.allSettled(inFlight)
     if (cause instanceof BlockIntegrityError) throw cause
     throw new UnsupportedFormatError('Malformed CAR file', { details: `${label}: ${(cause as Error).message}`, cause })
   }
-  await parameters.blockstore.flush()
   if (parameters.requireComplete === false) return { roots, blocks, bytes }
+  // a raw block has no links, and this import checked its bytes on arrival: the walk needs only its presence
+  const getBlock = async (cid: CID): Promise<Uint8Array> =>
+    cid.code === RAW_CODE && (await batch.has(cid)) ? new Uint8Array(0) : batch.getBytes(cid)
   for (const root of roots) {
     try {
-      for await (const _ of walkDag({ root, getBlock: (cid) => parameters.blockstore.getBytes(cid) })) void _
+      for await (const _ of walkDag({ root, getBlock })) void _
     } catch (cause) {
       throw new BlockIntegrityError('CAR does not hold the whole DAG', {
         details: `${label}: root ${root.toString()}: ${(cause as Error).message}`,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, open, rename, rm } from 'node:fs/promises'
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { UnixFSEntry } from 'ipfs-unixfs-exporter'
 import { exporter } from 'ipfs-unixfs-exporter'
@@ -8,13 +8,14 @@ import { randomId } from '../crypto/random.js'
 import { BlockIntegrityError, InvalidStateError } from '../errors.js'
 import { fsyncDirectory } from '../storage/atomic-file.js'
 import type { HubProgress } from './add-folder.js'
+import { fileChunks } from './file-chunks.js'
 import type { FolderBlockstore } from './folder-blockstore.js'
 
 export type ExportFolderParameters = {
   /** The UnixFS directory to write out. */
   cid: CID
   /** Holds every block of the DAG (checked on read). */
-  blockstore: Pick<FolderBlockstore, 'get'>
+  blockstore: Pick<FolderBlockstore, 'get' | 'getBytes'>
   /** The folder to create; it must not exist. */
   to: string
   /** Total content bytes, for progress (optional). */
@@ -23,6 +24,14 @@ export type ExportFolderParameters = {
 }
 /** Blocks read ahead of the file being written (the exporter's default reads every block of a file at once). */
 const BLOCK_READ_AHEAD = 4
+
+/** File writes in flight while the next chunks are read. */
+const WRITE_AHEAD = 4
+
+async function writeAt(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  for (let written = 0; written < bytes.length; )
+    written += (await file.write(bytes, written, bytes.length - written, position + written)).bytesWritten
+}
 
 export type ExportFolderReturnType = { dir: string; files: number; bytes: number }
 
@@ -73,15 +82,29 @@ export async function exportFolder(parameters: ExportFolderParameters): Promise<
         docsPath: 'hub.md',
       })
     const file = await open(path, 'wx', 0o644)
+    // positioned writes, a few in flight: the disk writes chunk n while chunk n + 1 is read and checked
+    const writes: Array<Promise<void>> = []
     try {
-      for await (const chunk of entry.content({ blockReadConcurrency: BLOCK_READ_AHEAD })) {
-        for (let written = 0; written < chunk.length; )
-          written += (await file.write(chunk, written, chunk.length - written)).bytesWritten
+      let position = 0
+      const chunks = fileChunks({
+        root: entry.node,
+        cid: entry.cid,
+        getBlock: (cid) => parameters.blockstore.getBytes(cid),
+        readAhead: BLOCK_READ_AHEAD,
+      })
+      for await (const chunk of chunks) {
+        const write = writeAt(file, chunk, position)
+        write.catch(() => undefined) // awaited below
+        writes.push(write)
+        position += chunk.length
+        if (writes.length >= WRITE_AHEAD) await writes.shift()
         bytes += chunk.length
         parameters.onProgress?.({ phase: 'writing', done: bytes, total: Math.max(total, bytes) })
       }
+      await Promise.all(writes.splice(0))
       await file.sync()
     } finally {
+      await Promise.allSettled(writes)
       await file.close()
     }
     files += 1

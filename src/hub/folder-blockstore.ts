@@ -1,84 +1,60 @@
-import { copyFile, link, mkdir, open, rename, rm, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { type FileHandle, mkdir, open, readdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
 import { randomId } from '../crypto/random.js'
-import { NotFoundError, StorageError } from '../errors.js'
-import { checkBlock } from './block-check.js'
+import { InvalidStateError, NotFoundError, StorageError } from '../errors.js'
+import { checkBlock, checkBlockParallel } from './block-check.js'
+import { PACK_INDEX_SUFFIX, PACK_SUFFIX, type PackEntry, readPackIndexes, writePackIndex } from './pack-index.js'
 
 /**
- * A blockstore in a folder, one file per block: `<dir>/<last two characters of the CID>/<CID>`
- * (CIDv1, base32). Blocks are immutable and content-addressed, so two package versions that share
- * a file share its blocks on disk: publishing a version that changes one file stores that file only.
- * Every block is checked against its CID on the way in and on the way out (a block changed on disk
- * is refused, never served). A block file appears whole and durable or not at all: its bytes go to a
- * temp file which is fsynced, then renamed to its name. The fsync and rename run in the background
- * (a few at a time, so the disk writes while the caller hashes the next blocks); until then the block
- * counts as present and reads wait for it. `flush()` waits for every pending block and fsyncs the
- * folders whose entries changed: callers flush before they write what names the blocks (a release),
- * so a crash never leaves a release without its blocks, nor a named block file with partial bytes.
+ * A blockstore in a folder of pack files. Blocks are written in batches: a batch appends its new
+ * blocks to one pack file (`<id>.pack`, the bytes back to back) and, on commit, fsyncs the pack
+ * and then writes its index (`<id>.index.json`, atomically). A block exists once its pack's index
+ * does: a crash mid-batch leaves a pack with no index, which counts for nothing (and is removed at
+ * a later open once stale), never a block with partial bytes. A publish is one batch, so it costs
+ * one file's writes and two fsyncs, like copying the package as one file.
+ *
+ * Blocks are immutable and content-addressed: a batch skips blocks the store already holds, so two
+ * package versions that share a file share its blocks (publishing a version that changes one file
+ * stores that file only). Every block is checked against its CID on the way out: a pack or index
+ * changed on disk yields a refused block, never a wrong one.
  */
 
-/** Background fsyncs at once: enough to keep the disk busy, few enough to leave libuv threads for reads and writes. */
-const SYNC_CONCURRENCY = 2
+/** Positioned writes in flight per batch: the disk works while the caller hashes the next blocks. */
+const WRITE_AHEAD = 4
+/** A pack with no index this old is the leftover of a crashed batch (a live batch writes often). */
+const STALE_PACK_MS = 60 * 60 * 1000
 
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
+/** Where a block lies: the pack file and the byte range. */
+export type BlockLocation = { file: string; offset: number; length: number }
 
-/** Runs at most `limit` of the given tasks at once, in call order. */
-function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0
-  const waiting: Array<() => void> = []
-  return async (task) => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
-    active += 1
-    try {
-      return await task()
-    } finally {
-      active -= 1
-      waiting.shift()?.()
-    }
-  }
-}
+/** Blocks written and blocks found already present, since the store was opened. */
+export type BlockCounters = { written: number; present: number; bytesWritten: number }
 
-/** Reads a whole file into one buffer of its size (one read for a block; no chunk concatenation). */
-async function readWhole(path: string): Promise<Uint8Array> {
-  const handle = await open(path, 'r')
-  try {
-    const { size } = await handle.stat()
-    const bytes = Buffer.allocUnsafe(size)
-    let read = 0
-    while (read < size) {
-      const { bytesRead } = await handle.read(bytes, read, size - read, read)
-      if (bytesRead === 0) break
-      read += bytesRead
-    }
-    return read === size ? bytes : bytes.subarray(0, read)
-  } finally {
-    await handle.close()
-  }
-}
-
-/** Concatenates the chunks a blockstore `put` may receive. */
-async function collect(bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  if (bytes instanceof Uint8Array) return bytes
-  const parts: Uint8Array[] = []
-  for await (const part of bytes) parts.push(part)
-  return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)
+/**
+ * A set of block writes that becomes durable and visible together (`commit`) or not at all
+ * (`discard`). Its own blocks are readable before the commit.
+ */
+export type BlockBatch = {
+  /** Stores a block whose CID the caller computed from these very bytes (no second hash). */
+  putComputed(cid: CID, bytes: Uint8Array): Promise<CID>
+  /** True if the store or this batch holds the block. */
+  has(cid: CID): Promise<boolean>
+  /** Reads and checks a block of this batch or of the store (`alreadyChecked` as in {@link FolderBlockstore.getBytes}). */
+  getBytes(cid: CID, options?: { alreadyChecked?: boolean | undefined }): Promise<Uint8Array>
+  /** Makes the batch's blocks durable (pack fsynced, then its index written), then visible to the store. */
+  commit(): Promise<void>
+  /** Drops the batch: its pack file is removed, none of its blocks ever existed. */
+  discard(): Promise<void>
 }
 
 /** The `interface-blockstore` contract plus what the hub needs to know about writes. */
 export type FolderBlockstore = Blockstore & {
   /** The folder. */
   readonly dir: string
-  /** Path of a block's file. */
-  pathOf(cid: CID): string
+  /** The pack file and byte range of a stored block, or undefined. */
+  locate(cid: CID): BlockLocation | undefined
   /**
    * Reads and checks one block (the single-buffer form of `get`). `alreadyChecked: true` skips the
    * hash, for a caller that checked these very blocks against their CIDs as they entered this
@@ -87,24 +63,43 @@ export type FolderBlockstore = Blockstore & {
   getBytes(cid: CID, options?: { alreadyChecked?: boolean | undefined }): Promise<Uint8Array>
   /** Stores a block whose CID the caller computed from these very bytes (the importer): no second hash. */
   putComputed(cid: CID, bytes: Uint8Array): Promise<CID>
-  /** Waits for every block written since the last flush to be durable under its name, and fsyncs the folders that changed. */
+  /** Commits the store's own batch (what `put`/`putComputed` wrote since the last flush): durable when it resolves. */
   flush(): Promise<void>
-  /**
-   * Adds a checked block file from another store's folder (a pull's staging folder) under its name
-   * here: a hard link (a copy where links are not supported), so the source stays readable until its
-   * store is removed. Durable once `flush()` resolves, like a write.
-   */
-  adopt(cid: CID, path: string): Promise<void>
-  /** Blocks written (new files) and blocks already present since this store was opened. */
-  readonly counters: { written: number; present: number; bytesWritten: number }
+  /** Starts a batch of its own (a pull: committed once the whole package checked out, discarded otherwise). */
+  batch(): BlockBatch
+  /** Blocks written (new) and blocks already present since this store was opened. */
+  readonly counters: BlockCounters
 }
 
-export type OpenFolderBlockstoreParameters = {
-  dir: string
-  /** False for a scratch store (a pull's staging folder): `flush` does nothing. Default true. */
-  durable?: boolean | undefined
-}
+export type OpenFolderBlockstoreParameters = { dir: string }
 export type OpenFolderBlockstoreReturnType = FolderBlockstore
+
+const keyOf = (cid: CID): string => cid.toV1().toString()
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  for (let written = 0; written < bytes.length; )
+    written += (await handle.write(bytes, written, bytes.length - written, position + written)).bytesWritten
+}
+
+async function readAll(handle: FileHandle, length: number, position: number): Promise<Uint8Array> {
+  const bytes = Buffer.allocUnsafe(length)
+  let read = 0
+  while (read < length) {
+    const { bytesRead } = await handle.read(bytes, read, length - read, position + read)
+    if (bytesRead === 0) break
+    read += bytesRead
+  }
+  return read === length ? bytes : bytes.subarray(0, read)
+}
+
+function notFound(cid: CID): NotFoundError {
+  return new NotFoundError('Block not in the blockstore', {
+    details: cid.toString(),
+    hint: 'Pull or import the package that holds it (verity hub pull / hub import).',
+    docsPath: 'hub.md',
+    meta: { cid: cid.toString() },
+  })
+}
 
 /**
  * Opens (creating if needed) a folder blockstore.
@@ -116,159 +111,232 @@ export type OpenFolderBlockstoreReturnType = FolderBlockstore
  * ```
  */
 export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParameters): Promise<OpenFolderBlockstoreReturnType> {
-  const { dir, durable = true } = parameters
+  const { dir } = parameters
   await mkdir(dir, { recursive: true })
-  const counters = { written: 0, present: 0, bytesWritten: 0 }
-  const pathOf = (cid: CID): string => {
-    const text = cid.toV1().toString()
-    return join(dir, text.slice(-3, -1), text)
+  const counters: BlockCounters = { written: 0, present: 0, bytesWritten: 0 }
+  /** Committed blocks, by CID string. */
+  const located = new Map<string, BlockLocation>()
+  /** Committed entries by pack name (for delete, which rewrites one index). */
+  const packs = new Map<string, Map<string, PackEntry>>()
+  const indexesRead = new Set<string>()
+
+  const addPack = (name: string, entries: PackEntry[]): void => {
+    const file = join(dir, `${name}${PACK_SUFFIX}`)
+    const own = new Map<string, PackEntry>()
+    for (const entry of entries) {
+      own.set(entry.cid, entry)
+      if (!located.has(entry.cid)) located.set(entry.cid, { file, offset: entry.offset, length: entry.length })
+    }
+    packs.set(name, own)
+    indexesRead.add(`${name}${PACK_INDEX_SUFFIX}`)
   }
-  /** Shard folders known to exist (one mkdir per shard, not per block). */
-  const shards = new Set<string>()
-  /** Blocks whose fsync + rename is under way, by path: they count as present; reads wait. */
-  const inflight = new Map<string, Promise<void>>()
-  /** Folders whose entries changed since the last flush. */
-  const changed = new Set<string>()
-  const limit = createLimiter(SYNC_CONCURRENCY)
-  const exists = async (path: string): Promise<boolean> => {
-    if (inflight.has(path)) return true
+  /** Reads indexes committed since the last look (by this process's other stores or other processes). */
+  const refresh = async (): Promise<void> => {
+    for (const pack of await readPackIndexes({ dir, skip: indexesRead })) addPack(pack.name, pack.entries)
+  }
+  await refresh()
+  // leftovers of crashed batches and atomic writes: packs with no index, temp files; stale ones only
+  const now = Date.now()
+  for (const name of await readdir(dir)) {
+    const orphanPack = name.endsWith(PACK_SUFFIX) && !indexesRead.has(`${name.slice(0, -PACK_SUFFIX.length)}${PACK_INDEX_SUFFIX}`)
+    if (!orphanPack && !name.endsWith('.tmp')) continue
+    const info = await stat(join(dir, name)).catch(() => undefined)
+    if (info && now - info.mtimeMs > STALE_PACK_MS) await rm(join(dir, name), { force: true })
+  }
+
+  const readAt = async (location: BlockLocation): Promise<Uint8Array> => {
+    const handle = await open(location.file, 'r')
     try {
-      await stat(path)
-      return true
-    } catch {
-      return false
+      return await readAll(handle, location.length, location.offset)
+    } finally {
+      await handle.close()
     }
   }
-  const ensureShard = async (shard: string): Promise<void> => {
-    if (shards.has(shard)) return
-    await mkdir(shard, { recursive: true })
-    shards.add(shard)
-    changed.add(dir)
-  }
-  /** Gives the complete file at `source` its block name: `rename` for a temp file, `link` for an adopted one. */
-  const place = async (source: string, path: string, how: 'rename' | 'link'): Promise<void> => {
-    if (how === 'rename') return rename(source, path)
-    try {
-      await link(source, path)
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code
-      if (code === 'EEXIST') return
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw cause
-      const temporary = `${path}.${randomId()}.tmp`
-      await copyFile(source, temporary)
-      if (durable) await fsyncPath(temporary)
-      await rename(temporary, path)
+  const readStored = async (cid: CID, options?: { alreadyChecked?: boolean | undefined }): Promise<Uint8Array> => {
+    const key = keyOf(cid)
+    let location = located.get(key)
+    if (!location) {
+      await refresh()
+      location = located.get(key)
     }
-  }
-  /**
-   * Gives a complete file its block name. Durable store: fsync first (so a name never points at
-   * bytes a crash could lose), in the background; scratch store: at once.
-   */
-  const install = async (source: string, path: string, how: 'rename' | 'link'): Promise<void> => {
-    changed.add(dirname(path))
-    if (!durable) return place(source, path, how)
-    const job = limit(async () => {
-      await fsyncPath(source)
-      await place(source, path, how)
-    }).catch(async (cause) => {
-      if (how === 'rename') await rm(source, { force: true })
-      throw new StorageError('Could not write block', { details: `${path}: ${(cause as Error).message}`, cause })
-    })
-    job.catch(() => undefined) // reported by flush (or the next read of the block)
-    // two writers of one block (equal bytes) may race: flush waits for both
-    const earlier = inflight.get(path)
-    const both = earlier ? Promise.all([earlier, job]).then(() => undefined) : job
-    both.catch(() => undefined)
-    inflight.set(path, both)
-  }
-  const getBytes = async (cid: CID, options?: { alreadyChecked?: boolean | undefined }): Promise<Uint8Array> => {
-    const path = pathOf(cid)
+    if (!location) throw notFound(cid)
     let bytes: Uint8Array
     try {
-      await inflight.get(path)
-      bytes = await readWhole(path)
+      bytes = await readAt(location)
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new NotFoundError('Block not in the blockstore', {
-          details: cid.toString(),
-          hint: 'Pull or import the package that holds it (verity hub pull / hub import).',
-          docsPath: 'hub.md',
-          meta: { cid: cid.toString() },
-        })
-      throw new StorageError('Could not read block', { details: `${path}: ${(cause as Error).message}`, cause })
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(cid)
+      throw new StorageError('Could not read block', { details: `${location.file}: ${(cause as Error).message}`, cause })
     }
-    if (!options?.alreadyChecked) checkBlock({ cid, bytes, source: path })
+    if (!options?.alreadyChecked) await checkBlockParallel({ cid, bytes, source: `${location.file}@${location.offset}` })
     return bytes
   }
-  const write = async (cid: CID, bytes: Uint8Array): Promise<CID> => {
-    const path = pathOf(cid)
-    if (await exists(path)) {
-      counters.present += 1
-      return cid
+
+  const createBatch = (): BlockBatch & { holds(key: string): boolean } => {
+    const name = randomId()
+    const file = join(dir, `${name}${PACK_SUFFIX}`)
+    let handle: Promise<FileHandle> | undefined
+    let size = 0
+    let state: 'open' | 'committing' | 'done' = 'open'
+    const pending = new Map<string, PackEntry & { written: Promise<void> }>()
+    const inFlight = new Set<Promise<void>>()
+    const failures: unknown[] = []
+    const handleOf = (): Promise<FileHandle> => {
+      handle ??= open(file, 'wx+', 0o644)
+      return handle
     }
-    const temporary = `${path}.${randomId()}.tmp`
-    try {
-      await ensureShard(dirname(path))
-      const handle = await open(temporary, 'wx', 0o644)
-      try {
-        for (let written = 0; written < bytes.length; )
-          written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten
-      } finally {
-        await handle.close()
-      }
-      await install(temporary, path, 'rename')
-    } catch (cause) {
-      await rm(temporary, { force: true })
-      throw new StorageError('Could not write block', { details: `${path}: ${(cause as Error).message}`, cause })
+    const assertOpen = (): void => {
+      if (state !== 'open')
+        throw new InvalidStateError('This block batch is already committed or discarded', { details: file, docsPath: 'hub.md' })
     }
-    counters.written += 1
-    counters.bytesWritten += bytes.length
-    return cid
+    const settle = async (): Promise<void> => {
+      await Promise.allSettled([...pending.values()].map((entry) => entry.written))
+    }
+    const close = async (): Promise<void> => {
+      if (handle) await (await handle.catch(() => undefined))?.close()
+    }
+    const batch = {
+      holds: (key: string) => pending.has(key),
+      async putComputed(cid: CID, bytes: Uint8Array): Promise<CID> {
+        assertOpen()
+        const key = keyOf(cid)
+        if (located.has(key) || pending.has(key)) {
+          counters.present += 1
+          return cid
+        }
+        const offset = size
+        size += bytes.length
+        const written = bytes.length ? handleOf().then((opened) => writeAll(opened, bytes, offset)) : Promise.resolve()
+        written.catch((cause) => failures.push(cause))
+        pending.set(key, { cid: key, offset, length: bytes.length, written })
+        counters.written += 1
+        counters.bytesWritten += bytes.length
+        // keep a few writes in flight (their buffers stay referenced until written): back-pressure beyond that
+        const tracked = written.finally(() => inFlight.delete(tracked)).catch(() => undefined)
+        inFlight.add(tracked)
+        while (inFlight.size > WRITE_AHEAD) await Promise.race(inFlight)
+        return cid
+      },
+      async has(cid: CID): Promise<boolean> {
+        return pending.has(keyOf(cid)) || store.has(cid)
+      },
+      async getBytes(cid: CID, options?: { alreadyChecked?: boolean | undefined }): Promise<Uint8Array> {
+        const entry = pending.get(keyOf(cid))
+        if (!entry) return readStored(cid, options)
+        await entry.written
+        // a handle of its own: a commit may close the batch's write handle meanwhile
+        const bytes = await readAt({ file, offset: entry.offset, length: entry.length })
+        if (!options?.alreadyChecked) await checkBlockParallel({ cid, bytes, source: `${file}@${entry.offset}` })
+        return bytes
+      },
+      async commit(): Promise<void> {
+        assertOpen()
+        state = 'committing'
+        try {
+          await settle()
+          if (failures.length) throw failures[0]
+          if (pending.size === 0) return
+          const opened = await handleOf()
+          await opened.sync()
+          await close()
+          // the index names the pack's blocks: written only once they are durable
+          await writePackIndex({
+            dir,
+            name,
+            entries: [...pending.values()].map(({ cid, offset, length }) => ({ cid, offset, length })),
+          })
+          addPack(
+            name,
+            [...pending.values()].map(({ cid, offset, length }) => ({ cid, offset, length })),
+          )
+        } catch (cause) {
+          await close()
+          await rm(file, { force: true }).catch(() => undefined)
+          throw cause instanceof StorageError
+            ? cause
+            : new StorageError('Could not write blocks', { details: `${file}: ${(cause as Error).message}`, cause })
+        } finally {
+          state = 'done'
+        }
+      },
+      async discard(): Promise<void> {
+        if (state === 'done') return
+        state = 'done'
+        await settle()
+        await close()
+        await rm(file, { force: true })
+      },
+    }
+    return batch
+  }
+
+  /** The batch `put`/`putComputed` write to until the next flush. */
+  let current: ReturnType<typeof createBatch> | undefined
+  const putComputed = (cid: CID, bytes: Uint8Array): Promise<CID> => {
+    current ??= createBatch()
+    return current.putComputed(cid, bytes)
   }
   const put = async (cid: CID, input: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> => {
-    const bytes = await collect(input)
+    let bytes: Uint8Array
+    if (input instanceof Uint8Array) bytes = input
+    else {
+      const parts: Uint8Array[] = []
+      for await (const part of input) parts.push(part)
+      bytes = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)
+    }
     checkBlock({ cid, bytes })
-    return write(cid, bytes)
+    return putComputed(cid, bytes)
   }
-  const flush = async (): Promise<void> => {
-    const jobs = [...inflight.entries()]
-    const results = await Promise.allSettled(jobs.map(([, job]) => job))
-    for (const [path] of jobs) inflight.delete(path)
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
-    if (failed) throw failed.reason
-    if (!durable) return changed.clear()
-    const folders = [...changed]
-    changed.clear()
-    try {
-      // the shard folders first, then the store's folder (it names the new shard folders)
-      await Promise.all(folders.filter((folder) => folder !== dir).map(fsyncPath))
-      if (folders.length) await fsyncPath(dir)
-    } catch (cause) {
-      for (const folder of folders) changed.add(folder)
-      throw new StorageError('Could not make blocks durable', { details: `${dir}: ${(cause as Error).message}`, cause })
+  const has = async (cid: CID): Promise<boolean> => {
+    const key = keyOf(cid)
+    if (located.has(key) || current?.holds(key)) return true
+    await refresh()
+    return located.has(key)
+  }
+  const getBytes = (cid: CID, options?: { alreadyChecked?: boolean | undefined }): Promise<Uint8Array> =>
+    current?.holds(keyOf(cid)) ? current.getBytes(cid, options) : readStored(cid, options)
+  /** Forgets a block: its pack's index is rewritten without it (the bytes stay in the pack until the pack holds nothing). */
+  const remove = async (cid: CID): Promise<void> => {
+    if (current) await store.flush()
+    const key = keyOf(cid)
+    const location = located.get(key)
+    if (!location) return
+    located.delete(key)
+    for (const [name, entries] of packs) {
+      if (!entries.delete(key)) continue
+      if (entries.size) await writePackIndex({ dir, name, entries: [...entries.values()] })
+      else {
+        await rm(join(dir, `${name}${PACK_INDEX_SUFFIX}`), { force: true })
+        await rm(join(dir, `${name}${PACK_SUFFIX}`), { force: true })
+        packs.delete(name)
+      }
+    }
+    // another pack may hold the same block
+    for (const [name, entries] of packs) {
+      const entry = entries.get(key)
+      if (entry) located.set(key, { file: join(dir, `${name}${PACK_SUFFIX}`), offset: entry.offset, length: entry.length })
     }
   }
-  /** Deletes a block, after its pending write (which would otherwise give it its name again). */
-  const remove = async (cid: CID): Promise<void> => {
-    const path = pathOf(cid)
-    await inflight.get(path)?.catch(() => undefined)
-    inflight.delete(path)
-    await rm(path, { force: true })
-  }
+  const pairOf = (cid: CID, bytes: Uint8Array): Pair =>
+    ({
+      cid,
+      bytes: (async function* () {
+        yield bytes
+      })(),
+    }) as Pair
+
   const store: FolderBlockstore = {
     dir,
-    pathOf,
-    getBytes,
     counters,
-    putComputed: write,
-    flush,
-    async adopt(cid, path) {
-      const target = pathOf(cid)
-      if (await exists(target)) return
-      await ensureShard(dirname(target))
-      await install(path, target, 'link')
+    locate: (cid) => located.get(keyOf(cid)),
+    getBytes,
+    putComputed,
+    batch: () => createBatch(),
+    async flush() {
+      const batch = current
+      current = undefined
+      await batch?.commit()
     },
-    has: (cid) => exists(pathOf(cid)),
+    has,
     put,
     async *putMany(source) {
       for await (const pair of source as AsyncIterable<InputPair>) yield await put(pair.cid, pair.bytes)
@@ -277,15 +345,7 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
       yield await getBytes(cid)
     },
     async *getMany(source) {
-      for await (const cid of source as AsyncIterable<CID>) {
-        const bytes = await getBytes(cid)
-        yield {
-          cid,
-          bytes: (async function* () {
-            yield bytes
-          })(),
-        } as Pair
-      }
+      for await (const cid of source as AsyncIterable<CID>) yield pairOf(cid, await getBytes(cid))
     },
     delete: (cid) => remove(cid),
     async *deleteMany(source) {
@@ -295,25 +355,10 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
       }
     },
     async *getAll() {
-      const { readdir } = await import('node:fs/promises')
-      for (const shard of await readdir(dir)) {
-        if (shard.startsWith('.')) continue
-        for (const name of await readdir(join(dir, shard))) {
-          if (name.startsWith('.')) continue
-          let cid: CID
-          try {
-            cid = CID.parse(name)
-          } catch {
-            continue
-          }
-          const bytes = await getBytes(cid)
-          yield {
-            cid,
-            bytes: (async function* () {
-              yield bytes
-            })(),
-          } as Pair
-        }
+      await refresh()
+      for (const key of [...located.keys()]) {
+        const cid = CID.parse(key)
+        yield pairOf(cid, await getBytes(cid))
       }
     },
   }

@@ -1,12 +1,9 @@
-import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import semver from 'semver'
 import { z } from 'zod'
-import { randomId } from '../crypto/random.js'
 import { BlockIntegrityError, InvalidInputError, NetworkError, NotFoundError } from '../errors.js'
 import { parseInput } from '../validation.js'
 import type { HubProgress } from './add-folder.js'
@@ -14,7 +11,6 @@ import { checkBlock, parseCid } from './block-check.js'
 import { importCar } from './car-file.js'
 import { walkDag } from './dag-walk.js'
 import { exportFolder } from './export-folder.js'
-import { openFolderBlockstore } from './folder-blockstore.js'
 import { HUB_INDEX_FORMAT } from './gateway-server.js'
 import type { Hub } from './open-hub.js'
 import { type Release, verifyRelease } from './release.js'
@@ -99,9 +95,9 @@ function gatewayStream(base: string, path: string, accept: string, token: string
 /**
  * Pulls a package by CID: from `from` (a Verity hub or any IPFS trustless gateway, e.g. kubo's),
  * first as one CAR, then raw block by raw block for anything the CAR lacked. Every block is checked
- * against its CID as it arrives and held in a staging folder; only when the whole DAG is present and
- * checked do the blocks move into the hub, and only then is the folder written (itself all or
- * nothing). A tampered or substituted block throws {@link BlockIntegrityError} and installs nothing.
+ * against its CID as it arrives and goes into a batch of the hub's blockstore; only when the whole
+ * DAG is present and checked is the batch committed and the folder written (itself all or nothing);
+ * a failed pull discards the batch. A tampered or substituted block throws {@link BlockIntegrityError} and installs nothing.
  *
  * @example
  * ```ts
@@ -114,8 +110,9 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
   const { hub, onProgress } = parameters
   const root = parseCid(input.cid)
   const timeoutMs = input.timeoutMs ?? 120_000
-  const stagingDir = join(hub.dir, 'staging', randomId())
-  const staging = await openFolderBlockstore({ dir: stagingDir, durable: false })
+  // fetched blocks go into a batch of the hub's store: committed once the whole DAG is here and
+  // checked, discarded otherwise (a failed pull leaves no block and no folder)
+  const batch = hub.blocks.batch()
   let fetchedBlocks = 0
   let fetchedBytes = 0
   try {
@@ -132,7 +129,7 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
         if (status >= 200 && status < 300) {
           const { blocks, bytes } = await importCar({
             source: response,
-            blockstore: staging,
+            batch,
             label: input.from,
             requireComplete: false,
             maxBlockBytes: MAX_BLOCK_BYTES,
@@ -145,11 +142,17 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
         response.destroy() // read to its end, refused midway, or not a CAR: done with it
       }
     }
+    /** Blocks this pull fetched and checked on arrival (moments ago, in this process). */
+    const fetched = new Set<string>()
     const getBlock = async (cid: CID): Promise<Uint8Array> => {
-      // a raw block has no links, and a staged one was checked on arrival: the walk needs only its presence
-      if (cid.code === RAW_CODE && (await staging.has(cid))) return NO_BYTES
-      if (await staging.has(cid)) return staging.getBytes(cid)
-      if (await hub.blocks.has(cid)) return hub.blocks.getBytes(cid)
+      if (await batch.has(cid)) {
+        // a raw block has no links, and a fetched one was checked on arrival: the walk needs only its presence
+        if (cid.code === RAW_CODE) {
+          if (hub.blocks.locate(cid) === undefined) fetched.add(cid.toString())
+          return NO_BYTES
+        }
+        return batch.getBytes(cid)
+      }
       if (!input.from)
         throw new NotFoundError('Package block not in this hub', {
           details: cid.toString(),
@@ -177,28 +180,26 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
       if (bytes.length > MAX_BLOCK_BYTES)
         throw new BlockIntegrityError('Block too large', { details: `${cid.toString()}: ${bytes.length} bytes` })
       checkBlock({ cid, bytes, source: input.from })
-      await staging.putComputed(cid, bytes)
+      await batch.putComputed(cid, bytes)
+      fetched.add(cid.toString())
       fetchedBlocks += 1
       fetchedBytes += bytes.length
       onProgress?.({ phase: 'fetching', done: fetchedBlocks, total: fetchedBlocks })
       return bytes
     }
-    const reached: CID[] = []
-    for await (const { cid } of walkDag({ root, getBlock })) reached.push(cid)
-    // the whole DAG is here and checked: link the staged blocks into the hub (fsynced in the
-    // background) while the folder is written from the staged copies, which this pull checked as
-    // they arrived moments ago (no second hash); blocks the hub already held are checked on read
-    for (const cid of reached) {
-      const from = staging.pathOf(cid)
-      if (existsSync(from)) await hub.blocks.adopt(cid, from)
-    }
+    let blocks = 0
+    for await (const _ of walkDag({ root, getBlock })) blocks += 1
+    // the whole DAG is here and checked: commit the batch (pack fsynced, then its index) while the
+    // folder is written; blocks this pull fetched are not hashed again, blocks the hub already held are
+    const getBytes = (cid: CID) => batch.getBytes(cid, { alreadyChecked: fetched.has(cid.toString()) })
     const view = {
+      getBytes,
       async *get(cid: CID) {
-        yield (await staging.has(cid)) ? await staging.getBytes(cid, { alreadyChecked: true }) : await hub.blocks.getBytes(cid)
+        yield await getBytes(cid)
       },
     }
     const [stored, exported] = await Promise.allSettled([
-      hub.blocks.flush(),
+      batch.commit(),
       input.to ? exportFolder({ cid: root, blockstore: view, to: input.to, onProgress }) : undefined,
     ])
     if (stored.status === 'rejected') {
@@ -208,9 +209,9 @@ export async function pullPackage(parameters: PullPackageParameters): Promise<Pu
     }
     if (exported.status === 'rejected') throw exported.reason
     const installed = exported.value
-    return { cid: root, blocks: reached.length, fetchedBlocks, fetchedBytes, dir: installed?.dir }
+    return { cid: root, blocks, fetchedBlocks, fetchedBytes, dir: installed?.dir }
   } finally {
-    await rm(stagingDir, { recursive: true, force: true })
+    await batch.discard() // nothing once committed
   }
 }
 

@@ -1,5 +1,8 @@
-import type { ImporterOptions } from 'ipfs-unixfs-importer'
+import type { BufferImporter, ImporterOptions } from 'ipfs-unixfs-importer'
 import { fixedSize } from 'ipfs-unixfs-importer/chunker'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { sha256Parallel } from '../crypto/sha256-parallel.js'
 
 /**
  * The one way Verity turns files into UnixFS blocks. These settings are part of the format: the
@@ -28,6 +31,23 @@ export const RAW_CODE = 0x55
 /** The multihash code of sha2-256, the only hash Verity accepts. */
 export const SHA2_256_CODE = 0x12
 
+/** Leaves hashed and written at once (the importer's batch): a few MiB, so reading overlaps hashing. */
+const LEAF_BATCH = 8
+
+/**
+ * The importer's leaf step for raw leaves, with the hash on worker threads ({@link sha256Parallel}):
+ * the same CIDs as the library's own, computed on more than one core.
+ */
+const rawLeafImporter: BufferImporter = async function* (file, blockstore) {
+  for await (const block of file.content) {
+    yield async () => {
+      const cid = CID.createV1(RAW_CODE, Digest.create(SHA2_256_CODE, await sha256Parallel(block)))
+      await blockstore.put(cid, block)
+      return { cid, size: BigInt(block.length), block }
+    }
+  }
+}
+
 /**
  * Importer options for `ipfs-unixfs-importer` that implement the settings above.
  *
@@ -43,5 +63,7 @@ export function unixfsImporterOptions(): ImporterOptions {
     reduceSingleLeafToSelf: true,
     chunker: fixedSize({ chunkSize: UNIXFS_CHUNK_SIZE }),
     wrapWithDirectory: false,
+    bufferImporter: rawLeafImporter,
+    blockWriteConcurrency: LEAF_BATCH,
   }
 }

@@ -1,12 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { AIMessage } from '@langchain/core/messages'
-import { fakeModel } from '@langchain/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
 import { createProofPolicy } from '../../src/agent/policy.js'
-import { traceRecorder } from '../../src/agent/trace-recorder.js'
 import { InvalidInputError, ModelNotInHubError } from '../../src/errors.js'
 import { hubModelResolver } from '../../src/hub/hub-model-resolver.js'
 import { type Hub, openHub } from '../../src/hub/open-hub.js'
@@ -23,8 +19,8 @@ import type { SettledReceipt } from '../../src/proofs/verifiable-inference.js'
 import { createProvenTool } from '../../src/tools/create-proven-tool.js'
 import { receiptDirectory } from '../../src/tools/receipt-directory.js'
 import { createTraceReceiptVerifier } from '../../src/tools/trace-receipt-verifier.js'
-import { openTrace } from '../../src/trace/open-trace.js'
 import { verifyTrace } from '../../src/trace/verify-trace.js'
+import { toolCallingModel, tracedToolAgent } from './helpers/tool-calling-model.js'
 
 // An agent whose proven tool names the bundled transaction-risk model by hub name and, separately,
 // by CID: the package is published into a temp hub with the real hub code, resolved through
@@ -68,17 +64,15 @@ async function runAgentWith(model: string, label: string) {
     receipts: receiptDirectory({ dir: join(runDir, 'receipts') }),
     onSettled: (outcome) => settled.push(outcome),
   })
-  const chat = fakeModel()
-    .respondWithTools([{ name: risk.name, args: ARGUMENTS, id: `call-${label}` }])
-    .respond(new AIMessage('Hold the transaction for review.'))
   const tracePath = join(runDir, 'trace.jsonl')
-  const trace = await openTrace({ path: tracePath, signer: identity.signer })
-  const agent = createVerityAgent({
-    name: 'payments',
-    model: chat,
+  const { agent, trace } = await tracedToolAgent({
+    model: toolCallingModel({
+      toolCalls: [{ name: risk.name, args: ARGUMENTS, id: `call-${label}` }],
+      answer: 'Hold the transaction for review.',
+    }),
     tools: [risk],
-    recallK: 0,
-    recorder: traceRecorder({ trace }),
+    tracePath,
+    signer: identity.signer,
     policy: createProofPolicy({ proofs: 'require-verified', timeoutMs: 600_000 }),
   })
   const result = await agent.invoke('score this card transaction')

@@ -1,36 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages'
-import { fakeModel } from '@langchain/core/testing'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { passphraseGuard } from '../../src/access/passphrase-guard.js'
+import { describe, expect, it } from 'vitest'
 import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
 import { vaultMemoryStore } from '../../src/agent/vault-memory-store.js'
-import { createHashingEmbedder } from '../../src/memory/embedders/hashing-embedder.js'
-import { createVault, type Vault } from '../../src/memory/vault.js'
 import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
+import { useAgentVault } from './helpers/agent-vault.js'
+import { toolCallingModel } from './helpers/tool-calling-model.js'
 
 // The three memory tools (remember, recall, forget) called by LangChain's fake tool-calling model,
 // not the planner: the model reads recall's result and forgets the memory it found, like a provider's model would.
 
 describe('memory tools with a tool-calling model', () => {
-  let home: string
-  let vault: Vault
-  beforeEach(async () => {
-    home = mkdtempSync(join(tmpdir(), 'verity-memory-tools-'))
-    vault = await createVault({
-      path: join(home, 'vault'),
-      guards: [passphraseGuard({ passphrase: 'vault pass', cost: { logN: 10, r: 8, p: 1 } })],
-      embedder: createHashingEmbedder(),
-    })
-  })
-  afterEach(async () => {
-    await vault.close().catch(() => undefined)
-    rmSync(home, { recursive: true, force: true })
-  })
+  const fixture = useAgentVault('verity-memory-tools-')
 
   it('remembers in parallel, recalls, and forgets the recalled memory by id; the vault and the recorder agree', async () => {
+    const { vault } = fixture
     const recorder = createInMemoryDecisionRecorder()
     const forgetWhatRecallFound = (messages: BaseMessage[]) => {
       const recalled = messages.filter((message) => ToolMessage.isInstance(message) && message.name === 'recall').at(-1)
@@ -39,12 +22,13 @@ describe('memory tools with a tool-calling model', () => {
       if (!card) return new Error(`recall did not return the card memory: ${String(recalled?.content)}`)
       return new AIMessage({ content: '', tool_calls: [{ name: 'forget', args: { id: card.id }, id: 'call-forget' }] })
     }
-    const model = fakeModel()
-      .respondWithTools([
+    const model = toolCallingModel({
+      toolCalls: [
         { name: 'remember', args: { text: 'The user card ends in 4242' }, id: 'call-card' },
         { name: 'remember', args: { text: 'The user prefers green tea' }, id: 'call-tea' },
-      ])
-      .respond(new AIMessage('Noted both.'))
+      ],
+      answer: 'Noted both.',
+    })
       .respondWithTools([{ name: 'recall', args: { query: 'user card', k: 2 }, id: 'call-recall' }])
       .respond(forgetWhatRecallFound)
       .respond(new AIMessage('I no longer keep your card number.'))

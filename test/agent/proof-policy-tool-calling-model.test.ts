@@ -1,12 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages'
-import { fakeModel } from '@langchain/core/testing'
+import { type BaseMessage, ToolMessage } from '@langchain/core/messages'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
 import { createProofPolicy } from '../../src/agent/policy.js'
-import { traceRecorder } from '../../src/agent/trace-recorder.js'
 import { PolicyError } from '../../src/errors.js'
 import { type AgentIdentity, createAgentIdentity } from '../../src/identity/agent-identity.js'
 import { createProver } from '../../src/proofs/create-prover.js'
@@ -17,9 +14,9 @@ import { provenTool } from '../../src/tools/proven-tool.js'
 import { receiptDirectory } from '../../src/tools/receipt-directory.js'
 import { createTraceReceiptVerifier } from '../../src/tools/trace-receipt-verifier.js'
 import { verifiableInferenceTool } from '../../src/tools/verifiable-inference.js'
-import { openTrace } from '../../src/trace/open-trace.js'
 import { readTraceFile } from '../../src/trace/read-trace.js'
 import { verifyTrace } from '../../src/trace/verify-trace.js'
+import { answerWithUsage, toolCallingModel, tracedToolAgent } from './helpers/tool-calling-model.js'
 
 // The proof policy driven by a tool-calling model that is not Verity's planner (LangChain's own
 // fake model, @langchain/core/testing), calling the bundled transaction-risk model as a proven tool:
@@ -73,36 +70,35 @@ function decisionsOf(path: string): string[] {
   })
 }
 
+/** A run folder `home/NAME`, its trace path, and the proven transaction-risk tool on `backend` (receipts written beside the trace with `writeReceipts`), its settled receipts collected. */
+function provenRiskRun(name: string, backend: ProverBackend, writeReceipts = false) {
+  const runDir = join(home, name)
+  mkdirSync(runDir)
+  const settled: SettledReceipt[] = []
+  const risk = provenTool({
+    tool: verifiableInferenceTool({ package: model, prover: backend }),
+    ...(writeReceipts ? { receipts: receiptDirectory({ dir: join(runDir, 'receipts') }) } : {}),
+    onSettled: (receipt) => settled.push(receipt),
+  })
+  return { runDir, tracePath: join(runDir, 'trace.jsonl'), settled, risk }
+}
+
 function riskCall(id: string) {
   return { name: model.manifest.name, args: ARGUMENTS, id }
 }
 
 describe('proof policy with a tool-calling model and a real proven tool', () => {
   it('require-verified: the model sees the tool output only after the EZKL proof verified; the trace links the receipt', async () => {
-    const runDir = join(home, 'verified')
-    mkdirSync(runDir)
-    const tracePath = join(runDir, 'trace.jsonl')
-    const settled: SettledReceipt[] = []
-    const risk = provenTool({
-      tool: verifiableInferenceTool({ package: model, prover }),
-      receipts: receiptDirectory({ dir: join(runDir, 'receipts') }),
-      onSettled: (receipt) => settled.push(receipt),
+    const { runDir, tracePath, settled, risk } = provenRiskRun('verified', prover, true)
+    const chat = toolCallingModel({
+      toolCalls: [riskCall('call-risk')],
+      answer: answerWithUsage('The transaction looks risky: hold it for review.', { input: 30, output: 9 }),
     })
-    const chat = fakeModel()
-      .respondWithTools([riskCall('call-risk')])
-      .respond(
-        new AIMessage({
-          content: 'The transaction looks risky: hold it for review.',
-          usage_metadata: { input_tokens: 30, output_tokens: 9, total_tokens: 39 },
-        } as ConstructorParameters<typeof AIMessage>[0]),
-      )
-    const trace = await openTrace({ path: tracePath, signer: identity.signer })
-    const agent = createVerityAgent({
-      name: 'payments',
+    const { agent, trace } = await tracedToolAgent({
       model: chat,
       tools: [risk],
-      recallK: 0,
-      recorder: traceRecorder({ trace }),
+      tracePath,
+      signer: identity.signer,
       policy: createProofPolicy({ proofs: 'require-verified', timeoutMs: 600_000 }),
     })
     const result = await agent.invoke('score this card transaction and tell me what to do')
@@ -138,24 +134,13 @@ describe('proof policy with a tool-calling model and a real proven tool', () => 
   }, 600_000)
 
   it('require-verified: a proof that fails verification stops the run before the model sees the output, recorded', async () => {
-    const runDir = join(home, 'failed')
-    mkdirSync(runDir)
-    const tracePath = join(runDir, 'trace.jsonl')
-    const settled: SettledReceipt[] = []
-    const risk = provenTool({
-      tool: verifiableInferenceTool({ package: model, prover: tamperingProver(prover) }),
-      onSettled: (receipt) => settled.push(receipt),
-    })
-    const chat = fakeModel()
-      .respondWithTools([riskCall('call-risk')])
-      .respond(new AIMessage('This answer must never be produced.'))
-    const trace = await openTrace({ path: tracePath, signer: identity.signer })
-    const agent = createVerityAgent({
-      name: 'payments',
+    const { tracePath, settled, risk } = provenRiskRun('failed', tamperingProver(prover))
+    const chat = toolCallingModel({ toolCalls: [riskCall('call-risk')], answer: 'This answer must never be produced.' })
+    const { agent, trace } = await tracedToolAgent({
       model: chat,
       tools: [risk],
-      recallK: 0,
-      recorder: traceRecorder({ trace }),
+      tracePath,
+      signer: identity.signer,
       policy: createProofPolicy({ proofs: 'require-verified', timeoutMs: 600_000 }),
     })
     const error = await agent.invoke('score this card transaction').catch((caught: unknown) => caught)
@@ -178,24 +163,16 @@ describe('proof policy with a tool-calling model and a real proven tool', () => 
   }, 600_000)
 
   it('allow-pending: parallel proven calls are acted on at once; each proof is recorded when it lands', async () => {
-    const runDir = join(home, 'pending')
-    mkdirSync(runDir)
-    const tracePath = join(runDir, 'trace.jsonl')
-    const settled: SettledReceipt[] = []
-    const risk = provenTool({
-      tool: verifiableInferenceTool({ package: model, prover }),
-      onSettled: (receipt) => settled.push(receipt),
+    const { tracePath, settled, risk } = provenRiskRun('pending', prover)
+    const chat = toolCallingModel({
+      toolCalls: [riskCall('call-a'), { ...riskCall('call-b'), args: { ...ARGUMENTS, amount_k: 0.1, foreign: 0 } }],
+      answer: 'Scored both; proofs follow.',
     })
-    const chat = fakeModel()
-      .respondWithTools([riskCall('call-a'), { ...riskCall('call-b'), args: { ...ARGUMENTS, amount_k: 0.1, foreign: 0 } }])
-      .respond(new AIMessage('Scored both; proofs follow.'))
-    const trace = await openTrace({ path: tracePath, signer: identity.signer })
-    const agent = createVerityAgent({
-      name: 'payments',
+    const { agent, trace } = await tracedToolAgent({
       model: chat,
       tools: [risk],
-      recallK: 0,
-      recorder: traceRecorder({ trace }),
+      tracePath,
+      signer: identity.signer,
       policy: createProofPolicy({ proofs: 'allow-pending' }),
     })
     const result = await agent.invoke('score these two transactions')

@@ -1,47 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { tool } from '@langchain/core/tools'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { z } from 'zod'
-import { passphraseGuard } from '../../src/access/passphrase-guard.js'
+import { describe, expect, it } from 'vitest'
 import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
 import { traceRecorder } from '../../src/agent/trace-recorder.js'
 import { vaultMemoryStore } from '../../src/agent/vault-memory-store.js'
 import { createAgentIdentity } from '../../src/identity/agent-identity.js'
-import { createHashingEmbedder } from '../../src/memory/embedders/hashing-embedder.js'
-import { createVault } from '../../src/memory/vault.js'
 import { openTrace } from '../../src/trace/open-trace.js'
 import { readTraceFile } from '../../src/trace/read-trace.js'
 import { verifyTrace } from '../../src/trace/verify-trace.js'
-
-const cheap = { logN: 10, r: 8, p: 1 }
-
-const riskScore = tool(async ({ amount }: { amount: number }) => JSON.stringify({ label: amount > 100 ? 'review' : 'approve' }), {
-  name: 'risk_score',
-  description: 'Score the risk of a payment amount',
-  schema: z.object({ amount: z.number() }),
-})
+import { useAgentVault } from './helpers/agent-vault.js'
+import { riskScoreTool } from './helpers/tool-calling-model.js'
 
 describe('createVerityAgent on the real vault and the signed trace', () => {
-  let home: string
-  beforeEach(() => {
-    home = mkdtempSync(join(tmpdir(), 'verity-agent-'))
-  })
-  afterEach(() => rmSync(home, { recursive: true, force: true }))
+  const fixture = useAgentVault('verity-agent-')
 
   it('writes memories to the encrypted vault and every decision to a signed trace that verifies', async () => {
+    const { home, vault } = fixture
     const identity = await createAgentIdentity({ home, passphrase: 'correct horse battery', scrypt: { N: 1024 } })
-    const vault = await createVault({
-      path: join(home, 'vault'),
-      guards: [passphraseGuard({ passphrase: 'vault pass', cost: cheap })],
-      embedder: createHashingEmbedder(),
-    })
     const trace = await openTrace({ path: join(home, 'run.trace.jsonl'), signer: identity.signer })
     try {
       const agent = createVerityAgent({
         name: 'payments',
-        tools: [riskScore],
+        tools: [riskScoreTool],
         memory: vaultMemoryStore({ vault }),
         recorder: traceRecorder({ trace }),
       })

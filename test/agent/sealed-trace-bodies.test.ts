@@ -4,16 +4,15 @@ import { join } from 'node:path'
 import { AIMessage } from '@langchain/core/messages'
 import { fakeModel } from '@langchain/core/testing'
 import { tool } from '@langchain/core/tools'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { passphraseGuard } from '../../src/access/passphrase-guard.js'
 import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
 import { traceBodyKey } from '../../src/agent/trace-body-key.js'
 import { traceRecorder } from '../../src/agent/trace-recorder.js'
 import { IntegrityError, InvalidInputError } from '../../src/errors.js'
 import { createAgentIdentity } from '../../src/identity/agent-identity.js'
 import { createHashingEmbedder } from '../../src/memory/embedders/hashing-embedder.js'
-import { createVault, openVault, type Vault } from '../../src/memory/vault.js'
+import { createVault, openVault } from '../../src/memory/vault.js'
 import type { TraceEntryLine } from '../../src/trace/entry.js'
 import { openTrace } from '../../src/trace/open-trace.js'
 import { readTraceFile } from '../../src/trace/read-trace.js'
@@ -21,6 +20,8 @@ import { revealTrace } from '../../src/trace/reveal-trace.js'
 import { isSealedTraceBody, openSealedTraceBody } from '../../src/trace/sealed-body.js'
 import { traceTimeline } from '../../src/trace/trace-timeline.js'
 import { verifyTrace } from '../../src/trace/verify-trace.js'
+import { AGENT_VAULT_GUARDS, useAgentVault } from './helpers/agent-vault.js'
+import { toolCallingModel } from './helpers/tool-calling-model.js'
 
 // Canaries: a memory in the vault (recalled automatically), a tool argument, a remembered text.
 const MEMORY = 'Zanzibar canary memory 7731'
@@ -44,32 +45,26 @@ const entriesOf = (path: string): TraceEntryLine[] =>
   readTraceFile(path).lines.flatMap((line) => (line.ok && line.line.type === 'entry' ? [line.line] : []))
 
 describe('sealed trace bodies after a real agent run', () => {
-  let home: string
-  let vault: Vault
-  const guards = [passphraseGuard({ passphrase: 'vault pass', cost: { logN: 10, r: 8, p: 1 } })]
+  const fixture = useAgentVault('verity-sealed-')
   beforeEach(async () => {
-    home = mkdtempSync(join(tmpdir(), 'verity-sealed-'))
-    vault = await createVault({ path: join(home, 'vault'), guards, embedder: createHashingEmbedder() })
-    await vault.add({ text: MEMORY, namespace: 'agent:canary' })
-  })
-  afterEach(async () => {
-    await vault.close().catch(() => undefined)
-    rmSync(home, { recursive: true, force: true })
+    await fixture.vault.add({ text: MEMORY, namespace: 'agent:canary' })
   })
 
   async function run(sealTraceBodies?: boolean) {
+    const { home, vault } = fixture
     const identity = await createAgentIdentity({ home, passphrase: 'correct horse battery', scrypt: { N: 1024 } })
     const runFolder = join(home, 'run')
     mkdirSync(runFolder)
     const tracePath = join(runFolder, 'run.trace.jsonl')
     // blobThreshold 300: larger bodies go to blobs/, so the canary covers blob files and inline bodies.
     const trace = await openTrace({ path: tracePath, signer: identity.signer, blobThreshold: 300, checkpointInterval: 4 })
-    const model = fakeModel()
-      .respondWithTools([
+    const model = toolCallingModel({
+      toolCalls: [
         { name: 'forecast', args: { city: ARGUMENT }, id: 'call-forecast' },
         { name: 'remember', args: { text: REMEMBERED }, id: 'call-remember' },
-      ])
-      .respond(new AIMessage(`Forecast done for ${ARGUMENT}.`))
+      ],
+      answer: `Forecast done for ${ARGUMENT}.`,
+    })
     const agent = createVerityAgent({
       name: 'canary',
       model,
@@ -86,6 +81,7 @@ describe('sealed trace bodies after a real agent run', () => {
   }
 
   it('no memory text, task or tool argument in any byte of the run folder; verify passes without the key; the vault reveals them', async () => {
+    const { home, vault } = fixture
     const { tracePath, runFolder, origin } = await run()
     const files = filesUnder(runFolder)
     expect(files.some((file) => file.includes(`${join(runFolder, 'blobs')}`))).toBe(true)
@@ -105,7 +101,12 @@ describe('sealed trace bodies after a real agent run', () => {
 
     // The owner, through the vault (reopened read-only, as `verity trace reveal --vault` does), reveals them.
     await vault.close()
-    const reader = await openVault({ path: join(home, 'vault'), guards, embedder: createHashingEmbedder(), readOnly: true })
+    const reader = await openVault({
+      path: join(home, 'vault'),
+      guards: AGENT_VAULT_GUARDS,
+      embedder: createHashingEmbedder(),
+      readOnly: true,
+    })
     const key = await traceBodyKey({ vault: reader, origin })
     await reader.close()
     const { entries } = revealTrace({ path: tracePath, key })
@@ -163,7 +164,7 @@ describe('sealed trace bodies after a real agent run', () => {
 describe('sealed trace bodies on a read-only vault', () => {
   it('createVerityAgent refuses at once with a typed error (the body key cannot be stored), and runs with sealTraceBodies: false', async () => {
     const home = mkdtempSync(join(tmpdir(), 'verity-sealed-ro-'))
-    const guards = [passphraseGuard({ passphrase: 'vault pass', cost: { logN: 10, r: 8, p: 1 } })]
+    const guards = AGENT_VAULT_GUARDS
     const path = join(home, 'vault')
     await (await createVault({ path, guards, embedder: createHashingEmbedder() })).close()
     const reader = await openVault({ path, guards, embedder: createHashingEmbedder(), readOnly: true })

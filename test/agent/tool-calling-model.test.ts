@@ -1,68 +1,40 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AIMessage, AIMessageChunk, type BaseMessage, SystemMessage } from '@langchain/core/messages'
 import { fakeModel } from '@langchain/core/testing'
-import { tool } from '@langchain/core/tools'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { z } from 'zod'
-import { passphraseGuard } from '../../src/access/passphrase-guard.js'
+import { describe, expect, it } from 'vitest'
 import { createVerityAgent } from '../../src/agent/create-verity-agent.js'
 import { traceRecorder } from '../../src/agent/trace-recorder.js'
 import { vaultMemoryStore } from '../../src/agent/vault-memory-store.js'
 import { createAgentIdentity } from '../../src/identity/agent-identity.js'
-import { createHashingEmbedder } from '../../src/memory/embedders/hashing-embedder.js'
-import { createVault, type Vault } from '../../src/memory/vault.js'
 import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
 import { openTrace } from '../../src/trace/open-trace.js'
 import { readTraceFile } from '../../src/trace/read-trace.js'
 import { verifyTrace } from '../../src/trace/verify-trace.js'
+import { useAgentVault } from './helpers/agent-vault.js'
+import { answerWithUsage, riskScoreTool, toolCallingModel } from './helpers/tool-calling-model.js'
 
 // The agent driven by a tool-calling chat model that is not Verity's scripted planner:
 // LangChain's own fake model (@langchain/core/testing), answering from a queue like a provider would.
 
-const riskScore = tool(async ({ amount }: { amount: number }) => JSON.stringify({ label: amount > 100 ? 'review' : 'approve' }), {
-  name: 'risk_score',
-  description: 'Score the risk of a payment amount',
-  schema: z.object({ amount: z.number() }),
-})
-
 describe('createVerityAgent with a real tool-calling model', () => {
-  let home: string
-  let vault: Vault
-  beforeEach(async () => {
-    home = mkdtempSync(join(tmpdir(), 'verity-tool-model-'))
-    vault = await createVault({
-      path: join(home, 'vault'),
-      guards: [passphraseGuard({ passphrase: 'vault pass', cost: { logN: 10, r: 8, p: 1 } })],
-      embedder: createHashingEmbedder(),
-    })
-  })
-  afterEach(async () => {
-    await vault.close().catch(() => undefined)
-    rmSync(home, { recursive: true, force: true })
-  })
+  const fixture = useAgentVault('verity-tool-model-')
 
   it('runs parallel tool calls (memory + a tool), records each in a signed trace that verifies, and recalls later', async () => {
+    const { home, vault } = fixture
     const identity = await createAgentIdentity({ home, passphrase: 'correct horse battery', scrypt: { N: 1024 } })
     const tracePath = join(home, 'run.trace.jsonl')
     const trace = await openTrace({ path: tracePath, signer: identity.signer })
-    const model = fakeModel()
-      .respondWithTools([
+    const model = toolCallingModel({
+      toolCalls: [
         { name: 'remember', args: { text: 'Payments above 100 need a manual review' }, id: 'call-remember' },
         { name: 'risk_score', args: { amount: 250 }, id: 'call-risk' },
-      ])
-      .respond(
-        new AIMessage({
-          content: 'Amount 250 needs review; I will remember the rule.',
-          usage_metadata: { input_tokens: 42, output_tokens: 11, total_tokens: 53 },
-        } as ConstructorParameters<typeof AIMessage>[0]),
-      )
-      .respond(new AIMessage('The rule: payments above 100 need a manual review.'))
+      ],
+      answer: answerWithUsage('Amount 250 needs review; I will remember the rule.', { input: 42, output: 11 }),
+    }).respond(new AIMessage('The rule: payments above 100 need a manual review.'))
     const agent = createVerityAgent({
       name: 'payments',
       model,
-      tools: [riskScore],
+      tools: [riskScoreTool],
       memory: vaultMemoryStore({ vault }),
       recorder: traceRecorder({ trace }),
     })
@@ -99,6 +71,7 @@ describe('createVerityAgent with a real tool-calling model', () => {
   })
 
   it('streams the model answer through the agent (streamMode messages) and still records the final answer', async () => {
+    const { vault } = fixture
     const model = fakeModel().respond(new AIMessage('Streaming works.'))
     const recorder = createInMemoryDecisionRecorder()
     const agent = createVerityAgent({ model, memory: vaultMemoryStore({ vault }), recallK: 0, recorder })

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -9,14 +9,14 @@ import { fleetJobId } from '../../src/proofs/fleet-job.js'
 import { loadModelPackage } from '../../src/proofs/model-package.js'
 import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { type ProverNodeProcess, spawnProverNode } from '../proofs/prover-node-process.js'
-import { freePort, killHard, startRedis } from '../proofs/redis-server.js'
+import { killHard, type LoopbackRedis, startLoopbackRedis } from '../proofs/redis-server.js'
 
 // `verity infer --redis` and `verity agent run --redis|--prover` (one withProverOptions for both), with
 // Debian's redis-server on a loopback port of this test and one real `verity prover start` node process.
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const MODEL_DIR = join(ROOT, 'models', 'transaction-risk')
 const work = mkdtempSync(join(tmpdir(), 'verity-cli-fleet-'))
-let redis: ChildProcess
+let redis: LoopbackRedis | undefined
 let node: ProverNodeProcess
 let redisUrl: string
 
@@ -34,10 +34,8 @@ const verity = (args: string[], env: Record<string, string> = {}) =>
   )
 
 beforeAll(async () => {
-  const port = await freePort()
-  redisUrl = `redis://127.0.0.1:${port}`
-  mkdirSync(join(work, 'redis'))
-  redis = await startRedis({ port, dir: join(work, 'redis') })
+  redis = await startLoopbackRedis({ dir: join(work, 'redis') })
+  redisUrl = redis.url
   node = spawnProverNode({
     redis: redisUrl,
     models: join(ROOT, 'models'),
@@ -49,7 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (node) await killHard(node.child)
-  if (redis) await killHard(redis)
+  await redis?.stop()
   rmSync(work, { recursive: true, force: true })
 })
 

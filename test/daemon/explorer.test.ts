@@ -43,9 +43,8 @@ async function signedInPage(credential = token) {
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true })
-  // The in-process engine: its proof takes seconds, so the page loads while the receipt is pending and the
-  // flip to verified is seen live (a native proof can land before the page has loaded).
-  daemon = await startTestDaemon({ prover: 'wasm' })
+  // a slow prover: the page loads while the receipt is pending, and the flip to verified is seen live
+  daemon = await startTestDaemon({ slowProver: true })
   token = daemon.token('alice', ['write:agent', 'write:vault'])
   browser = await chromium.launch({
     executablePath: CHROMIUM,

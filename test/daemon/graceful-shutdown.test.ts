@@ -1,41 +1,22 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openTokenStore } from '../../src/daemon/index.js'
 import { readTraceFile, verifyTrace } from '../../src/trace/index.js'
-import { MODELS_DIR, RISK_TASK } from './daemon-harness.js'
+import { RISK_TASK } from './daemon-harness.js'
+import { type DaemonProcess, spawnDaemon } from './daemon-process.js'
 
-const ROOT = resolve(import.meta.dirname, '..', '..')
 const PASSPHRASE = 'graceful test daemon passphrase'
 const guard = { kind: 'passphrase', passphrase: 'graceful test vault passphrase' }
 
-let child: ChildProcess | undefined
+let daemon: DaemonProcess | undefined
 const home = mkdtempSync(join(tmpdir(), 'verity-daemon-graceful-'))
 
 afterAll(() => {
-  if (child && child.exitCode === null) child.kill('SIGKILL')
+  if (daemon && daemon.child.exitCode === null) daemon.child.kill('SIGKILL')
   rmSync(home, { recursive: true, force: true })
 })
-
-/** `verity daemon start` in a child process (docs/daemon.md "Reliability"); resolves with its URL. */
-function startChild(config: string): Promise<string> {
-  child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', 'start', '--home', home, '--config', config, '--json'],
-    { cwd: ROOT, env: { ...process.env, VERITY_DAEMON_PASSPHRASE: PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  return new Promise((resolvePromise, reject) => {
-    let output = ''
-    child!.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /"url":\s*"([^"]+)"/.exec(output)
-      if (match) resolvePromise(match[1]!)
-    })
-    child!.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)))
-  })
-}
 
 /** The plaintext index folders a process keeps in /dev/shm (src/memory/lancedb-tmpfs.ts names them by pid). */
 const shmFoldersOf = (pid: number) =>
@@ -43,24 +24,19 @@ const shmFoldersOf = (pid: number) =>
 
 describe('SIGTERM to a daemon with an open vault session and a running agent run', () => {
   it('drains: the run finishes within the grace, its trace ends (run-end) and verifies, SSE closes, the vault folder is gone, exit 0', async () => {
+    // `verity daemon start` in a child process (docs/daemon.md "Reliability"), its grace from a config file
     const config = join(home, 'config.json')
-    writeFileSync(config, JSON.stringify({ port: 0, modelDirectories: [MODELS_DIR], shutdownGraceMs: 180_000, prover: 'wasm' }))
+    writeFileSync(config, JSON.stringify({ shutdownGraceMs: 180_000 }))
     const token = openTokenStore({ path: join(home, 'tokens.json') }).create({
       owner: 'alice',
       scopes: ['write:vault', 'write:agent'],
     }).token
-    const url = await startChild(config)
-    const pid = child!.pid as number
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
-    const call = async (path: string, body?: unknown) => {
-      const response = await fetch(`${url}${path}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })
-      expect(response.status, path).toBe(200)
-      return (await response.json()) as Record<string, unknown>
-    }
+    // a slow prover: the run is still waiting for its proof when SIGTERM arrives
+    daemon = await spawnDaemon({ home, passphrase: PASSPHRASE, slowProver: true, args: ['--config', config] })
+    const { child, url, callOk } = daemon
+    const pid = child.pid as number
+    const headers = { authorization: `Bearer ${token}` }
+    const call = (path: string, body?: unknown) => callOk(path, { token, body })
     await call('/v1/vaults', { name: 'notes', guard })
     await call('/v1/vaults/notes/memories', { memories: [{ text: 'graceful shutdown canary memory' }] })
     // The open vault keeps its plaintext index in /dev/shm while the session lives.
@@ -85,9 +61,9 @@ describe('SIGTERM to a daemon with an open vault session and a running agent run
     const streamed = stream.text().catch((error: Error) => `stream error: ${error.message}`)
 
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-      child!.once('exit', (code, signal) => done({ code, signal })),
+      child.once('exit', (code, signal) => done({ code, signal })),
     )
-    child!.kill('SIGTERM')
+    child.kill('SIGTERM')
     // Draining: the listener is closed to new connections.
     await new Promise((done) => setTimeout(done, 500))
     await expect(fetch(`${url}/v1/runs/${runId}`, { headers })).rejects.toThrow()

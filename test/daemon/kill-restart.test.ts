@@ -1,63 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openTokenStore } from '../../src/daemon/index.js'
 import { readTraceFile, verifyTrace } from '../../src/trace/index.js'
-import { MODELS_DIR, RISK_TASK, startTestDaemon, type TestDaemon } from './daemon-harness.js'
+import { RISK_TASK, startTestDaemon, type TestDaemon } from './daemon-harness.js'
+import { type DaemonProcess, spawnDaemon } from './daemon-process.js'
 
-const ROOT = resolve(import.meta.dirname, '..', '..')
 const PASSPHRASE = 'kill test daemon passphrase'
 const guard = { kind: 'passphrase', passphrase: 'kill test vault passphrase' }
 
-let child: ChildProcess | undefined
+let daemon: DaemonProcess | undefined
 let restarted: TestDaemon | undefined
 const home = mkdtempSync(join(tmpdir(), 'verity-daemon-kill-'))
 
 afterAll(async () => {
-  child?.kill('SIGKILL')
+  daemon?.child.kill('SIGKILL')
   await restarted?.dispose()
   rmSync(home, { recursive: true, force: true })
 })
-
-/** `verity daemon start` in a child process; resolves with its URL from the JSON line it prints. */
-function startChild(): Promise<string> {
-  child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'src/cli/main.ts'),
-      'daemon',
-      'start',
-      '--home',
-      home,
-      '--port',
-      '0',
-      '--models',
-      MODELS_DIR,
-      // the in-process engine: its proof takes seconds, so the run is still in flight at the kill
-      '--prover',
-      'wasm',
-      '--json',
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, VERITY_DAEMON_PASSPHRASE: PASSPHRASE },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  return new Promise((resolvePromise, reject) => {
-    let output = ''
-    child!.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /"url":\s*"([^"]+)"/.exec(output)
-      if (match) resolvePromise(match[1]!)
-    })
-    child!.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)))
-  })
-}
 
 describe('kill -9 of the daemon mid-run, then restart', () => {
   it('loses no acknowledged memory or trace entry; the run is marked interrupted and its trace verifies', async () => {
@@ -65,16 +26,10 @@ describe('kill -9 of the daemon mid-run, then restart', () => {
       owner: 'alice',
       scopes: ['write:vault', 'write:agent'],
     }).token
-    const url = await startChild()
-    const call = async (path: string, body?: unknown) => {
-      const response = await fetch(`${url}${path}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })
-      expect(response.status, path).toBe(200)
-      return (await response.json()) as Record<string, unknown>
-    }
+    // a slow prover: the run is still waiting for its proof at the kill
+    daemon = await spawnDaemon({ home, passphrase: PASSPHRASE, slowProver: true })
+    const { child, callOk } = daemon
+    const call = (path: string, body?: unknown) => callOk(path, { token, body })
     await call('/v1/vaults', { name: 'notes', guard })
     const acknowledged: string[] = []
     for (let index = 0; index < 20; index++) {
@@ -101,9 +56,10 @@ describe('kill -9 of the daemon mid-run, then restart', () => {
     }
     expect(seen.some((entry) => (entry as { kind?: string }).kind === 'tool-result')).toBe(true)
 
-    child!.kill('SIGKILL')
-    await new Promise((done) => child!.once('exit', done))
-    child = undefined
+    const killed = new Promise((done) => child.once('exit', done))
+    child.kill('SIGKILL')
+    await killed
+    daemon = undefined
 
     restarted = await startTestDaemon({ home, identityPassphrase: PASSPHRASE })
     expect(restarted.services.interrupted).toContain(runId)

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +7,7 @@ import { loadModelPackage } from '../../src/proofs/model-package.js'
 import { createProverPool } from '../../src/proofs/prover-pool.js'
 import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { runVerifiableInference } from '../../src/proofs/verifiable-inference.js'
-import { ROOT, runVerity } from '../e2e/run-process.js'
+import { runVerity, spawnVerity } from '../e2e/run-process.js'
 import { MODEL_DIR } from './files.js'
 
 const work = mkdtempSync(join(tmpdir(), 'verity-hub-cli-'))
@@ -28,11 +28,7 @@ afterAll(async () => {
 })
 
 function startServe(): Promise<{ url: string; token: string }> {
-  serve = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'hub', 'serve', '--port', '0', '--json'], {
-    cwd: ROOT,
-    env: { ...process.env, ...publisherEnvironment },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  serve = spawnVerity(['hub', 'serve', '--port', '0', '--json'], publisherEnvironment)
   return new Promise((resolve, reject) => {
     let out = ''
     serve?.stdout?.on('data', (chunk) => {

@@ -30,6 +30,22 @@ describe('verity hub publish|pull --registry (CLI against a hardhat node process
   const publisher = join(work, 'publisher')
   const stranger = join(work, 'stranger')
   const environment = { VERITY_PASSPHRASE: passphrase }
+  /** `verity hub COMMAND SUBJECT --registry <this test's registry> --rpc <the node> --FLAG VALUE... --json`. */
+  const viaRegistry = (command: string, subject: string, flags: Record<string, string>, env: Record<string, string>) =>
+    runVerity(
+      [
+        'hub',
+        command,
+        subject,
+        '--registry',
+        registryAddress,
+        '--rpc',
+        node.rpc,
+        ...Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, value]),
+        '--json',
+      ],
+      env,
+    )
   beforeAll(async () => {
     node = await startHardhatNode()
     await createAgentIdentity({ home: publisher, passphrase, scrypt: { N: 1024 }, privateKey: DEV_KEYS[1] })
@@ -49,23 +65,7 @@ describe('verity hub publish|pull --registry (CLI against a hardhat node process
 
   it('publishes into the registry (tx hash printed), pulls by name through it into another hub, and refuses a stranger', async () => {
     const publisherHub = join(work, 'publisher-hub')
-    const published = await runVerity(
-      [
-        'hub',
-        'publish',
-        MODEL_DIR,
-        '--registry',
-        registryAddress,
-        '--rpc',
-        node.rpc,
-        '--home',
-        publisher,
-        '--hub',
-        publisherHub,
-        '--json',
-      ],
-      environment,
-    )
+    const published = await viaRegistry('publish', MODEL_DIR, { home: publisher, hub: publisherHub }, environment)
     expect(published.code, published.stderr).toBe(0)
     const { release, registry } = JSON.parse(published.stdout) as {
       release: Release
@@ -84,23 +84,7 @@ describe('verity hub publish|pull --registry (CLI against a hardhat node process
 
     // the same name from another key: the contract refuses, and the stranger's hub keeps no release
     const strangerHub = join(work, 'stranger-hub')
-    const refused = await runVerity(
-      [
-        'hub',
-        'publish',
-        MODEL_DIR,
-        '--registry',
-        registryAddress,
-        '--rpc',
-        node.rpc,
-        '--home',
-        stranger,
-        '--hub',
-        strangerHub,
-        '--json',
-      ],
-      environment,
-    )
+    const refused = await viaRegistry('publish', MODEL_DIR, { home: stranger, hub: strangerHub }, environment)
     expect(refused.code).toBe(1)
     expect(errorJson(refused.stderr)).toMatchObject({
       code: 'VERITY_CHAIN',
@@ -112,27 +96,7 @@ describe('verity hub publish|pull --registry (CLI against a hardhat node process
     gateway = await startHubGateway({ hub: await openHub({ dir: publisherHub }), token })
     const consumerHub = join(work, 'consumer-hub')
     const to = join(work, 'pulled')
-    const pulled = await runVerity(
-      [
-        'hub',
-        'pull',
-        'transaction-risk@1.0.0',
-        '--registry',
-        registryAddress,
-        '--rpc',
-        node.rpc,
-        '--from',
-        gateway.url,
-        '--token',
-        token,
-        '--hub',
-        consumerHub,
-        '--to',
-        to,
-        '--json',
-      ],
-      {},
-    )
+    const pulled = await viaRegistry('pull', 'transaction-risk@1.0.0', { from: gateway.url, token, hub: consumerHub, to }, {})
     expect(pulled.code, pulled.stderr).toBe(0)
     expect(JSON.parse(pulled.stdout)).toMatchObject({
       cid: release.packageCid,
@@ -144,23 +108,7 @@ describe('verity hub publish|pull --registry (CLI against a hardhat node process
     )
 
     // `hub register` sends an existing release; a registered version is immutable on chain
-    const again = await runVerity(
-      [
-        'hub',
-        'register',
-        'transaction-risk@1.0.0',
-        '--registry',
-        registryAddress,
-        '--rpc',
-        node.rpc,
-        '--home',
-        publisher,
-        '--hub',
-        publisherHub,
-        '--json',
-      ],
-      environment,
-    )
+    const again = await viaRegistry('register', 'transaction-risk@1.0.0', { home: publisher, hub: publisherHub }, environment)
     expect(again.code).toBe(1)
     expect(errorJson(again.stderr).meta).toMatchObject({ reason: 'VersionExists(transaction-risk, 1.0.0)' })
   })
@@ -193,27 +141,7 @@ describe('verity hub publish|pull --registry (CLI against a hardhat node process
     ] as const) {
       const consumerHub = join(work, `consumer-${field}`)
       const to = join(work, `refused-${field}`)
-      const pulled = await runVerity(
-        [
-          'hub',
-          'pull',
-          reference,
-          '--registry',
-          registryAddress,
-          '--rpc',
-          node.rpc,
-          '--from',
-          gateway?.url as string,
-          '--token',
-          token,
-          '--hub',
-          consumerHub,
-          '--to',
-          to,
-          '--json',
-        ],
-        {},
-      )
+      const pulled = await viaRegistry('pull', reference, { from: gateway?.url as string, token, hub: consumerHub, to }, {})
       expect(pulled.code, pulled.stderr).toBe(1)
       expect(errorJson(pulled.stderr)).toMatchObject({ code: 'VERITY_REGISTRY_MISMATCH', meta: { fields: [field] } })
       expect(existsSync(to)).toBe(false)

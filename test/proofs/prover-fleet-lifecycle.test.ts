@@ -1,6 +1,5 @@
-import { type ChildProcess, execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
@@ -16,57 +15,31 @@ import { openHub } from '../../src/hub/open-hub.js'
 import { publishRelease } from '../../src/hub/publish-release.js'
 import { signRelease } from '../../src/hub/release.js'
 import { createAgentIdentity } from '../../src/identity/agent-identity.js'
-import { buildModelPackage } from '../../src/proofs/build-model-package.js'
 import { createProver } from '../../src/proofs/create-prover.js'
 import { FLEET_QUEUE, fleetJobId } from '../../src/proofs/fleet-job.js'
-import { loadModelPackage, type ModelPackage } from '../../src/proofs/model-package.js'
+import { loadModelPackage } from '../../src/proofs/model-package.js'
 import type { ProverBackend } from '../../src/proofs/prover-backend.js'
 import { type ProverNodeEvent, startProverNode } from '../../src/proofs/prover-node.js'
-import { createQueueProver } from '../../src/proofs/queue-backend.js'
 import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { runVerifiableInference } from '../../src/proofs/verifiable-inference.js'
 import { runWitness } from '../../src/proofs/witness.js'
 import { provenTool } from '../../src/tools/proven-tool.js'
 import { verifiableInferenceTool } from '../../src/tools/verifiable-inference.js'
 import { createInMemoryDecisionRecorder } from '../../src/trace/decision-recorder.js'
-import { SHARED_FIXTURES } from '../shared-fixtures.js'
-import { spawnProverNode } from './prover-node-process.js'
-import { freePort, killHard, startRedis } from './redis-server.js'
+import { buildExamplePackage, type FleetFixture, startFleetFixture } from './fleet-fixture.js'
+import { killHard } from './redis-server.js'
 
 // The fleet's lifecycle beyond faults: lazy loading, cancellation, pulling a package from a hub.
 // Real Redis, real EZKL proofs (native backend), a real `verity prover start` process, a real hub gateway.
-const ONNX = process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx')
-const work = mkdtempSync(join(tmpdir(), 'verity-fleet-life-'))
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href
 const PASSPHRASE = 'fleet-lifecycle-passphrase'
-let redisUrl: string
-let redis: ChildProcess
-let model: ModelPackage
-let queueProver: ProverBackend
-const children: ChildProcess[] = []
+let fleet: FleetFixture
 
 beforeAll(async () => {
-  const port = await freePort()
-  redisUrl = `redis://127.0.0.1:${port}`
-  mkdirSync(join(work, 'redis'))
-  redis = await startRedis({ port, dir: join(work, 'redis') })
-  await buildModelPackage({
-    model: join(ONNX, '1l_relu', 'network.onnx'),
-    sample: JSON.parse(readFileSync(join(ONNX, '1l_relu', 'input.json'), 'utf8')),
-    out: join(work, 'models', 'risk'),
-    srs: 'dev',
-    name: 'risk',
-  })
-  model = loadModelPackage({ dir: join(work, 'models', 'risk') })
-  queueProver = await createQueueProver({ redis: redisUrl, attempts: 1, timeoutMs: 240_000 })
+  fleet = await startFleetFixture({ prefix: 'verity-fleet-life-', queue: { attempts: 1, timeoutMs: 240_000 } })
 }, 300_000)
 
-afterAll(async () => {
-  await queueProver?.close().catch(() => {})
-  for (const child of children) await killHard(child)
-  if (redis) await killHard(redis)
-  rmSync(work, { recursive: true, force: true })
-})
+afterAll(() => fleet?.stop())
 
 const until = async (check: () => Promise<boolean>, what: string) => {
   for (let tries = 0; tries < 100; tries++) {
@@ -77,20 +50,18 @@ const until = async (check: () => Promise<boolean>, what: string) => {
 }
 
 function startNode(name: string, models: string, extra: string[] = []) {
-  const node = spawnProverNode({ redis: redisUrl, models, home: join(work, name), passphrase: PASSPHRASE, args: extra })
-  children.push(node.child)
-  return node
+  return fleet.spawnNode({ name, models, passphrase: PASSPHRASE, args: extra })
 }
 
 describe('prover fleet lifecycle', () => {
   it('importing verity/proofs does not load bullmq or ioredis; creating a queue prover does', async () => {
     // a resolve hook that refuses the fleet's dependencies: importing the index must not reach them
-    const hooks = join(work, 'refuse-fleet-hooks.mjs')
+    const hooks = join(fleet.work, 'refuse-fleet-hooks.mjs')
     writeFileSync(
       hooks,
       "export async function resolve(specifier, context, next) { if (/^(bullmq|ioredis)(\\/|$)/.test(specifier)) throw new Error('fleet dependency loaded: ' + specifier); return next(specifier, context) }\n",
     )
-    const register = join(work, 'register-hooks.mjs')
+    const register = join(fleet.work, 'register-hooks.mjs')
     writeFileSync(register, `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`)
     const index = pathToFileURL(resolve('src/proofs/index.ts')).href
     const script = `const proofs = await import(${JSON.stringify(index)})
@@ -106,7 +77,8 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
   }, 150_000)
 
   it('cancels a waiting job (removed from the queue) and a running one (the node stops it; no result is delivered)', async () => {
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+    const { model, queueProver } = fleet
+    const connection = new Redis(fleet.redis.url, { maxRetriesPerRequest: null })
     const queue = new Queue(FLEET_QUEUE, { connection })
     const witness = (await runWitness({ package: model, input: [[0.5, -1, 2]] })).witness
     try {
@@ -122,7 +94,7 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
       await until(async () => (await queue.getJob(fleetJobId(waitingId))) === undefined, 'the waiting job to be removed')
 
       // running: an in-process node whose real backend proves, then holds the result until the job is cancelled
-      const identity = await createAgentIdentity({ home: join(work, 'node-home'), passphrase: PASSPHRASE })
+      const identity = await createAgentIdentity({ home: join(fleet.work, 'node-home'), passphrase: PASSPHRASE })
       const real = await createProver({ kind: 'native', signer: identity.signer, workers: 1 })
       let proofsMade = 0
       const held: ProverBackend = {
@@ -140,8 +112,8 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
       }
       const events: ProverNodeEvent[] = []
       const node = await startProverNode({
-        redis: redisUrl,
-        models: join(work, 'models'),
+        redis: fleet.redis.url,
+        models: fleet.models,
         backend: held,
         signer: identity.signer,
         onEvent: (event) => events.push(event),
@@ -175,13 +147,14 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
   }, 240_000)
 
   it('a node lacking the package pulls it by model digest from a Verity hub (prover start --hub) and proves', async () => {
-    const publisher = await createAgentIdentity({ home: join(work, 'publisher'), passphrase: PASSPHRASE })
-    const hub = await openHub({ dir: join(work, 'published-hub') })
-    const { release } = await publishRelease({ hub, dir: join(work, 'models', 'risk'), signer: publisher.signer })
+    const { model, queueProver } = fleet
+    const publisher = await createAgentIdentity({ home: join(fleet.work, 'publisher'), passphrase: PASSPHRASE })
+    const hub = await openHub({ dir: join(fleet.work, 'published-hub') })
+    const { release } = await publishRelease({ hub, dir: join(fleet.work, 'models', 'risk'), signer: publisher.signer })
     expect(release.details.package.modelDigest).toBe(model.digest)
     const token = 'hub-token-for-the-fleet-test-0123'
     const gateway = await startHubGateway({ hub, token })
-    const empty = join(work, 'empty-models')
+    const empty = join(fleet.work, 'empty-models')
     mkdirSync(empty)
     const { child, started, lines } = startNode('hub-node', empty, ['--hub', gateway.url, '--hub-token', token])
     try {
@@ -204,6 +177,7 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
   }, 300_000)
 
   it('the agent’s require-verified policy waits for the fleet’s verified receipt, and refuses a wrong-package node’s failure', async () => {
+    const { model, queueProver } = fleet
     const settledReceipts: Array<{ status: string; prover: string | undefined }> = []
     const agentFor = (recorder: ReturnType<typeof createInMemoryDecisionRecorder>) =>
       createVerityAgent({
@@ -218,7 +192,7 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
         policy: createProofPolicy({ proofs: 'require-verified', timeoutMs: 240_000 }),
       })
 
-    const good = startNode('agent-node', join(work, 'models'))
+    const good = startNode('agent-node', fleet.models)
     const address = await good.started
     try {
       const recorder = createInMemoryDecisionRecorder()
@@ -234,14 +208,8 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
     }
 
     // a node whose package of the same name has another digest refuses; the policy refuses the unverified result
-    await buildModelPackage({
-      model: join(ONNX, '1l_linear', 'network.onnx'),
-      sample: JSON.parse(readFileSync(join(ONNX, '1l_linear', 'input.json'), 'utf8')),
-      out: join(work, 'wrong-models', 'risk'),
-      srs: 'dev',
-      name: 'risk',
-    })
-    const wrong = startNode('wrong-node', join(work, 'wrong-models'))
+    await buildExamplePackage({ example: '1l_linear', out: join(fleet.work, 'wrong-models', 'risk'), name: 'risk' })
+    const wrong = startNode('wrong-node', join(fleet.work, 'wrong-models'))
     await wrong.started
     try {
       const recorder = createInMemoryDecisionRecorder()
@@ -265,19 +233,13 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
   }, 400_000)
 
   it('a node refuses a package a hub serves under another model digest (a lying release): the job fails, nothing is proven with it', async () => {
-    const source = join(work, 'lying-source', 'risk')
-    if (!existsSync(source))
-      await buildModelPackage({
-        model: join(ONNX, '1l_linear', 'network.onnx'),
-        sample: JSON.parse(readFileSync(join(ONNX, '1l_linear', 'input.json'), 'utf8')),
-        out: source,
-        srs: 'dev',
-        name: 'risk',
-      })
+    const { model, queueProver } = fleet
+    const source = join(fleet.work, 'lying-source', 'risk')
+    if (!existsSync(source)) await buildExamplePackage({ example: '1l_linear', out: source, name: 'risk' })
     const other = loadModelPackage({ dir: source })
     expect(other.digest).not.toBe(model.digest)
-    const liar = await createAgentIdentity({ home: join(work, 'liar'), passphrase: PASSPHRASE })
-    const hub = await openHub({ dir: join(work, 'lying-hub') })
+    const liar = await createAgentIdentity({ home: join(fleet.work, 'liar'), passphrase: PASSPHRASE })
+    const hub = await openHub({ dir: join(fleet.work, 'lying-hub') })
     const { release: honest } = await publishRelease({ hub, dir: source, signer: liar.signer })
     // the publisher signs a second release of the same package that claims the job's model digest:
     // the signature and every block check out, only the claim is false
@@ -292,7 +254,7 @@ try { await proofs.createQueueProver({ redis: 'redis://127.0.0.1:1' }) } catch (
     await hub.releases.save(lying)
     const token = 'hub-token-for-the-lying-hub-test-0123'
     const gateway = await startHubGateway({ hub, token })
-    const empty = join(work, 'lied-to-models')
+    const empty = join(fleet.work, 'lied-to-models')
     mkdirSync(empty)
     const { child, started, lines } = startNode('lied-to-node', empty, ['--hub', gateway.url, '--hub-token', token])
     try {

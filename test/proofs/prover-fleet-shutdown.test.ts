@@ -1,41 +1,22 @@
-import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildModelPackage } from '../../src/proofs/build-model-package.js'
 import { fleetJobId } from '../../src/proofs/fleet-job.js'
-import { loadModelPackage, type ModelPackage } from '../../src/proofs/model-package.js'
-import type { ProverBackend } from '../../src/proofs/prover-backend.js'
-import { createQueueProver } from '../../src/proofs/queue-backend.js'
 import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { runVerifiableInference } from '../../src/proofs/verifiable-inference.js'
-import { SHARED_FIXTURES } from '../shared-fixtures.js'
-import { spawnProverNode } from './prover-node-process.js'
-import { freePort, killHard, startRedis } from './redis-server.js'
+import { type FleetFixture, startFleetFixture } from './fleet-fixture.js'
 
 // Issue 12: graceful shutdown of a fleet node WHILE it proves, and the queue backend's progress events.
-const ONNX = process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx')
-const work = mkdtempSync(join(tmpdir(), 'verity-fleet-shutdown-'))
-let redis: ChildProcess
-let redisUrl: string
-let model: ModelPackage
-let queueProver: ProverBackend
-const nodes: ChildProcess[] = []
+let fleet: FleetFixture
 
 type NodeEvent = { type: string; jobId?: string; node?: string }
 
 function startNode(name: string) {
   const events: NodeEvent[] = []
-  const node = spawnProverNode({
-    redis: redisUrl,
-    models: join(work, 'models'),
-    home: join(work, name),
+  const node = fleet.spawnNode({
+    name,
     passphrase: 'fleet-shutdown-passphrase',
     args: ['--lock-ms', '4000'],
     onLine: (line) => events.push(line as NodeEvent),
   })
-  nodes.push(node.child)
   const until = async (test: () => boolean, what: string) => {
     for (let attempt = 0; attempt < 2400 && !test(); attempt++) await new Promise((done) => setTimeout(done, 100))
     if (!test()) throw new Error(`${name}: no ${what}: ${node.stderr()}`)
@@ -44,30 +25,17 @@ function startNode(name: string) {
 }
 
 beforeAll(async () => {
-  const port = await freePort()
-  redisUrl = `redis://127.0.0.1:${port}`
-  mkdirSync(join(work, 'redis'))
-  redis = await startRedis({ port, dir: join(work, 'redis') })
-  await buildModelPackage({
-    model: join(ONNX, '1l_relu', 'network.onnx'),
-    sample: JSON.parse(readFileSync(join(ONNX, '1l_relu', 'input.json'), 'utf8')),
-    out: join(work, 'models', 'risk'),
-    srs: 'dev',
-    name: 'risk',
+  fleet = await startFleetFixture({
+    prefix: 'verity-fleet-shutdown-',
+    queue: { attempts: 2, backoffMs: 200, timeoutMs: 240_000 },
   })
-  model = loadModelPackage({ dir: join(work, 'models', 'risk') })
-  queueProver = await createQueueProver({ redis: redisUrl, attempts: 2, backoffMs: 200, timeoutMs: 240_000 })
 }, 300_000)
 
-afterAll(async () => {
-  await queueProver?.close().catch(() => {})
-  for (const child of nodes) await killHard(child)
-  if (redis) await killHard(redis)
-  rmSync(work, { recursive: true, force: true })
-})
+afterAll(() => fleet?.stop())
 
 describe('prover fleet: SIGTERM while proving', () => {
   it('the job finishes exactly once (on that node before it exits, or handed back to another), one receipt, the node exits 0; progress events in order', async () => {
+    const { model, queueProver } = fleet
     const seen: { type: string; jobId: string | undefined }[] = []
     for (const type of ['proof-queued', 'proof-started', 'proof-progressed', 'proof-finished', 'proof-failed'])
       queueProver.on(type as never, ((payload: { jobId?: string }) => seen.push({ type, jobId: payload?.jobId })) as never)

@@ -1,33 +1,19 @@
 import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { digest } from '../../src/crypto/digest.js'
 import { ProverJobError } from '../../src/errors.js'
-import { buildModelPackage } from '../../src/proofs/build-model-package.js'
 import { FLEET_DEAD_LETTER_QUEUE, FLEET_QUEUE, fleetJobId } from '../../src/proofs/fleet-job.js'
-import { loadModelPackage, type ModelPackage } from '../../src/proofs/model-package.js'
-import type { ProverBackend } from '../../src/proofs/prover-backend.js'
-import { createQueueProver } from '../../src/proofs/queue-backend.js'
 import { verifyReceipt } from '../../src/proofs/receipt.js'
 import { runVerifiableInference } from '../../src/proofs/verifiable-inference.js'
 import { runWitness } from '../../src/proofs/witness.js'
-import { SHARED_FIXTURES } from '../shared-fixtures.js'
-import { spawnProverNode } from './prover-node-process.js'
-import { freePort, killHard, startRedis } from './redis-server.js'
+import { buildExamplePackage, type FleetFixture, startFleetFixture } from './fleet-fixture.js'
+import { killHard } from './redis-server.js'
 
 // The prover fleet with real Redis (AOF on) and real node processes (`verity prover start`).
-const ONNX = process.env.VERITY_EZKL_ONNX ?? join(SHARED_FIXTURES, 'ezkl', 'onnx')
-const work = mkdtempSync(join(tmpdir(), 'verity-fleet-'))
-let port: number
-let redisUrl: string
-let redis: ChildProcess
-let model: ModelPackage
-let queueProver: ProverBackend
-const nodes: ChildProcess[] = []
+let fleet: FleetFixture
 
 type NodeEvent = { type: string; jobId?: string; node?: string; reason?: string; final?: boolean }
 type Node = {
@@ -38,16 +24,14 @@ type Node = {
 }
 
 function startNode(name: string, models: string): Node {
-  const node = spawnProverNode({
-    redis: redisUrl,
+  const node = fleet.spawnNode({
+    name,
     models,
-    home: join(work, name),
     passphrase: 'fleet-test-passphrase',
     args: ['--lock-ms', '4000'],
     onLine: (line) => onEvent(line as NodeEvent),
   })
   const child = node.child
-  nodes.push(child)
   child.once('exit', (code) => {
     if (code !== 0 && code !== null) process.stderr.write(`prover node ${name} exited ${code}: ${node.stderr()}\n`)
   })
@@ -72,43 +56,27 @@ function startNode(name: string, models: string): Node {
   return { child, events, address: next('node-started').then((event) => String(event.node)), next }
 }
 
-const build = (name: string, out: string, as: string) =>
-  buildModelPackage({
-    model: join(ONNX, name, 'network.onnx'),
-    sample: JSON.parse(readFileSync(join(ONNX, name, 'input.json'), 'utf8')),
-    out,
-    srs: 'dev',
-    name: as,
-  })
-
 beforeAll(async () => {
-  port = await freePort()
-  redisUrl = `redis://127.0.0.1:${port}`
-  mkdirSync(join(work, 'redis'))
-  redis = await startRedis({ port, dir: join(work, 'redis') })
-  await build('1l_relu', join(work, 'models', 'risk'), 'risk')
+  fleet = await startFleetFixture({
+    prefix: 'verity-fleet-',
+    queue: { attempts: 2, backoffMs: 200, timeoutMs: 240_000 },
+  })
   // a package with the same name and another circuit: another digest
-  await build('1l_linear', join(work, 'wrong-models', 'risk'), 'risk')
-  model = loadModelPackage({ dir: join(work, 'models', 'risk') })
-  queueProver = await createQueueProver({ redis: redisUrl, attempts: 2, backoffMs: 200, timeoutMs: 240_000 })
+  await buildExamplePackage({ example: '1l_linear', out: join(fleet.work, 'wrong-models', 'risk'), name: 'risk' })
 }, 300_000)
 
-afterAll(async () => {
-  await queueProver?.close().catch(() => {})
-  for (const child of nodes) await killHard(child)
-  if (redis) await killHard(redis)
-  rmSync(work, { recursive: true, force: true })
-})
+afterAll(() => fleet?.stop())
 
 describe('prover fleet on Redis/BullMQ', () => {
   it('a node killed -9 mid-proof: the job completes on another node exactly once; the verified receipt is signed by it; proving it again is the same job', async () => {
-    const first = startNode('node-a', join(work, 'models'))
+    const { model, queueProver } = fleet
+    const first = startNode('node-a', fleet.models)
     await first.address
     const run = await runVerifiableInference({ package: model, input: [[0.5, -1, 2]], prover: queueProver })
     const jobId = fleetJobId(run.receipt.id)
     await first.next('job-started', jobId)
     await killHard(first.child) // mid-proof: the node had the job's lock
-    const second = startNode('node-b', join(work, 'models'))
+    const second = startNode('node-b', fleet.models)
     const secondAddress = await second.address
     const settled = await (run.settled as NonNullable<typeof run.settled>)
     expect(settled.receipt.error).toBeUndefined()
@@ -131,8 +99,7 @@ describe('prover fleet on Redis/BullMQ', () => {
     const acknowledged = new Promise<void>((resolveQueued) => queueProver.on('proof-queued', () => resolveQueued()))
     const pending = await runVerifiableInference({ package: model, input: [[1, 1, -1]], prover: queueProver })
     await acknowledged // queue.add resolved: Redis has the job (AOF, fsync always)
-    await killHard(redis)
-    redis = await startRedis({ port, dir: join(work, 'redis') })
+    await fleet.redis.restart() // kill -9, then up again on the same AOF
     const after = await (pending.settled as NonNullable<typeof pending.settled>)
     expect(after.receipt.status).toBe('verified')
     expect(after.receipt.prover?.address).toBe(secondAddress)
@@ -144,9 +111,10 @@ describe('prover fleet on Redis/BullMQ', () => {
   }, 400_000)
 
   it('a malformed job is dead-lettered with its reason; a node with a wrong package refuses it, and the receipt fails', async () => {
-    const node = startNode('node-c', join(work, 'wrong-models'))
+    const { model, queueProver } = fleet
+    const node = startNode('node-c', join(fleet.work, 'wrong-models'))
     await node.address
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+    const connection = new Redis(fleet.redis.url, { maxRetriesPerRequest: null })
     const queue = new Queue(FLEET_QUEUE, { connection })
     const dead = new Queue(FLEET_DEAD_LETTER_QUEUE, { connection })
     try {

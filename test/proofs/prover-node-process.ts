@@ -1,9 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { join } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { pathToFileURL } from 'node:url'
-
-const ROOT = join(import.meta.dirname, '..', '..')
+import { spawnVerity, stderrTail } from '../e2e/run-process.js'
 
 export type ProverNodeProcess = {
   child: ChildProcess
@@ -27,12 +24,8 @@ export function spawnProverNode(parameters: {
   args?: string[] | undefined
   onLine?: ((event: Record<string, unknown>) => void) | undefined
 }): ProverNodeProcess {
-  const child = spawn(
-    process.execPath,
+  const child = spawnVerity(
     [
-      '--import',
-      pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href,
-      join(ROOT, 'src/cli/main.ts'),
       'prover',
       'start',
       '--redis',
@@ -46,16 +39,13 @@ export function spawnProverNode(parameters: {
       '--json',
       ...(parameters.args ?? []),
     ],
-    { env: { ...process.env, VERITY_PASSPHRASE: parameters.passphrase }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { VERITY_PASSPHRASE: parameters.passphrase },
   )
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000)
-  })
+  const stderr = stderrTail(child)
   const lines: Array<Record<string, unknown>> = []
   const started = new Promise<string>((resolveStarted, reject) => {
-    child.once('exit', (code) => reject(new Error(`prover node exited ${code}: ${stderr}`)))
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    child.once('exit', (code) => reject(new Error(`prover node exited ${code}: ${stderr()}`)))
+    createInterface({ input: child.stdout }).on('line', (line) => {
       let event: Record<string, unknown>
       try {
         event = JSON.parse(line) as Record<string, unknown>
@@ -68,5 +58,5 @@ export function spawnProverNode(parameters: {
     })
   })
   started.catch(() => {})
-  return { child, lines, started, stderr: () => stderr }
+  return { child, lines, started, stderr }
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 /** A free loopback TCP port. */
@@ -51,6 +52,46 @@ export async function startRedis(parameters: { port: number; dir: string }): Pro
     })
   })
   return child
+}
+
+/** A redis-server of a test: its loopback port, its URL, the process (the current one, after a restart). */
+export type LoopbackRedis = {
+  port: number
+  /** `redis://127.0.0.1:PORT`. */
+  url: string
+  readonly child: ChildProcess
+  /** Kills it with SIGKILL and starts it again on the same port and AOF folder (what was acknowledged must survive). */
+  restart(): Promise<void>
+  /** Kills it with SIGKILL. */
+  stop(): Promise<void>
+}
+
+/**
+ * {@link startRedis} on a free loopback port, its AOF in `dir` (created if missing).
+ *
+ * @example
+ * ```ts
+ * const redis = await startLoopbackRedis({ dir: join(work, 'redis') })
+ * const prover = await createQueueProver({ redis: redis.url })
+ * await redis.stop()
+ * ```
+ */
+export async function startLoopbackRedis(parameters: { dir: string }): Promise<LoopbackRedis> {
+  const port = await freePort()
+  mkdirSync(parameters.dir, { recursive: true })
+  let child = await startRedis({ port, dir: parameters.dir })
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get child() {
+      return child
+    },
+    async restart() {
+      await killHard(child)
+      child = await startRedis({ port, dir: parameters.dir })
+    },
+    stop: () => killHard(child),
+  }
 }
 
 /** SIGKILLs a child and waits for it to be gone. */

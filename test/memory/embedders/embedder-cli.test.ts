@@ -44,6 +44,14 @@ function verity(args: string[], cwd = project) {
   const result = spawnSync(process.execPath, ['--import', tsx, main, ...args], { env, cwd, encoding: 'utf8', input: '' })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
+/** `verity ARGS --embedder <the test package> --embedder-options OPTIONS --json`, from the project. */
+function verityWithEmbedder(args: string[], options: Record<string, unknown>) {
+  return verity([...args, '--embedder', EMBEDDER, '--embedder-options', JSON.stringify(options), '--json'])
+}
+/** `verity vault create --embedder EMBEDDER --json` of a vault that must never be made. */
+function createNeverWith(embedder: string) {
+  return verity(['vault', 'create', join(folder.path, 'never'), '--embedder', embedder, '--json'])
+}
 function errorOf(result: { stderr: string }) {
   return JSON.parse(result.stderr.slice(result.stderr.indexOf('{\n'))).error
 }
@@ -95,20 +103,7 @@ describe('verity vault --embedder', () => {
     const unembedded = verity(['vault', 'search', old, '--query', 'invoice', '--mode', 'vector', '--json'])
     expect(unembedded.code).toBe(1)
     expect(errorOf(unembedded).hint).toMatch(/--embedder/)
-    const found = verity([
-      'vault',
-      'search',
-      old,
-      '--query',
-      'march invoice',
-      '-k',
-      '1',
-      '--embedder',
-      EMBEDDER,
-      '--embedder-options',
-      '{"dimension":24}',
-      '--json',
-    ])
+    const found = verityWithEmbedder(['vault', 'search', old, '--query', 'march invoice', '-k', '1'], { dimension: 24 })
     expect(found.code, found.stderr).toBe(0)
     expect(JSON.parse(found.stdout)[0].text).toBe('the invoice for march was paid by card')
   }, 300_000)
@@ -122,27 +117,13 @@ describe('verity vault --embedder', () => {
       hint: expect.stringMatching(/^npm install verity-test-embeddings /),
     })
     expect(verity(['vault', 'list', recorded, '--json'], elsewhere).code).toBe(0)
-    const create = verity([
-      'vault',
-      'create',
-      join(folder.path, 'never'),
-      '--embedder',
-      'langchain:@langchain/not-a-package#X',
-      '--json',
-    ])
+    const create = createNeverWith('langchain:@langchain/not-a-package#X')
     expect(create.code).toBe(1)
     expect(errorOf(create)).toMatchObject({
       code: 'VERITY_EMBEDDER_UNAVAILABLE',
       hint: expect.stringMatching(/^npm install @langchain\/not-a-package /),
     })
-    const transformers = verity([
-      'vault',
-      'create',
-      join(folder.path, 'never'),
-      '--embedder',
-      'transformers:./no-model',
-      '--json',
-    ])
+    const transformers = createNeverWith('transformers:./no-model')
     expect(transformers.code).toBe(1)
     expect(errorOf(transformers)).toMatchObject({
       code: 'VERITY_EMBEDDER_UNAVAILABLE',
@@ -154,16 +135,7 @@ describe('verity vault --embedder', () => {
   }, 300_000)
 
   it('refuses another embedder: another spec (both named) or another kind', () => {
-    const salted = verity([
-      'vault',
-      'list',
-      recorded,
-      '--embedder',
-      EMBEDDER,
-      '--embedder-options',
-      '{"dimension":24,"salt":"v2"}',
-      '--json',
-    ])
+    const salted = verityWithEmbedder(['vault', 'list', recorded], { dimension: 24, salt: 'v2' })
     expect(salted.code).toBe(1)
     expect(errorOf(salted).code).toBe('VERITY_EMBEDDER_MISMATCH')
     expect(errorOf(salted).details).toContain('{"dimension":24,"salt":"v2"}')
@@ -175,18 +147,7 @@ describe('verity vault --embedder', () => {
 
   it('vault create --embedder records the spec and the probed dimension; later commands use it', () => {
     const path = join(folder.path, 'cli-made')
-    const created = verity([
-      'vault',
-      'create',
-      path,
-      '--scrypt-log-n',
-      '10',
-      '--embedder',
-      EMBEDDER,
-      '--embedder-options',
-      '{"dimension":12}',
-      '--json',
-    ])
+    const created = verityWithEmbedder(['vault', 'create', path, '--scrypt-log-n', '10'], { dimension: 12 })
     expect(created.code, created.stderr).toBe(0)
     expect(JSON.parse(created.stdout).embedder).toEqual({
       id: 'langchain/WordHashEmbeddings:default@1',
@@ -213,21 +174,7 @@ describe('verity vault --embedder', () => {
 `,
     )
     const home = join(folder.path, 'agent-home')
-    const first = verity([
-      'agent',
-      'run',
-      script,
-      'the',
-      'lisbon',
-      'flight',
-      '--home',
-      home,
-      '--embedder',
-      EMBEDDER,
-      '--embedder-options',
-      '{"dimension":24}',
-      '--json',
-    ])
+    const first = verityWithEmbedder(['agent', 'run', script, 'the', 'lisbon', 'flight', '--home', home], { dimension: 24 })
     expect(first.code, first.stderr).toBe(0)
     expect(JSON.parse(first.stdout).result).toMatchObject({
       embedder: { dimension: 24, spec },

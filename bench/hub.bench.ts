@@ -12,6 +12,8 @@
  *   installed, both durable) vs `curl` downloading the same CAR bytes from a plain Node file server
  *   to a file, and vs that download followed by an fsync of the file. Both servers run in this
  *   process, so the hub's server work (reading and checking every block it sends) shares the core.
+ * - publish vs kubo `ipfs add -r` of the same folder, when scripts/setup-kubo.sh has built kubo (the CIDs must agree).
+ * Publish, local pull and both copies run VERITY_BENCH_HUB_ROUNDS rounds (default 3); medians are reported.
  * Scale: VERITY_BENCH_HUB_MIB (default 100).
  */
 import { execFile, execFileSync } from 'node:child_process'
@@ -20,6 +22,7 @@ import {
   closeSync,
   cpSync,
   createReadStream,
+  existsSync,
   fsyncSync,
   mkdtempSync,
   openSync,
@@ -31,7 +34,7 @@ import {
 } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { importer } from 'ipfs-unixfs-importer'
@@ -43,13 +46,21 @@ import { startHubGateway } from '../src/hub/gateway-server.js'
 import { openHub } from '../src/hub/open-hub.js'
 import { publishRelease } from '../src/hub/publish-release.js'
 import { pullPackage } from '../src/hub/pull-package.js'
-import { unixfsImporterOptions } from '../src/hub/unixfs-settings.js'
+import { KUBO_ADD_FLAGS, unixfsImporterOptions } from '../src/hub/unixfs-settings.js'
 import { createKeySigner } from '../src/identity/secp256k1-signer.js'
-import { type BenchmarkReport, machine, metric, round, rssSampler, timeMs } from './lib/measure.js'
+import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
 
 const execFileAsync = promisify(execFile)
 const MIB = Number(process.env.VERITY_BENCH_HUB_MIB ?? 100)
+const ROUNDS = Number(process.env.VERITY_BENCH_HUB_ROUNDS ?? 3)
 const MODEL_DIR = join(import.meta.dirname, '..', 'models', 'transaction-risk')
+
+/** kubo as scripts/setup-kubo.sh builds it (or $VERITY_KUBO), if it is there. */
+function kuboBinaryIfBuilt(): string | undefined {
+  const cache = process.env.VERITY_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'verity')
+  const path = process.env.VERITY_KUBO ?? join(cache, 'kubo-v0.42.0', 'ipfs')
+  return existsSync(path) ? path : undefined
+}
 
 function fsyncPath(path: string): void {
   const descriptor = openSync(path, 'r')
@@ -84,22 +95,53 @@ export default async function run(): Promise<BenchmarkReport> {
     const mb = packageBytes / 1e6
     execFileSync('sync')
 
-    const copyMs = await timeMs(() => execFileSync('cp', ['-r', source, join(work, 'copy-1')]))
-    const copySyncMs = await timeMs(() => {
-      execFileSync('cp', ['-r', source, join(work, 'copy-2')])
-      fsyncTree(join(work, 'copy-2'))
-      fsyncPath(work) // the folder that names the copy
-    })
-
+    // ROUNDS rounds, each: plain copy, durable copy, publish into a fresh hub, local pull out of it;
+    // medians reported (one round alone swings with the page cache and the disk's write-back)
     const signer = createKeySigner({ privateKey: `0x${'55'.repeat(32)}` })
-    const hub = await openHub({ dir: join(work, 'hub') })
+    const rounds = { copyMs: [] as number[], copySyncMs: [] as number[], publishMs: [] as number[], exportMs: [] as number[] }
     let packageCid = ''
-    const publishMs = await timeMs(async () => {
-      packageCid = (await publishRelease({ hub, dir: source, signer })).release.packageCid
-    })
-    const exportMs = await timeMs(() =>
-      exportFolder({ cid: parseCid(packageCid), blockstore: hub.blocks, to: join(work, 'exported') }),
-    )
+    let hub = await openHub({ dir: join(work, 'hub-0') })
+    for (let round = 0; round < ROUNDS; round += 1) {
+      rmSync(join(work, 'copy'), { recursive: true, force: true })
+      rounds.copyMs.push(await timeMs(() => execFileSync('cp', ['-r', source, join(work, 'copy')])))
+      rmSync(join(work, 'copy'), { recursive: true, force: true })
+      rounds.copySyncMs.push(
+        await timeMs(() => {
+          execFileSync('cp', ['-r', source, join(work, 'copy')])
+          fsyncTree(join(work, 'copy'))
+          fsyncPath(work) // the folder that names the copy
+        }),
+      )
+      if (round > 0) rmSync(join(work, `hub-${round - 1}`), { recursive: true, force: true })
+      hub = await openHub({ dir: join(work, `hub-${round}`) })
+      rounds.publishMs.push(
+        await timeMs(async () => {
+          packageCid = (await publishRelease({ hub, dir: source, signer })).release.packageCid
+        }),
+      )
+      rmSync(join(work, 'exported'), { recursive: true, force: true })
+      rounds.exportMs.push(
+        await timeMs(() => exportFolder({ cid: parseCid(packageCid), blockstore: hub.blocks, to: join(work, 'exported') })),
+      )
+    }
+    rmSync(join(work, 'copy'), { recursive: true, force: true })
+    const copyMs = percentile(rounds.copyMs, 50)
+    const copySyncMs = percentile(rounds.copySyncMs, 50)
+    const publishMs = percentile(rounds.publishMs, 50)
+    const exportMs = percentile(rounds.exportMs, 50)
+
+    // the reference IPFS node on the same folder (its flatfs blockstore syncs its writes): same CID expected
+    let kuboAddMs: number | undefined
+    const kubo = kuboBinaryIfBuilt()
+    if (kubo) {
+      const env = { ...process.env, IPFS_PATH: join(work, 'kubo'), IPFS_TELEMETRY: 'off' }
+      execFileSync(kubo, ['init', '--profile', 'test', '--empty-repo'], { env, stdio: 'ignore' })
+      let kuboCid = ''
+      kuboAddMs = await timeMs(() => {
+        kuboCid = execFileSync(kubo, ['add', '-r', '-Q', '--hidden', ...KUBO_ADD_FLAGS, source], { env, encoding: 'utf8' }).trim()
+      })
+      if (kuboCid !== packageCid) throw new Error(`kubo computed ${kuboCid}, Verity ${packageCid}`)
+    }
 
     // CID computation vs sha256sum of the weights file
     const weightsPath = join(source, 'weights.bin')
@@ -156,7 +198,7 @@ export default async function run(): Promise<BenchmarkReport> {
       benchmark: 'hub',
       startedAt: new Date().toISOString(),
       machine: machine(),
-      parameters: { packageMiB: MIB, packageBytes, carBytes, chunkSize: 1_048_576 },
+      parameters: { packageMiB: MIB, packageBytes, carBytes, chunkSize: 1_048_576, rounds, kubo: kubo ?? 'not built' },
       metrics: [
         metric({
           name: 'publish throughput',
@@ -223,10 +265,20 @@ export default async function run(): Promise<BenchmarkReport> {
           value: round(copySyncMs / pullMs, 3),
           unit: 'ratio',
         }),
-        metric({ name: 'publish time', value: round(publishMs), unit: 'ms' }),
-        metric({ name: 'local pull time', value: round(exportMs), unit: 'ms' }),
-        metric({ name: 'disk copy time (cp -r)', value: round(copyMs), unit: 'ms' }),
-        metric({ name: 'durable disk copy time (cp -r + fsync)', value: round(copySyncMs), unit: 'ms' }),
+        ...(kuboAddMs === undefined
+          ? []
+          : [
+              metric({
+                name: 'publish vs kubo `ipfs add -r` of the same folder (same CID; flatfs, synced)',
+                value: throughput(publishMs),
+                unit: 'MB/s',
+                baseline: { name: 'kubo ipfs add', value: throughput(kuboAddMs) },
+              }),
+            ]),
+        metric({ name: 'publish time (median)', value: round(publishMs), unit: 'ms' }),
+        metric({ name: 'local pull time (median)', value: round(exportMs), unit: 'ms' }),
+        metric({ name: 'disk copy time (cp -r, median)', value: round(copyMs), unit: 'ms' }),
+        metric({ name: 'durable disk copy time (cp -r + fsync, median)', value: round(copySyncMs), unit: 'ms' }),
         metric({ name: 'pull over HTTP time', value: round(pullMs), unit: 'ms' }),
         metric({ name: 'curl download time', value: round(downloadMs), unit: 'ms' }),
         metric({ name: 'curl download + fsync time', value: round(downloadSyncMs), unit: 'ms' }),

@@ -72,8 +72,9 @@ export async function sha256Parallel(bytes: Uint8Array): Promise<Uint8Array> {
   if (!workers || workers.length === 0) workers = Array.from({ length: workerCount() }, startWorker)
   const idle = workers.reduce((best, candidate) => (candidate.jobs.size < best.jobs.size ? candidate : best))
   if (idle.jobs.size >= QUEUE_PER_WORKER) return sha256(bytes)
-  // a view into a larger buffer would be cloned whole: send just its bytes
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+  // a view is cloned with its whole buffer (the worker hashes the view's range): copy out a view
+  // into a much larger buffer first, so only its own bytes cross
+  const whole = bytes.buffer.byteLength <= bytes.byteLength + (bytes.byteLength >> 2) ? bytes : bytes.slice()
   const id = nextId++
   return new Promise<Uint8Array>((resolve, reject) => {
     idle.jobs.set(id, { resolve, reject })

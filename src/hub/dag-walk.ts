@@ -13,11 +13,14 @@ import { DAG_PB_CODE } from './unixfs-settings.js'
 export type WalkDagParameters = {
   root: CID
   getBlock: (cid: CID) => Promise<Uint8Array>
+  /** Blocks fetched ahead of the one being yielded (default 4): the next ones in walk order. */
+  readAhead?: number | undefined
 }
 export type WalkDagReturnType = AsyncGenerator<{ cid: CID; bytes: Uint8Array }>
 
 /**
- * Yields every block of the DAG under `root`.
+ * Yields every block of the DAG under `root`, fetching the next few (in walk order) while the
+ * consumer handles the current one.
  *
  * @example
  * ```ts
@@ -25,18 +28,38 @@ export type WalkDagReturnType = AsyncGenerator<{ cid: CID; bytes: Uint8Array }>
  * ```
  */
 export async function* walkDag(parameters: WalkDagParameters): WalkDagReturnType {
+  const readAhead = Math.max(1, parameters.readAhead ?? 4)
   const seen = new Set<string>()
   const stack: CID[] = [parameters.root]
-  while (stack.length) {
-    const cid = stack.pop() as CID
-    const key = cid.toV1().toString()
-    if (seen.has(key)) continue
-    seen.add(key)
-    assertSupportedCid(cid)
-    const bytes = await parameters.getBlock(cid)
-    yield { cid, bytes }
-    const links = linksOf(cid, bytes)
-    for (let index = links.length - 1; index >= 0; index -= 1) stack.push(links[index] as CID)
+  /** Fetches under way, by CID: the top of the stack is what the walk yields next. */
+  const fetching = new Map<string, Promise<Uint8Array>>()
+  const fetchAhead = (): void => {
+    for (let index = stack.length - 1; index >= 0 && stack.length - index <= readAhead; index -= 1) {
+      const cid = stack[index] as CID
+      const key = cid.toV1().toString()
+      if (seen.has(key) || fetching.has(key)) continue
+      assertSupportedCid(cid)
+      const bytes = parameters.getBlock(cid)
+      bytes.catch(() => undefined) // awaited when its turn comes
+      fetching.set(key, bytes)
+    }
+  }
+  try {
+    while (stack.length) {
+      fetchAhead()
+      const cid = stack.pop() as CID
+      const key = cid.toV1().toString()
+      if (seen.has(key)) continue
+      seen.add(key)
+      const bytes = await (fetching.get(key) as Promise<Uint8Array>)
+      fetching.delete(key)
+      const links = linksOf(cid, bytes)
+      for (let index = links.length - 1; index >= 0; index -= 1) stack.push(links[index] as CID)
+      fetchAhead()
+      yield { cid, bytes }
+    }
+  } finally {
+    await Promise.allSettled(fetching.values())
   }
 }
 

@@ -7,6 +7,7 @@ import type { CID } from 'multiformats/cid'
 import { randomId } from '../crypto/random.js'
 import { BlockIntegrityError, InvalidStateError } from '../errors.js'
 import { fsyncDirectory } from '../storage/atomic-file.js'
+import { incrementalSync } from '../storage/incremental-sync.js'
 import type { HubProgress } from './add-folder.js'
 import { fileChunks } from './file-chunks.js'
 import type { FolderBlockstore } from './folder-blockstore.js'
@@ -84,6 +85,7 @@ export async function exportFolder(parameters: ExportFolderParameters): Promise<
     const file = await open(path, 'wx', 0o644)
     // positioned writes, a few in flight: the disk writes chunk n while chunk n + 1 is read and checked
     const writes: Array<Promise<void>> = []
+    const durable = incrementalSync(file)
     try {
       let position = 0
       const chunks = fileChunks({
@@ -93,7 +95,7 @@ export async function exportFolder(parameters: ExportFolderParameters): Promise<
         readAhead: BLOCK_READ_AHEAD,
       })
       for await (const chunk of chunks) {
-        const write = writeAt(file, chunk, position)
+        const write = writeAt(file, chunk, position).then(() => durable.wrote(chunk.length))
         write.catch(() => undefined) // awaited below
         writes.push(write)
         position += chunk.length
@@ -102,7 +104,7 @@ export async function exportFolder(parameters: ExportFolderParameters): Promise<
         parameters.onProgress?.({ phase: 'writing', done: bytes, total: Math.max(total, bytes) })
       }
       await Promise.all(writes.splice(0))
-      await file.sync()
+      await durable.finish()
     } finally {
       await Promise.allSettled(writes)
       await file.close()

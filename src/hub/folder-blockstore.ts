@@ -4,6 +4,7 @@ import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
 import { randomId } from '../crypto/random.js'
 import { InvalidStateError, NotFoundError, StorageError } from '../errors.js'
+import { type IncrementalSync, incrementalSync } from '../storage/incremental-sync.js'
 import { checkBlock, checkBlockParallel } from './block-check.js'
 import { PACK_INDEX_SUFFIX, PACK_SUFFIX, type PackEntry, readPackIndexes, writePackIndex } from './pack-index.js'
 
@@ -180,8 +181,13 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
     const pending = new Map<string, PackEntry & { written: Promise<void> }>()
     const inFlight = new Set<Promise<void>>()
     const failures: unknown[] = []
+    /** The pack's write-back, started as it grows (so the commit's fsync has only the tail left). */
+    let durable: IncrementalSync | undefined
     const handleOf = (): Promise<FileHandle> => {
-      handle ??= open(file, 'wx+', 0o644)
+      handle ??= open(file, 'wx+', 0o644).then((opened) => {
+        durable = incrementalSync(opened)
+        return opened
+      })
       return handle
     }
     const assertOpen = (): void => {
@@ -205,7 +211,12 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
         }
         const offset = size
         size += bytes.length
-        const written = bytes.length ? handleOf().then((opened) => writeAll(opened, bytes, offset)) : Promise.resolve()
+        const written = bytes.length
+          ? handleOf().then(async (opened) => {
+              await writeAll(opened, bytes, offset)
+              durable?.wrote(bytes.length)
+            })
+          : Promise.resolve()
         written.catch((cause) => failures.push(cause))
         pending.set(key, { cid: key, offset, length: bytes.length, written })
         counters.written += 1
@@ -235,8 +246,8 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
           await settle()
           if (failures.length) throw failures[0]
           if (pending.size === 0) return
-          const opened = await handleOf()
-          await opened.sync()
+          await handleOf()
+          await durable?.finish()
           await close()
           // the index names the pack's blocks: written only once they are durable
           await writePackIndex({

@@ -30,6 +30,10 @@ describe('sha256Parallel', () => {
     const big = new Uint8Array(randomBytes(4 * 1024 * 1024))
     const view = big.subarray(1000, 1000 + 1024 * 1024)
     expect(Buffer.from(await sha256Parallel(view))).toEqual(Buffer.from(nodeSha256(view)))
+    // a view a few bytes into a slightly larger buffer crosses with its buffer: the worker hashes its range only
+    const host = new Uint8Array(randomBytes(1024 * 1024 + 100))
+    const near = host.subarray(10, 10 + 1024 * 1024)
+    expect(Buffer.from(await sha256Parallel(near))).toEqual(Buffer.from(nodeSha256(near)))
     const shared = new Uint8Array(new SharedArrayBuffer(512 * 1024))
     shared.set(big.subarray(0, shared.length))
     expect(Buffer.from(await sha256Parallel(shared))).toEqual(Buffer.from(nodeSha256(shared)))

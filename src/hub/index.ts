@@ -27,7 +27,14 @@ export type { WalkDagParameters, WalkDagReturnType } from './dag-walk.js'
 export { linksOf, walkDag } from './dag-walk.js'
 export type { ExportFolderParameters, ExportFolderReturnType } from './export-folder.js'
 export { exportFolder } from './export-folder.js'
-export type { FolderBlockstore, OpenFolderBlockstoreParameters, OpenFolderBlockstoreReturnType } from './folder-blockstore.js'
+export type {
+  BlockBatch,
+  BlockCounters,
+  BlockLocation,
+  FolderBlockstore,
+  OpenFolderBlockstoreParameters,
+  OpenFolderBlockstoreReturnType,
+} from './folder-blockstore.js'
 export { openFolderBlockstore } from './folder-blockstore.js'
 export type { StartHubGatewayParameters, StartHubGatewayReturnType } from './gateway-server.js'
 export { HUB_INDEX_FORMAT, startHubGateway } from './gateway-server.js'

@@ -1,10 +1,11 @@
-import { type FileHandle, lstat, open, readdir } from 'node:fs/promises'
+import { lstat, open, readdir } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import type { DirectoryCandidate, FileCandidate, WritableStorage } from 'ipfs-unixfs-importer'
 import { importer } from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { InvalidInputError, NotFoundError } from '../errors.js'
+import { readRange } from '../storage/file-range.js'
 import { parseInput } from '../validation.js'
 import { UNIXFS_CHUNK_SIZE, unixfsImporterOptions } from './unixfs-settings.js'
 
@@ -32,17 +33,6 @@ const schema = z.object({ dir: z.string().min(1), blockstore: z.custom<WritableS
 /** Chunk reads kept in flight ahead of the hashing: the disk (or page cache) reads while the CPU hashes. */
 const READ_AHEAD = 4
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Uint8Array> {
-  const bytes = Buffer.allocUnsafe(length)
-  let read = 0
-  while (read < length) {
-    const { bytesRead } = await handle.read(bytes, read, length - read, position + read)
-    if (bytesRead === 0) break
-    read += bytesRead
-  }
-  return read === length ? bytes : bytes.subarray(0, read)
-}
-
 /**
  * A file's bytes in chunks of exactly the UnixFS chunk size (so the chunker passes them on without
  * copying), read with positioned reads a few chunks ahead of the consumer.
@@ -53,7 +43,7 @@ async function* readChunks(path: string, size: number): AsyncGenerator<Uint8Arra
   let next = 0
   const start = (): void => {
     const length = Math.min(UNIXFS_CHUNK_SIZE, size - next)
-    const read = readAt(handle, next, length)
+    const read = readRange(handle, next, length)
     read.catch(() => undefined) // awaited in order below
     reads.push(read)
     next += length

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises'
+import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { UnixFSEntry } from 'ipfs-unixfs-exporter'
 import { exporter } from 'ipfs-unixfs-exporter'
@@ -7,6 +7,7 @@ import type { CID } from 'multiformats/cid'
 import { randomId } from '../crypto/random.js'
 import { BlockIntegrityError, InvalidStateError } from '../errors.js'
 import { fsyncDirectory } from '../storage/atomic-file.js'
+import { writeRange } from '../storage/file-range.js'
 import { incrementalSync } from '../storage/incremental-sync.js'
 import type { HubProgress } from './add-folder.js'
 import { fileChunks } from './file-chunks.js'
@@ -28,11 +29,6 @@ const BLOCK_READ_AHEAD = 4
 
 /** File writes in flight while the next chunks are read. */
 const WRITE_AHEAD = 4
-
-async function writeAt(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  for (let written = 0; written < bytes.length; )
-    written += (await file.write(bytes, written, bytes.length - written, position + written)).bytesWritten
-}
 
 export type ExportFolderReturnType = { dir: string; files: number; bytes: number }
 
@@ -95,7 +91,7 @@ export async function exportFolder(parameters: ExportFolderParameters): Promise<
         readAhead: BLOCK_READ_AHEAD,
       })
       for await (const chunk of chunks) {
-        const write = writeAt(file, chunk, position).then(() => durable.wrote(chunk.length))
+        const write = writeRange(file, chunk, position).then(() => durable.wrote(chunk.length))
         write.catch(() => undefined) // awaited below
         writes.push(write)
         position += chunk.length

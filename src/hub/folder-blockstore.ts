@@ -4,6 +4,7 @@ import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
 import { randomId } from '../crypto/random.js'
 import { InvalidStateError, NotFoundError, StorageError } from '../errors.js'
+import { readRange, writeRange } from '../storage/file-range.js'
 import { type IncrementalSync, incrementalSync } from '../storage/incremental-sync.js'
 import { checkBlock, checkBlockParallel } from './block-check.js'
 import { PACK_INDEX_SUFFIX, PACK_SUFFIX, type PackEntry, readPackIndexes, writePackIndex } from './pack-index.js'
@@ -77,22 +78,6 @@ export type OpenFolderBlockstoreReturnType = FolderBlockstore
 
 const keyOf = (cid: CID): string => cid.toV1().toString()
 
-async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  for (let written = 0; written < bytes.length; )
-    written += (await handle.write(bytes, written, bytes.length - written, position + written)).bytesWritten
-}
-
-async function readAll(handle: FileHandle, length: number, position: number): Promise<Uint8Array> {
-  const bytes = Buffer.allocUnsafe(length)
-  let read = 0
-  while (read < length) {
-    const { bytesRead } = await handle.read(bytes, read, length - read, position + read)
-    if (bytesRead === 0) break
-    read += bytesRead
-  }
-  return read === length ? bytes : bytes.subarray(0, read)
-}
-
 function notFound(cid: CID): NotFoundError {
   return new NotFoundError('Block not in the blockstore', {
     details: cid.toString(),
@@ -148,7 +133,7 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
   const readAt = async (location: BlockLocation): Promise<Uint8Array> => {
     const handle = await open(location.file, 'r')
     try {
-      return await readAll(handle, location.length, location.offset)
+      return await readRange(handle, location.offset, location.length)
     } finally {
       await handle.close()
     }
@@ -213,7 +198,7 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
         size += bytes.length
         const written = bytes.length
           ? handleOf().then(async (opened) => {
-              await writeAll(opened, bytes, offset)
+              await writeRange(opened, bytes, offset)
               durable?.wrote(bytes.length)
             })
           : Promise.resolve()

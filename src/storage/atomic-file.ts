@@ -3,6 +3,7 @@ import { type FileHandle, open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { randomId } from '../crypto/random.js'
 import { StorageError } from '../errors.js'
+import { writeRange } from './file-range.js'
 
 /**
  * Durable file writes: write a temp file beside the target, fsync it, rename it over the
@@ -104,11 +105,7 @@ export async function writeFileAtomicAsync(parameters: WriteFileAtomicAsyncParam
     const file = await open(temporary, 'wx', mode)
     try {
       if (Array.isArray(data)) await writePieces(file, data)
-      else {
-        const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : (data as Uint8Array)
-        for (let written = 0; written < bytes.length; )
-          written += (await file.write(bytes, written, bytes.length - written)).bytesWritten
-      }
+      else await writeRange(file, typeof data === 'string' ? Buffer.from(data, 'utf8') : (data as Uint8Array), 0)
       await file.sync()
     } finally {
       await file.close()

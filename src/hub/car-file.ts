@@ -14,7 +14,7 @@ import type { HubProgress } from './add-folder.js'
 import { checkBlockParallel } from './block-check.js'
 import { walkDag } from './dag-walk.js'
 import type { BlockBatch, FolderBlockstore } from './folder-blockstore.js'
-import { RAW_CODE } from './unixfs-settings.js'
+import { MAX_BLOCK_BYTES, RAW_CODE } from './unixfs-settings.js'
 
 /**
  * CAR v1 files (the IPFS archive format `ipfs dag export` writes and `ipfs dag import` reads):
@@ -164,7 +164,7 @@ async function readCar(
     throw new UnsupportedFormatError('Not a CAR file', { details: `${label}: ${(cause as Error).message}`, cause })
   }
   const roots = await iterator.getRoots()
-  const maxBlockBytes = parameters.maxBlockBytes ?? 2 * 1024 * 1024
+  const maxBlockBytes = parameters.maxBlockBytes ?? MAX_BLOCK_BYTES
   let blocks = 0
   let bytes = 0
   // a few blocks are checked (on worker threads) and stored while the next ones are read; a block

@@ -55,7 +55,7 @@ export type {
   PullPackageParameters,
   PullPackageReturnType,
 } from './pull-package.js'
-export { fetchReleaseIndex, MAX_BLOCK_BYTES, pickRelease, pullPackage } from './pull-package.js'
+export { fetchReleaseIndex, pickRelease, pullPackage } from './pull-package.js'
 export type { Release, ReleaseDetails, ReleaseMessage, SignReleaseParameters, SignReleaseReturnType } from './release.js'
 export {
   HUB_DOMAIN,
@@ -92,6 +92,7 @@ export { resolveModel } from './resolve-model.js'
 export {
   DAG_PB_CODE,
   KUBO_ADD_FLAGS,
+  MAX_BLOCK_BYTES,
   RAW_CODE,
   SHA2_256_CODE,
   UNIXFS_CHUNK_SIZE,

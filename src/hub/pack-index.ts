@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { StorageError } from '../errors.js'
 import { writeFileAtomicAsync } from '../storage/atomic-file.js'
+import { MAX_BLOCK_BYTES } from './unixfs-settings.js'
 
 /**
  * The index of one pack file of a hub's blockstore: which block (by CID) lies at which byte range
@@ -26,8 +27,10 @@ const packIndexSchema = z.object({
   format: z.literal(PACK_INDEX_FORMAT),
   /** The pack's file name, in the same folder. */
   pack: z.string().regex(/^[A-Za-z0-9_-]+\.pack$/),
-  /** `[CID, offset, length]` of every block in the pack. */
-  blocks: z.array(z.tuple([z.string().min(1), z.number().int().min(0).max(MAX_OFFSET), z.number().int().min(0).max(MAX_OFFSET)])),
+  /** `[CID, offset, length]` of every block in the pack (a length over MAX_BLOCK_BYTES is refused: no huge allocation on an edited index). */
+  blocks: z.array(
+    z.tuple([z.string().min(1), z.number().int().min(0).max(MAX_OFFSET), z.number().int().min(0).max(MAX_BLOCK_BYTES)]),
+  ),
 })
 
 /** One block's place in a pack. */

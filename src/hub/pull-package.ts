@@ -15,12 +15,9 @@ import { HUB_INDEX_FORMAT } from './gateway-server.js'
 import type { Hub } from './open-hub.js'
 import { type Release, verifyRelease } from './release.js'
 import type { ReleaseReference } from './release-store.js'
-import { RAW_CODE } from './unixfs-settings.js'
+import { MAX_BLOCK_BYTES, RAW_CODE } from './unixfs-settings.js'
 
 const NO_BYTES = new Uint8Array(0)
-
-/** Largest block accepted from a peer (kubo's limit is 2 MiB; Verity's leaves are 1 MiB). */
-export const MAX_BLOCK_BYTES = 2 * 1024 * 1024
 
 export type PullPackageParameters = {
   hub: Hub

@@ -18,6 +18,9 @@ import { sha256Parallel } from '../crypto/sha256-parallel.js'
  * - Directories are dag-pb UnixFS directories (HAMT-sharded past 256 KiB of links, as kubo).
  */
 
+/** Largest block Verity accepts from a peer or its own disk (kubo's limit is 2 MiB; Verity's leaves are 1 MiB). */
+export const MAX_BLOCK_BYTES = 2 * 1024 * 1024
+
 /** Bytes per leaf block. */
 export const UNIXFS_CHUNK_SIZE = 1_048_576
 

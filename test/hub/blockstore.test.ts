@@ -162,6 +162,10 @@ describe('folder blockstore', () => {
     const cid = CID.parse(raw.blocks[0][0])
     expect(files.length).toBeGreaterThan(1)
     await expect(relabelled.getBytes(cid)).rejects.toThrow(BlockIntegrityError)
+    // a length no block has: refused before anything is allocated for it
+    raw.blocks[0][2] = 2 ** 40
+    writeFileSync(index.indexPath, JSON.stringify(raw))
+    await expect(openFolderBlockstore({ dir: hub.blocks.dir })).rejects.toThrow(StorageError)
     writeFileSync(index.indexPath, '{"format":"verity-pack-index/v1","pack":"../../etc/passwd","blocks":[]}')
     await expect(openFolderBlockstore({ dir: hub.blocks.dir })).rejects.toThrow(StorageError)
   })

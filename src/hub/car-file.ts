@@ -15,6 +15,7 @@ import { checkBlockParallel } from './block-check.js'
 import { walkDag } from './dag-walk.js'
 import type { BlockBatch, FolderBlockstore } from './folder-blockstore.js'
 import { MAX_BLOCK_BYTES, RAW_CODE } from './unixfs-settings.js'
+import { workInFlight } from './work-in-flight.js'
 
 /**
  * CAR v1 files (the IPFS archive format `ipfs dag export` writes and `ipfs dag import` reads):
@@ -169,32 +170,24 @@ async function readCar(
   let bytes = 0
   // a few blocks are checked (on worker threads) and stored while the next ones are read; a block
   // is stored only once it checked out, and the first failure stops the import
-  const inFlight = new Set<Promise<void>>()
-  let failure: { cause: unknown } | undefined
+  const checks = workInFlight(CHECKS_IN_FLIGHT)
   try {
     for await (const block of iterator) {
       if (block.bytes.length > maxBlockBytes)
         throw new BlockIntegrityError('Block too large', {
           details: `${block.cid.toString()} from ${label}: ${block.bytes.length} bytes`,
         })
-      const stored = checkBlockParallel({ cid: block.cid, bytes: block.bytes, source: label }).then(async () => {
-        await batch.putComputed(block.cid, block.bytes)
-      })
-      stored.catch((cause) => {
-        failure ??= { cause }
-      })
-      const tracked: Promise<void> = stored.finally(() => inFlight.delete(tracked)).catch(() => undefined)
-      inFlight.add(tracked)
+      const stored = checkBlockParallel({ cid: block.cid, bytes: block.bytes, source: label }).then(() =>
+        batch.putComputed(block.cid, block.bytes),
+      )
       blocks += 1
       bytes += block.bytes.length
       parameters.onProgress?.({ phase: 'importing', done: blocks, total: blocks })
-      if (inFlight.size >= CHECKS_IN_FLIGHT) await Promise.race(inFlight)
-      if (failure) throw failure.cause
+      await checks.add(stored)
     }
-    await Promise.all(inFlight)
-    if (failure) throw failure.cause
+    await checks.settle()
   } catch (cause) {
-    await Promise.allSettled(inFlight)
+    await checks.drain()
     if (cause instanceof BlockIntegrityError) throw cause
     throw new UnsupportedFormatError('Malformed CAR file', { details: `${label}: ${(cause as Error).message}`, cause })
   }

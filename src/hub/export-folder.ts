@@ -12,6 +12,7 @@ import { incrementalSync } from '../storage/incremental-sync.js'
 import type { HubProgress } from './add-folder.js'
 import { fileChunks } from './file-chunks.js'
 import type { FolderBlockstore } from './folder-blockstore.js'
+import { workInFlight } from './work-in-flight.js'
 
 export type ExportFolderParameters = {
   /** The UnixFS directory to write out. */
@@ -80,7 +81,7 @@ export async function exportFolder(parameters: ExportFolderParameters): Promise<
       })
     const file = await open(path, 'wx', 0o644)
     // positioned writes, a few in flight: the disk writes chunk n while chunk n + 1 is read and checked
-    const writes: Array<Promise<void>> = []
+    const writes = workInFlight(WRITE_AHEAD)
     const durable = incrementalSync(file)
     try {
       let position = 0
@@ -91,18 +92,15 @@ export async function exportFolder(parameters: ExportFolderParameters): Promise<
         readAhead: BLOCK_READ_AHEAD,
       })
       for await (const chunk of chunks) {
-        const write = writeRange(file, chunk, position).then(() => durable.wrote(chunk.length))
-        write.catch(() => undefined) // awaited below
-        writes.push(write)
+        await writes.add(writeRange(file, chunk, position).then(() => durable.wrote(chunk.length)))
         position += chunk.length
-        if (writes.length >= WRITE_AHEAD) await writes.shift()
         bytes += chunk.length
         parameters.onProgress?.({ phase: 'writing', done: bytes, total: Math.max(total, bytes) })
       }
-      await Promise.all(writes.splice(0))
+      await writes.settle()
       await durable.finish()
     } finally {
-      await Promise.allSettled(writes)
+      await writes.drain()
       await file.close()
     }
     files += 1

@@ -8,6 +8,7 @@ import { readRange, writeRange } from '../storage/file-range.js'
 import { type IncrementalSync, incrementalSync } from '../storage/incremental-sync.js'
 import { checkBlock, checkBlockParallel } from './block-check.js'
 import { PACK_INDEX_SUFFIX, PACK_SUFFIX, type PackEntry, readPackIndexes, writePackIndex } from './pack-index.js'
+import { workInFlight } from './work-in-flight.js'
 
 /**
  * A blockstore in a folder of pack files. Blocks are written in batches: a batch appends its new
@@ -164,8 +165,8 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
     let size = 0
     let state: 'open' | 'committing' | 'done' = 'open'
     const pending = new Map<string, PackEntry & { written: Promise<void> }>()
-    const inFlight = new Set<Promise<void>>()
-    const failures: unknown[] = []
+    /** Pack writes in flight (their buffers stay referenced until written): back-pressure beyond a few. */
+    const writes = workInFlight(WRITE_AHEAD)
     /** The pack's write-back, started as it grows (so the commit's fsync has only the tail left). */
     let durable: IncrementalSync | undefined
     const handleOf = (): Promise<FileHandle> => {
@@ -178,9 +179,6 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
     const assertOpen = (): void => {
       if (state !== 'open')
         throw new InvalidStateError('This block batch is already committed or discarded', { details: file, docsPath: 'hub.md' })
-    }
-    const settle = async (): Promise<void> => {
-      await Promise.allSettled([...pending.values()].map((entry) => entry.written))
     }
     const close = async (): Promise<void> => {
       if (handle) await (await handle.catch(() => undefined))?.close()
@@ -202,14 +200,10 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
               durable?.wrote(bytes.length)
             })
           : Promise.resolve()
-        written.catch((cause) => failures.push(cause))
         pending.set(key, { cid: key, offset, length: bytes.length, written })
         counters.written += 1
         counters.bytesWritten += bytes.length
-        // keep a few writes in flight (their buffers stay referenced until written): back-pressure beyond that
-        const tracked = written.finally(() => inFlight.delete(tracked)).catch(() => undefined)
-        inFlight.add(tracked)
-        while (inFlight.size > WRITE_AHEAD) await Promise.race(inFlight)
+        await writes.add(written)
         return cid
       },
       async has(cid: CID): Promise<boolean> {
@@ -228,8 +222,7 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
         assertOpen()
         state = 'committing'
         try {
-          await settle()
-          if (failures.length) throw failures[0]
+          await writes.settle()
           if (pending.size === 0) return
           await handleOf()
           await durable?.finish()
@@ -257,7 +250,7 @@ export async function openFolderBlockstore(parameters: OpenFolderBlockstoreParam
       async discard(): Promise<void> {
         if (state === 'done') return
         state = 'done'
-        await settle()
+        await writes.drain()
         await close()
         await rm(file, { force: true })
       },

@@ -22,7 +22,6 @@ import {
   closeSync,
   cpSync,
   createReadStream,
-  existsSync,
   fsyncSync,
   mkdtempSync,
   openSync,
@@ -34,7 +33,7 @@ import {
 } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { homedir, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { importer } from 'ipfs-unixfs-importer'
@@ -48,19 +47,13 @@ import { publishRelease } from '../src/hub/publish-release.js'
 import { pullPackage } from '../src/hub/pull-package.js'
 import { KUBO_ADD_FLAGS, unixfsImporterOptions } from '../src/hub/unixfs-settings.js'
 import { createKeySigner } from '../src/identity/secp256k1-signer.js'
+import { kuboBinaryIfBuilt } from '../test/hub/kubo.js'
 import { type BenchmarkReport, machine, metric, percentile, round, rssSampler, timeMs } from './lib/measure.js'
 
 const execFileAsync = promisify(execFile)
 const MIB = Number(process.env.VERITY_BENCH_HUB_MIB ?? 100)
 const ROUNDS = Number(process.env.VERITY_BENCH_HUB_ROUNDS ?? 3)
 const MODEL_DIR = join(import.meta.dirname, '..', 'models', 'transaction-risk')
-
-/** kubo as scripts/setup-kubo.sh builds it (or $VERITY_KUBO), if it is there. */
-function kuboBinaryIfBuilt(): string | undefined {
-  const cache = process.env.VERITY_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'verity')
-  const path = process.env.VERITY_KUBO ?? join(cache, 'kubo-v0.42.0', 'ipfs')
-  return existsSync(path) ? path : undefined
-}
 
 function fsyncPath(path: string): void {
   const descriptor = openSync(path, 'r')

@@ -7,13 +7,17 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 
-/** The kubo binary scripts/setup-kubo.sh builds (or $VERITY_KUBO). */
-export function kuboBinary(): string {
-  const fromEnvironment = process.env.VERITY_KUBO
-  if (fromEnvironment) return fromEnvironment
+/** The kubo binary scripts/setup-kubo.sh builds (or $VERITY_KUBO), if it is there. */
+export function kuboBinaryIfBuilt(): string | undefined {
   const cache = process.env.VERITY_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'verity')
-  const path = join(cache, 'kubo-v0.42.0', 'ipfs')
-  if (!existsSync(path)) throw new Error(`kubo not found at ${path}: run bash scripts/setup-kubo.sh (or set VERITY_KUBO)`)
+  const path = process.env.VERITY_KUBO ?? join(cache, 'kubo-v0.42.0', 'ipfs')
+  return existsSync(path) ? path : undefined
+}
+
+/** The kubo binary scripts/setup-kubo.sh builds (or $VERITY_KUBO); throws if it is missing. */
+export function kuboBinary(): string {
+  const path = kuboBinaryIfBuilt()
+  if (!path) throw new Error('kubo not found: run bash scripts/setup-kubo.sh (or set VERITY_KUBO)')
   return path
 }
 
